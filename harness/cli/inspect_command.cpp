@@ -1,0 +1,65 @@
+#include "cli/inspect_command.hpp"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/inspect_json.hpp"
+#include "cli/tree_view.hpp"
+#include "cli/version.hpp"
+
+namespace ckpt {
+
+void add_inspect_command(CLI::App& app, InspectOptions& options, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "inspect",
+      "Show what checkpoint files hold: keys, dtypes, shapes and sizes of tensors, scalars, optimizer "
+      "states, and security findings. Reads no tensor data and runs no code from the file.");
+  cmd->add_option("files", options.files, "Checkpoint files (torch.save zip or legacy, LibTorch archive, "
+                                          ".safetensors, *.safetensors.index.json)")
+      ->required();
+  cmd->add_flag("--json", options.json, "Write JSON (schema \"ckpt-harness.inspect\" v1) instead of a tree");
+  cmd->add_option("--depth", options.depth, "Show at most N levels below the root (default: all)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--expand-optimizers", options.expand_optimizers, "Show optimizer state dicts in full, not as one line");
+  cmd->add_option("--max-file-mib", options.max_file_mib, "Refuse files larger than this many MiB (default: no limit)");
+  cmd->callback([&options, &exit_code] { exit_code = run_inspect(options); });
+}
+
+int run_inspect(const InspectOptions& options) {
+  ReadOptions read_options;
+  if (options.max_file_mib > 0) read_options.max_file_bytes = options.max_file_mib << 20;
+  const std::size_t depth = options.depth < 0 ? static_cast<std::size_t>(-1) : static_cast<std::size_t>(options.depth);
+  int status = 0;
+  nlohmann::ordered_json files = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < options.files.size(); ++i) {
+    const std::string& file = options.files[i];
+    try {
+      const Checkpoint ckpt = read_checkpoint(file, read_options);
+      if (!ckpt.findings().empty()) status = 1;
+      if (options.json) {
+        files.push_back(inspect_json(ckpt, depth));
+      } else {
+        if (i > 0) std::cout << "\n";
+        write_tree_view(std::cout, ckpt, TreeViewOptions{depth, options.expand_optimizers});
+      }
+    } catch (const ReadError& e) {
+      status = 1;
+      if (options.json) {
+        files.push_back(inspect_error_json(file, e));
+      } else {
+        std::cout.flush();
+        std::cerr << "error [" << to_string(e.kind()) << "]: " << e.what() << "\n";
+      }
+    }
+  }
+  if (options.json) {
+    nlohmann::ordered_json doc;
+    doc["schema"] = "ckpt-harness.inspect";
+    doc["schema_version"] = kInspectSchemaVersion;
+    doc["harness_version"] = kHarnessVersion;
+    doc["files"] = std::move(files);
+    std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+  }
+  return status;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,26 @@
+#pragma once
+// `ckpt-harness inspect FILE...`: shows what checkpoints hold without reading tensor bytes.
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace ckpt {
+
+struct InspectOptions {
+  std::vector<std::string> files;
+  bool json = false;
+  int depth = -1;  // -1: unlimited
+  bool expand_optimizers = false;
+  std::uint64_t max_file_mib = 0;  // 0: no limit
+};
+
+// Registers the subcommand; the callback sets `exit_code`.
+void add_inspect_command(CLI::App& app, InspectOptions& options, int& exit_code);
+
+// Exit code: 0 when every file was read and has no security finding, 1 otherwise.
+int run_inspect(const InspectOptions& options);
+
+}  // namespace ckpt

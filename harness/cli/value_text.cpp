@@ -1,0 +1,115 @@
+#include "cli/value_text.hpp"
+
+#include <charconv>
+#include <cmath>
+
+namespace ckpt {
+
+std::string format_bytes(std::uint64_t bytes) {
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) {
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  }
+  return buf;
+}
+
+std::string format_count(std::uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string format_float(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  std::string out(buf, res.ptr);
+  if (out.find_first_of(".e") == std::string::npos) out += ".0";
+  return out;
+}
+
+std::string format_shape(const std::vector<std::int64_t>& dims) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) out += (i ? ", " : "") + std::to_string(dims[i]);
+  return out + "]";
+}
+
+namespace {
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (unsigned char c : s) {
+    if (c == '\'' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "'";
+}
+
+std::string render(const Value& v, std::size_t budget) {
+  switch (v.kind) {
+    case ValueKind::kNone: return "None";
+    case ValueKind::kBool: return v.boolean ? "True" : "False";
+    case ValueKind::kInt: return v.big_integer ? v.text : std::to_string(v.integer);
+    case ValueKind::kFloat: return format_float(v.real);
+    case ValueKind::kStr: return quote(v.text);
+    case ValueKind::kBytes: {
+      std::string out = "b'";
+      for (unsigned char c : v.text) {
+        if (out.size() > budget) break;
+        char buf[8];
+        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+          out += static_cast<char>(c);
+        } else {
+          std::snprintf(buf, sizeof buf, "\\x%02x", c);
+          out += buf;
+        }
+      }
+      return out + "'";
+    }
+    case ValueKind::kDType: return "torch." + v.text;
+    case ValueKind::kDevice: return "device('" + v.text + "')";
+    case ValueKind::kTuple:
+    case ValueKind::kList:
+    case ValueKind::kSet: {
+      const char* open = v.kind == ValueKind::kTuple ? "(" : v.kind == ValueKind::kList ? "[" : "{";
+      const char* close = v.kind == ValueKind::kTuple ? ")" : v.kind == ValueKind::kList ? "]" : "}";
+      std::string out = open;
+      for (std::size_t i = 0; i < v.items.size(); ++i) {
+        if (out.size() > budget) return out + ", ...";
+        out += (i ? ", " : "") + render(*v.items[i], budget);
+      }
+      if (v.kind == ValueKind::kTuple && v.items.size() == 1) out += ",";
+      return out + close;
+    }
+    default: return std::string("<") + to_string(v.kind) + ">";
+  }
+}
+}  // namespace
+
+std::string format_scalar(const Value& v, std::size_t max_chars) {
+  std::string out = render(v, max_chars);
+  if (out.size() > max_chars) out = out.substr(0, max_chars) + "...";
+  return out;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,44 @@
+#pragma once
+// Read-only bytes of one input: a memory-mapped file (no copy, pages read on demand)
+// or a buffer in memory (fuzzing, tests). Shared so that tensors can keep it alive.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ckpt {
+
+class ByteSource {
+ public:
+  // Maps `path` read-only. Refuses anything that is not a regular file (directories,
+  // FIFOs, devices) without blocking, and files larger than `max_bytes`.
+  static std::shared_ptr<const ByteSource> map_file(const std::string& path,
+                                                    std::uint64_t max_bytes = kNoLimit);
+  static std::shared_ptr<const ByteSource> from_memory(std::string name, std::vector<std::uint8_t> bytes);
+
+  ByteSource(const ByteSource&) = delete;
+  ByteSource& operator=(const ByteSource&) = delete;
+  ~ByteSource();
+
+  const std::uint8_t* data() const { return data_; }
+  // Pages private to this process (copy-on-write): a tensor viewing them may be modified
+  // in place without touching the file. Only the tensor layer uses this.
+  std::uint8_t* private_data() const { return const_cast<std::uint8_t*>(data_); }
+  std::size_t size() const { return size_; }
+  const std::string& name() const { return name_; }
+  std::string_view view(std::size_t offset, std::size_t length) const;
+
+  static constexpr std::uint64_t kNoLimit = ~std::uint64_t{0};
+
+ private:
+  ByteSource() = default;
+  std::string name_;
+  const std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
+  void* mapping_ = nullptr;  // non-null when mmap'ed
+  std::vector<std::uint8_t> owned_;
+};
+
+}  // namespace ckpt

@@ -1,0 +1,124 @@
+#include "reader/checkpoint_builder.hpp"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "reader/known_globals.hpp"
+#include "reader/read_error.hpp"
+
+namespace ckpt {
+
+CheckpointBuilder::CheckpointBuilder(std::string file, CheckpointFormat format, std::uint64_t file_bytes) {
+  checkpoint_.file_ = std::move(file);
+  checkpoint_.format_ = format;
+  checkpoint_.file_bytes_ = file_bytes;
+  checkpoint_.arena_ = std::make_shared<ValueArena>();
+}
+
+void CheckpointBuilder::add_unknown_globals(const std::vector<GlobalReference>& globals, const std::string& pickle) {
+  for (const auto& g : globals) globals_.push_back({g, pickle});
+}
+
+namespace {
+struct VisitState {
+  bool on_stack = false;
+  bool done = false;
+  std::uint64_t expanded = 0;
+};
+
+struct Frame {
+  const Value* value;
+  Path path;
+  std::vector<ValueChild> children;
+  std::size_t next = 0;
+  std::uint64_t expanded = 1;
+};
+
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t out;
+  return __builtin_add_overflow(a, b, &out) ? ~std::uint64_t{0} : out;
+}
+}  // namespace
+
+// One iterative depth-first pass over the finished tree: rejects cycles, excessive nesting
+// and shared-reference bombs (so every later recursive walker is safe), checks each tensor
+// view against its storage, and places security findings at their paths.
+Checkpoint CheckpointBuilder::finish(const ReadOptions& options) {
+  const std::string& file = checkpoint_.file_;
+  if (!checkpoint_.root_) throw ReadError(ReadErrorKind::kPickle, file, "", "checkpoint has no root value");
+
+  std::unordered_map<const Value*, VisitState> visits;
+  std::unordered_set<std::string> unknown_names;
+  for (const auto& g : globals_) unknown_names.insert(g.ref.name);
+  std::unordered_set<std::string> placed_names;
+  std::vector<std::pair<std::string, std::string>> occurrences;  // (global, path) in tree order
+
+  auto enter = [&](const Value* v, const Path& path) -> bool {
+    VisitState& st = visits[v];
+    if (st.on_stack) {
+      throw ReadError(ReadErrorKind::kPickle, file, path.str(), "recursive structure: this value contains itself");
+    }
+    if (st.done) return false;
+    if (v->kind == ValueKind::kTensor) {
+      std::string problem = check_view_within_storage(v->tensor);
+      if (!problem.empty()) throw ReadError(ReadErrorKind::kTensor, file, path.str(), problem);
+    }
+    if ((v->kind == ValueKind::kObject || v->kind == ValueKind::kGlobal) && unknown_names.count(v->text)) {
+      occurrences.emplace_back(v->text, path.str());
+      placed_names.insert(v->text);
+    }
+    st.on_stack = true;
+    return true;
+  };
+
+  std::vector<Frame> stack;
+  enter(checkpoint_.root_, Path());
+  stack.push_back({checkpoint_.root_, Path(), children_of(*checkpoint_.root_)});
+  std::uint64_t total = 0;
+  while (!stack.empty()) {
+    Frame& top = stack.back();
+    if (top.next < top.children.size()) {
+      const ValueChild child = top.children[top.next++];
+      Path path = child_path(top.path, child.component);
+      if (enter(child.value, path)) {
+        if (stack.size() >= options.max_depth) {
+          throw ReadError(ReadErrorKind::kLimit, file, path.str(),
+                          "containers nested deeper than " + std::to_string(options.max_depth) + " levels");
+        }
+        stack.push_back({child.value, std::move(path), children_of(*child.value)});
+      } else {
+        top.expanded = saturating_add(top.expanded, visits[child.value].expanded);
+      }
+      continue;
+    }
+    VisitState& st = visits[top.value];
+    st.on_stack = false;
+    st.done = true;
+    st.expanded = top.expanded;
+    if (top.expanded > options.max_expanded_values) {
+      throw ReadError(ReadErrorKind::kLimit, file, top.path.str(),
+                      "shared references expand to more than " + std::to_string(options.max_expanded_values) +
+                          " values (a reference bomb?)");
+    }
+    const std::uint64_t expanded = top.expanded;
+    stack.pop_back();
+    if (!stack.empty()) stack.back().expanded = saturating_add(stack.back().expanded, expanded);
+    total = expanded;
+  }
+  (void)total;
+
+  std::unordered_map<std::string, const PendingGlobal*> first_use;
+  for (const auto& g : globals_) first_use.emplace(g.ref.name, &g);
+  for (const auto& [name, path] : occurrences) {
+    const PendingGlobal& g = *first_use.at(name);
+    checkpoint_.findings_.push_back({name, path, g.ref.offset, g.pickle, is_dangerous_global(name)});
+  }
+  for (const auto& g : globals_) {  // named by the pickle, but not reachable from the root
+    if (placed_names.insert(g.ref.name).second) {
+      checkpoint_.findings_.push_back({g.ref.name, "", g.ref.offset, g.pickle, is_dangerous_global(g.ref.name)});
+    }
+  }
+  return std::move(checkpoint_);
+}
+
+}  // namespace ckpt

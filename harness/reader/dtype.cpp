@@ -1,0 +1,65 @@
+#include "reader/dtype.hpp"
+
+#include <array>
+
+namespace ckpt {
+
+namespace {
+struct DTypeInfo {
+  DType dtype;
+  std::string_view name;
+  std::string_view alias;  // second torch attribute name, e.g. torch.float
+  std::string_view storage_class;
+  std::string_view safetensors;
+  std::size_t itemsize;
+};
+
+constexpr std::array<DTypeInfo, 12> kInfos{{
+    {DType::kFloat16, "float16", "half", "HalfStorage", "F16", 2},
+    {DType::kFloat32, "float32", "float", "FloatStorage", "F32", 4},
+    {DType::kFloat64, "float64", "double", "DoubleStorage", "F64", 8},
+    {DType::kBFloat16, "bfloat16", "", "BFloat16Storage", "BF16", 2},
+    {DType::kInt8, "int8", "", "CharStorage", "I8", 1},
+    {DType::kInt16, "int16", "short", "ShortStorage", "I16", 2},
+    {DType::kInt32, "int32", "int", "IntStorage", "I32", 4},
+    {DType::kInt64, "int64", "long", "LongStorage", "I64", 8},
+    {DType::kUInt8, "uint8", "", "ByteStorage", "U8", 1},
+    {DType::kBool, "bool", "", "BoolStorage", "BOOL", 1},
+    {DType::kComplex64, "complex64", "cfloat", "ComplexFloatStorage", "C64", 8},
+    {DType::kComplex128, "complex128", "cdouble", "ComplexDoubleStorage", "C128", 16},
+}};
+
+const DTypeInfo& info(DType dtype) { return kInfos[static_cast<std::size_t>(dtype)]; }
+}  // namespace
+
+std::string_view dtype_name(DType dtype) { return info(dtype).name; }
+std::size_t dtype_itemsize(DType dtype) { return info(dtype).itemsize; }
+
+std::optional<DType> dtype_from_torch_name(std::string_view name) {
+  for (const auto& i : kInfos) {
+    if (name == i.name || (!i.alias.empty() && name == i.alias)) return i.dtype;
+  }
+  return std::nullopt;
+}
+
+std::optional<DType> dtype_from_storage_class(std::string_view name) {
+  for (const auto& i : kInfos) {
+    if (name == i.storage_class) return i.dtype;
+  }
+  if (name == "UntypedStorage" || name == "storage.UntypedStorage") return DType::kUInt8;
+  return std::nullopt;
+}
+
+std::optional<DType> dtype_from_safetensors(std::string_view name) {
+  for (const auto& i : kInfos) {
+    if (name == i.safetensors) return i.dtype;
+  }
+  return std::nullopt;
+}
+
+bool is_unsupported_storage_class(std::string_view name) {
+  return name == "QUInt8Storage" || name == "QInt8Storage" || name == "QInt32Storage" || name == "QUInt4x2Storage" ||
+         name == "QUInt2x4Storage" || name == "ComplexHalfStorage";
+}
+
+}  // namespace ckpt

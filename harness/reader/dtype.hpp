@@ -1,0 +1,30 @@
+#pragma once
+// Element types of tensors and storages, with their PyTorch, storage-class and safetensors names.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ckpt {
+
+enum class DType {
+  kFloat16, kFloat32, kFloat64, kBFloat16,
+  kInt8, kInt16, kInt32, kInt64, kUInt8, kBool,
+  kComplex64, kComplex128,
+};
+
+std::string_view dtype_name(DType dtype);  // PyTorch's name: "float32", "bfloat16", ...
+std::size_t dtype_itemsize(DType dtype);
+
+// "float32" / "float" / "half" ... (attribute names of torch.<dtype>)
+std::optional<DType> dtype_from_torch_name(std::string_view name);
+// "FloatStorage", "BFloat16Storage", ... (torch.<X>Storage classes used in persistent ids)
+std::optional<DType> dtype_from_storage_class(std::string_view name);
+// "F32", "BF16", "I64", "BOOL", ... (safetensors header dtype strings)
+std::optional<DType> dtype_from_safetensors(std::string_view name);
+
+// Storage classes that exist in PyTorch but hold data this reader cannot represent
+// (quantized storages): reported as unsupported rather than unknown.
+bool is_unsupported_storage_class(std::string_view name);
+
+}  // namespace ckpt

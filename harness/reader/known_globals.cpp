@@ -1,0 +1,400 @@
+#include "reader/known_globals.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <cstring>
+
+#include "reader/dtype.hpp"
+#include "reader/utf8.hpp"
+
+namespace ckpt {
+
+namespace {
+constexpr std::array<std::string_view, 31> kKnownGlobals{
+    "collections.OrderedDict",
+    "torch._utils._rebuild_tensor",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_parameter",
+    "torch._utils._rebuild_parameter_with_state",
+    "torch._utils._rebuild_qtensor",
+    "torch._utils._rebuild_sparse_tensor",
+    "torch._utils._rebuild_sparse_csr_tensor",
+    "torch._utils._rebuild_meta_tensor_no_storage",
+    "torch._utils._rebuild_device_tensor_from_numpy",
+    "torch.Size",
+    "torch.device",
+    "torch.storage.UntypedStorage",
+    "torch.UntypedStorage",
+    "builtins.set",
+    "builtins.frozenset",
+    "builtins.bytearray",
+    "builtins.complex",
+    "_codecs.encode",
+    "numpy.core.multiarray.scalar",
+    "numpy.core.multiarray._reconstruct",
+    "numpy._core.multiarray.scalar",
+    "numpy._core.multiarray._reconstruct",
+    "numpy.ndarray",
+    "numpy.dtype",
+    "torch.jit._pickle.build_intlist",
+    "torch.jit._pickle.build_doublelist",
+    "torch.jit._pickle.build_boollist",
+    "torch.jit._pickle.build_tensorlist",
+    "torch.jit._pickle.build_tensor_from_id",
+    "torch.jit._pickle.restore_type_tag",
+};
+
+constexpr std::array<std::string_view, 24> kDangerousPrefixes{
+    "os.", "posix.", "nt.", "subprocess.", "sys.", "shutil.", "socket.", "importlib.", "pickle.", "_pickle.",
+    "marshal.", "runpy.", "pty.", "ctypes.", "code.", "webbrowser.", "multiprocessing.", "torch.hub.",
+    "torch.serialization.", "torch.storage._load_from_bytes", "torch.load", "torch.jit.load", "pip.", "commands.",
+};
+
+constexpr std::array<std::string_view, 13> kDangerousBuiltins{
+    "eval", "exec", "compile", "open", "__import__", "getattr", "setattr", "delattr",
+    "globals", "locals", "input", "breakpoint", "execfile",
+};
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+std::string_view after_last_dot(std::string_view name) {
+  auto dot = name.rfind('.');
+  return dot == std::string_view::npos ? name : name.substr(dot + 1);
+}
+
+bool is_torch_storage_class(std::string_view name) {
+  if (!starts_with(name, "torch.")) return false;
+  std::string_view cls = name.substr(6);
+  return dtype_from_storage_class(cls).has_value() || is_unsupported_storage_class(cls);
+}
+
+bool is_torch_dtype(std::string_view name) {
+  return starts_with(name, "torch.") && name.find('.', 6) == std::string_view::npos &&
+         dtype_from_torch_name(name.substr(6)).has_value();
+}
+
+const Value& arg(const Value& args, std::size_t i, const GlobalCall& ctx, std::string_view fn) {
+  if (i >= args.items.size()) {
+    ctx.fail(std::string(fn) + ": expected at least " + std::to_string(i + 1) + " arguments, got " +
+             std::to_string(args.items.size()));
+  }
+  return *args.items[i];
+}
+
+std::int64_t int_arg(const Value& v, const GlobalCall& ctx, std::string_view what) {
+  if (v.kind == ValueKind::kBool) return v.boolean ? 1 : 0;
+  if (v.kind != ValueKind::kInt || v.big_integer) ctx.fail(std::string(what) + ": expected an integer, got a " + to_string(v.kind));
+  return v.integer;
+}
+
+std::vector<std::int64_t> int_tuple(const Value& v, const GlobalCall& ctx, std::string_view what) {
+  if (v.kind != ValueKind::kTuple && v.kind != ValueKind::kList) {
+    ctx.fail(std::string(what) + ": expected a tuple of integers, got a " + to_string(v.kind));
+  }
+  if (v.items.size() > 64) ctx.fail(std::string(what) + ": " + std::to_string(v.items.size()) + " dimensions, more than 64");
+  std::vector<std::int64_t> out;
+  out.reserve(v.items.size());
+  for (const Value* item : v.items) out.push_back(int_arg(*item, ctx, what));
+  return out;
+}
+
+Value* rebuild_tensor(const Value& args, const GlobalCall& ctx, std::string_view fn) {
+  const Value& storage = arg(args, 0, ctx, fn);
+  if (storage.kind != ValueKind::kStorage) {
+    ctx.fail(std::string(fn) + ": first argument is a " + to_string(storage.kind) + ", expected a storage");
+  }
+  Value* t = ctx.arena.make(ValueKind::kTensor);
+  t->tensor.storage = storage.tensor.storage;
+  t->tensor.dtype = storage.tensor.dtype;
+  t->tensor.storage_offset = int_arg(arg(args, 1, ctx, fn), ctx, "storage offset");
+  t->tensor.sizes = int_tuple(arg(args, 2, ctx, fn), ctx, "size");
+  t->tensor.strides = int_tuple(arg(args, 3, ctx, fn), ctx, "stride");
+  if (t->tensor.sizes.size() != t->tensor.strides.size()) {
+    ctx.fail(std::string(fn) + ": size has " + std::to_string(t->tensor.sizes.size()) + " dimensions but stride has " +
+             std::to_string(t->tensor.strides.size()));
+  }
+  if (args.items.size() > 4 && args.items[4]->kind == ValueKind::kBool) t->tensor.requires_grad = args.items[4]->boolean;
+  return t;
+}
+
+Value* rebuild_parameter(const Value& args, const GlobalCall& ctx, std::string_view fn) {
+  const Value& data = arg(args, 0, ctx, fn);
+  if (data.kind != ValueKind::kTensor) ctx.fail(std::string(fn) + ": first argument is a " + to_string(data.kind) + ", expected a tensor");
+  Value* p = ctx.arena.make(ValueKind::kTensor);
+  p->tensor = data.tensor;
+  p->tensor.is_parameter = true;
+  const Value& requires_grad = arg(args, 1, ctx, fn);
+  p->tensor.requires_grad = requires_grad.kind == ValueKind::kBool ? requires_grad.boolean : true;
+  return p;
+}
+
+// numpy type strings as numpy pickles them ("f8", "i4", "b1", "u1", "c16") -> numpy name.
+std::string numpy_dtype_name(std::string_view code) {
+  if (code.size() < 2) return code == "?" ? "bool" : "";
+  const char kind = code[0];
+  const std::string bytes(code.substr(1));
+  if (kind == 'f' && (bytes == "2" || bytes == "4" || bytes == "8")) return "float" + std::to_string(std::stoi(bytes) * 8);
+  if (kind == 'i' && (bytes == "1" || bytes == "2" || bytes == "4" || bytes == "8")) return "int" + std::to_string(std::stoi(bytes) * 8);
+  if (kind == 'u' && (bytes == "1" || bytes == "2" || bytes == "4" || bytes == "8")) return "uint" + std::to_string(std::stoi(bytes) * 8);
+  if (kind == 'b' && bytes == "1") return "bool";
+  if (kind == 'c' && (bytes == "8" || bytes == "16")) return "complex" + std::to_string(std::stoi(bytes) * 8);
+  return "";
+}
+
+std::size_t numpy_itemsize(const std::string& name) {
+  if (name == "bool") return 1;
+  std::size_t bits = 0;
+  for (char c : name) {
+    if (c >= '0' && c <= '9') bits = bits * 10 + static_cast<std::size_t>(c - '0');
+  }
+  return bits / 8;
+}
+
+float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  float value;
+  if (exp == 0) {
+    value = std::ldexp(static_cast<float>(mant), -24);
+  } else if (exp == 31) {
+    value = mant ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  } else {
+    value = std::ldexp(static_cast<float>(mant | 0x400), static_cast<int>(exp) - 25);
+  }
+  return sign ? -value : value;
+}
+
+// Bytes of a numpy scalar in native (little-endian) order.
+std::string ordered_bytes(const std::string& raw, bool big_endian) {
+  return big_endian ? std::string(raw.rbegin(), raw.rend()) : raw;
+}
+
+Value* numpy_scalar(const Value& args, const GlobalCall& ctx) {
+  const Value& dtype = arg(args, 0, ctx, "numpy scalar");
+  const Value& data = arg(args, 1, ctx, "numpy scalar");
+  if (dtype.kind != ValueKind::kObject || dtype.text != "numpy.dtype" || dtype.note.empty()) return nullptr;
+  if (data.kind != ValueKind::kBytes) return nullptr;  // object scalars: kept inert
+  const std::string& name = dtype.note;
+  if (data.text.size() != numpy_itemsize(name)) {
+    ctx.fail("numpy scalar of type " + name + " has " + std::to_string(data.text.size()) + " bytes, expected " +
+             std::to_string(numpy_itemsize(name)));
+  }
+  const std::string raw = ordered_bytes(data.text, dtype.boolean);
+  Value* out = nullptr;
+  if (name == "bool") {
+    out = ctx.arena.make(ValueKind::kBool);
+    out->boolean = raw[0] != 0;
+  } else if (name[0] == 'f') {
+    out = ctx.arena.make(ValueKind::kFloat);
+    if (raw.size() == 2) {
+      std::uint16_t h;
+      std::memcpy(&h, raw.data(), 2);
+      out->real = half_to_float(h);
+    } else if (raw.size() == 4) {
+      float f;
+      std::memcpy(&f, raw.data(), 4);
+      out->real = f;
+    } else {
+      std::memcpy(&out->real, raw.data(), 8);
+    }
+  } else if (name[0] == 'i' || name[0] == 'u') {
+    out = ctx.arena.make(ValueKind::kInt);
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, raw.data(), raw.size());
+    if (name[0] == 'i' && raw.size() < 8 && (bits >> (raw.size() * 8 - 1)) & 1) bits |= ~std::uint64_t{0} << (raw.size() * 8);
+    if (name == "uint64" && bits > static_cast<std::uint64_t>(INT64_MAX)) {
+      out->big_integer = true;
+      out->text = std::to_string(bits);
+    } else {
+      out->integer = static_cast<std::int64_t>(bits);
+    }
+  } else {
+    return nullptr;  // complex scalars: kept inert
+  }
+  out->note = "numpy." + name;
+  return out;
+}
+
+Value* codecs_encode(const Value& args, const GlobalCall& ctx) {
+  const Value& text = arg(args, 0, ctx, "_codecs.encode");
+  if (text.kind != ValueKind::kStr) ctx.fail("_codecs.encode: expected a string to encode");
+  std::string encoding = args.items.size() > 1 && args.items[1]->kind == ValueKind::kStr ? args.items[1]->text : "utf-8";
+  Value* out = ctx.arena.make(ValueKind::kBytes);
+  if (encoding == "latin1" || encoding == "latin-1" || encoding == "iso-8859-1") {
+    if (!utf8_to_latin1(text.text, out->text)) ctx.fail("_codecs.encode: text has characters outside latin-1");
+  } else if (encoding == "utf-8" || encoding == "utf8") {
+    out->text = text.text;
+  } else {
+    ctx.fail("_codecs.encode: unsupported encoding '" + encoding + "'");
+  }
+  return out;
+}
+
+Value* ordered_dict(const Value& args, const GlobalCall& ctx) {
+  Value* d = ctx.arena.make(ValueKind::kDict);
+  d->ordered = true;
+  if (!args.items.empty()) {
+    const Value& pairs = *args.items[0];
+    if (pairs.kind != ValueKind::kList && pairs.kind != ValueKind::kTuple) ctx.fail("OrderedDict: expected a list of pairs");
+    for (const Value* pair : pairs.items) {
+      if ((pair->kind != ValueKind::kTuple && pair->kind != ValueKind::kList) || pair->items.size() != 2) {
+        ctx.fail("OrderedDict: expected (key, value) pairs");
+      }
+      d->entries.push_back({pair->items[0], pair->items[1]});
+    }
+  }
+  return d;
+}
+}  // namespace
+
+void GlobalCall::fail(const std::string& what) const {
+  error(error_context, what);
+  std::abort();  // unreachable: `error` throws
+}
+
+GlobalTrust classify_global(std::string_view name) {
+  for (auto known : kKnownGlobals) {
+    if (name == known) return GlobalTrust::kKnown;
+  }
+  if (is_torch_storage_class(name) || is_torch_dtype(name)) return GlobalTrust::kKnown;
+  if (starts_with(name, "__torch__.")) return GlobalTrust::kTorchScript;
+  return GlobalTrust::kUnknown;
+}
+
+bool is_dangerous_global(std::string_view name) {
+  for (auto prefix : kDangerousPrefixes) {
+    if (starts_with(name, prefix)) return true;
+  }
+  if (starts_with(name, "builtins.") || starts_with(name, "__builtin__.")) {
+    std::string_view fn = after_last_dot(name);
+    for (auto b : kDangerousBuiltins) {
+      if (fn == b) return true;
+    }
+  }
+  return false;
+}
+
+Value* known_global_value(std::string_view name, ValueArena& arena) {
+  if (is_torch_dtype(name)) {
+    Value* d = arena.make(ValueKind::kDType);
+    d->text = std::string(dtype_name(*dtype_from_torch_name(name.substr(6))));
+    return d;
+  }
+  return nullptr;
+}
+
+Value* call_known_global(std::string_view name, const Value& args, const GlobalCall& ctx) {
+  if (name == "collections.OrderedDict") return ordered_dict(args, ctx);
+  if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
+    return rebuild_tensor(args, ctx, after_last_dot(name));
+  }
+  if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
+    return rebuild_parameter(args, ctx, after_last_dot(name));
+  }
+  if (name == "torch.Size") {
+    const Value& dims = arg(args, 0, ctx, "torch.Size");
+    Value* t = ctx.arena.make(ValueKind::kTuple);
+    int_tuple(dims, ctx, "torch.Size");
+    t->items = dims.items;
+    t->note = "torch.Size";
+    return t;
+  }
+  if (name == "torch.device") {
+    const Value& type = arg(args, 0, ctx, "torch.device");
+    if (type.kind != ValueKind::kStr) ctx.fail("torch.device: expected a device string");
+    Value* d = ctx.arena.make(ValueKind::kDevice);
+    d->text = type.text;
+    if (args.items.size() > 1 && args.items[1]->kind == ValueKind::kInt) d->text += ":" + std::to_string(args.items[1]->integer);
+    return d;
+  }
+  if (name == "builtins.set" || name == "builtins.frozenset") {
+    Value* s = ctx.arena.make(ValueKind::kSet);
+    if (!args.items.empty()) {
+      const Value& items = *args.items[0];
+      if (items.kind != ValueKind::kList && items.kind != ValueKind::kTuple && items.kind != ValueKind::kSet) ctx.fail("set: expected a list of items");
+      s->items = items.items;
+    }
+    if (name == "builtins.frozenset") s->note = "frozenset";
+    return s;
+  }
+  if (name == "builtins.bytearray") {
+    if (args.items.empty()) return ctx.arena.make(ValueKind::kBytes);
+    if (args.items[0]->kind == ValueKind::kBytes) {
+      Value* b = ctx.arena.make(ValueKind::kBytes);
+      b->text = args.items[0]->text;
+      b->note = "bytearray";
+      return b;
+    }
+    return codecs_encode(args, ctx);
+  }
+  if (name == "_codecs.encode") return codecs_encode(args, ctx);
+  if (name == "numpy.core.multiarray.scalar" || name == "numpy._core.multiarray.scalar") return numpy_scalar(args, ctx);
+  if (name == "numpy.dtype") {
+    const Value& code = arg(args, 0, ctx, "numpy.dtype");
+    Value* d = ctx.arena.make(ValueKind::kObject);
+    d->text = "numpy.dtype";
+    d->args = &args;
+    if (code.kind == ValueKind::kStr) d->note = numpy_dtype_name(code.text);
+    return d;
+  }
+  if (name == "numpy.core.multiarray._reconstruct" || name == "numpy._core.multiarray._reconstruct") {
+    Value* a = ctx.arena.make(ValueKind::kObject);
+    a->text = "numpy.ndarray";
+    a->args = &args;
+    return a;
+  }
+  if (name == "torch.jit._pickle.build_intlist" || name == "torch.jit._pickle.build_doublelist" ||
+      name == "torch.jit._pickle.build_boollist" || name == "torch.jit._pickle.build_tensorlist" ||
+      name == "torch.jit._pickle.restore_type_tag") {
+    return const_cast<Value*>(&arg(args, 0, ctx, after_last_dot(name)));
+  }
+  return nullptr;
+}
+
+bool build_known_object(Value& target, const Value& state, const GlobalCall& ctx) {
+  if (target.text == "numpy.dtype") {
+    // (version, byteorder, subarray, names, fields, elsize, alignment, flags)
+    if (state.kind == ValueKind::kTuple && state.items.size() >= 2 && state.items[1]->kind == ValueKind::kStr) {
+      target.boolean = state.items[1]->text == ">";
+      target.state = &state;
+      return true;
+    }
+    return false;
+  }
+  if (target.text == "numpy.ndarray") {
+    // (version, shape, dtype, is_fortran, raw bytes); object arrays carry a list instead of bytes.
+    if (state.kind != ValueKind::kTuple || state.items.size() != 5) return false;
+    const Value& dtype = *state.items[2];
+    const Value& raw = *state.items[4];
+    if (dtype.kind != ValueKind::kObject || dtype.text != "numpy.dtype" || dtype.note.empty() || raw.kind != ValueKind::kBytes) {
+      return false;
+    }
+    std::vector<std::int64_t> shape = int_tuple(*state.items[1], ctx, "numpy array shape");
+    std::uint64_t count = 1;
+    for (auto d : shape) {
+      if (d < 0 || __builtin_mul_overflow(count, static_cast<std::uint64_t>(d), &count)) ctx.fail("numpy array: invalid shape");
+    }
+    const std::size_t itemsize = numpy_itemsize(dtype.note);
+    if (count > raw.text.size() || count * itemsize != raw.text.size()) {
+      ctx.fail("numpy array of " + std::to_string(count) + " " + dtype.note + " elements carries " +
+               std::to_string(raw.text.size()) + " bytes, expected " + std::to_string(count * itemsize));
+    }
+    target.kind = ValueKind::kNdarray;
+    target.ndarray.dtype = dtype.note;
+    target.ndarray.shape = std::move(shape);
+    target.ndarray.fortran_order = state.items[3]->kind == ValueKind::kBool && state.items[3]->boolean;
+    target.ndarray.bytes = raw.text;
+    if (dtype.boolean && itemsize > 1) {  // big-endian data: store native order
+      for (std::size_t i = 0; i < target.ndarray.bytes.size(); i += itemsize) {
+        std::reverse(target.ndarray.bytes.begin() + static_cast<std::ptrdiff_t>(i),
+                     target.ndarray.bytes.begin() + static_cast<std::ptrdiff_t>(i + itemsize));
+      }
+    }
+    target.note = "numpy.ndarray";
+    return true;
+  }
+  return false;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,67 @@
+#include "reader/path.hpp"
+
+namespace ckpt {
+
+namespace {
+// Python-repr-like quoting of a key: single quotes, backslash escapes for quotes and controls.
+std::string quote(const std::string& key) {
+  std::string out = "'";
+  for (unsigned char c : key) {
+    if (c == '\'' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "'";
+}
+}  // namespace
+
+Path Path::child_key(std::string key) const {
+  Path p = *this;
+  p.components_.push_back({PathComponent::Kind::kKey, std::move(key), 0});
+  return p;
+}
+Path Path::child_int_key(std::int64_t key) const {
+  Path p = *this;
+  p.components_.push_back({PathComponent::Kind::kIntKey, {}, key});
+  return p;
+}
+Path Path::child_index(std::int64_t index) const {
+  Path p = *this;
+  p.components_.push_back({PathComponent::Kind::kIndex, {}, index});
+  return p;
+}
+Path Path::child_other(std::string rendering) const {
+  Path p = *this;
+  p.components_.push_back({PathComponent::Kind::kOther, std::move(rendering), 0});
+  return p;
+}
+
+std::string Path::str() const {
+  std::string out;
+  for (const auto& c : components_) {
+    out += '[';
+    switch (c.kind) {
+      case PathComponent::Kind::kKey: out += quote(c.key); break;
+      case PathComponent::Kind::kIntKey:
+      case PathComponent::Kind::kIndex: out += std::to_string(c.number); break;
+      case PathComponent::Kind::kOther: break;
+    }
+    if (c.kind == PathComponent::Kind::kOther) {
+      out.pop_back();  // other components carry their own punctuation: .attr, <args>
+      out += c.key;
+    } else {
+      out += ']';
+    }
+  }
+  return out;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,66 @@
+#include "reader/storage_table.hpp"
+
+#include "reader/dtype.hpp"
+
+namespace ckpt {
+
+namespace {
+std::string storage_class_of(const Value& type) {
+  if (type.kind != ValueKind::kGlobal) return "";
+  const std::string& name = type.text;
+  for (std::string_view prefix : {"torch.storage.", "torch."}) {
+    if (name.compare(0, prefix.size(), prefix) == 0) return name.substr(prefix.size());
+  }
+  return "";
+}
+}  // namespace
+
+Value* StorageTable::resolve(const Value& pid, ByteCursor& at, ValueArena& arena) {
+  if (pid.kind != ValueKind::kTuple || pid.items.size() < 5 || pid.items[0]->kind != ValueKind::kStr ||
+      pid.items[0]->text != "storage") {
+    at.fail(ReadErrorKind::kPickle, "persistent id: expected ('storage', type, key, location, numel)");
+  }
+  const Value& type = *pid.items[1];
+  const Value& key = *pid.items[2];
+  const Value& location = *pid.items[3];
+  const Value& numel = *pid.items[4];
+  const std::string cls = storage_class_of(type);
+  if (is_unsupported_storage_class(cls)) {
+    at.fail(ReadErrorKind::kUnsupported, "storage type torch." + cls + " (quantized or complex-half data) is not supported");
+  }
+  auto dtype = dtype_from_storage_class(cls);
+  if (!dtype) at.fail(ReadErrorKind::kPickle, "persistent id names '" + type.text + "', expected a torch storage type");
+  if (key.kind != ValueKind::kStr) at.fail(ReadErrorKind::kPickle, "persistent id: storage key is not a string");
+  if (location.kind != ValueKind::kStr) at.fail(ReadErrorKind::kPickle, "persistent id: location is not a string");
+  if (numel.kind != ValueKind::kInt || numel.big_integer || numel.integer < 0) {
+    at.fail(ReadErrorKind::kPickle, "persistent id: element count is not a non-negative integer");
+  }
+  if (pid.items.size() > 5 && pid.items[5]->kind != ValueKind::kNone) {
+    at.fail(ReadErrorKind::kUnsupported, "storage views (pre-0.4 view metadata) are not supported");
+  }
+
+  std::shared_ptr<StorageRef>& slot = storages_[key.text];
+  if (!slot) {
+    slot = std::make_shared<StorageRef>();
+    slot->key = key.text;
+    slot->dtype = *dtype;
+    slot->numel = static_cast<std::uint64_t>(numel.integer);
+    slot->location = location.text;
+    locate_(*slot, at);
+  } else if (slot->dtype != *dtype || slot->numel != static_cast<std::uint64_t>(numel.integer)) {
+    at.fail(ReadErrorKind::kTensor, "storage '" + key.text + "' is referenced with two different types or sizes");
+  }
+  Value* v = arena.make(ValueKind::kStorage);
+  v->tensor.storage = slot;
+  v->tensor.dtype = *dtype;
+  v->tensor.sizes = {static_cast<std::int64_t>(slot->numel)};
+  v->tensor.strides = {1};
+  return v;
+}
+
+std::shared_ptr<StorageRef> StorageTable::find(const std::string& key) const {
+  auto it = storages_.find(key);
+  return it == storages_.end() ? nullptr : it->second;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,110 @@
+// torch.save zip checkpoints (PyTorch >= 1.6) and LibTorch / TorchScript archives:
+// <prefix>/data.pkl, <prefix>/data/<key> raw storages, <prefix>/version, optional
+// <prefix>/byteorder, and for TorchScript archives <prefix>/code/ and constants.pkl.
+#include <algorithm>
+
+#include "reader/checkpoint_builder.hpp"
+#include "reader/read_error.hpp"
+#include "reader/storage_table.hpp"
+#include "reader/zip_archive.hpp"
+
+namespace ckpt {
+
+namespace {
+std::string trimmed(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+  return std::string(text.substr(0, 64));
+}
+
+// The single "<prefix>/data.pkl" record; the prefix is the archive name torch.save chose.
+std::string find_prefix(const ZipArchive& zip) {
+  std::vector<std::string> prefixes;
+  for (const auto& e : zip.entries()) {
+    const std::string& n = e.name;
+    if (n.size() > 9 && n.compare(n.size() - 9, 9, "/data.pkl") == 0 &&
+        n.find('/') == n.size() - 9) {
+      prefixes.push_back(n.substr(0, n.size() - 8));
+    } else if (n == "data.pkl") {
+      prefixes.push_back("");
+    }
+  }
+  const std::string& file = zip.source().name();
+  if (prefixes.empty()) {
+    std::string names;
+    for (std::size_t i = 0; i < zip.entries().size() && i < 5; ++i) names += (i ? ", " : "") + zip.entries()[i].name;
+    throw ReadError(ReadErrorKind::kZip, file, "",
+                    "zip archive has no data.pkl record, so it is not a torch.save checkpoint (entries: " +
+                        (names.empty() ? std::string("none") : names) + ")");
+  }
+  if (prefixes.size() > 1) {
+    throw ReadError(ReadErrorKind::kZip, file, "",
+                    "zip archive has " + std::to_string(prefixes.size()) + " data.pkl records ('" + prefixes[0] +
+                        "data.pkl', '" + prefixes[1] + "data.pkl'), expected one");
+  }
+  return prefixes[0];
+}
+}  // namespace
+
+Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOptions& options) {
+  ZipArchive zip(source);
+  const std::string& file = source->name();
+  const std::string prefix = find_prefix(zip);
+  const bool torchscript = zip.find(prefix + "constants.pkl") != nullptr ||
+                           std::any_of(zip.entries().begin(), zip.entries().end(), [&](const ZipEntry& e) {
+                             return e.name.compare(0, prefix.size() + 5, prefix + "code/") == 0;
+                           });
+  CheckpointBuilder builder(file, torchscript ? CheckpointFormat::kTorchScriptArchive : CheckpointFormat::kTorchZip,
+                            source->size());
+  builder.set_property("archive", prefix.empty() ? "" : prefix.substr(0, prefix.size() - 1));
+
+  bool big_endian = false;
+  for (const char* record : {"version", ".data/version", "byteorder"}) {
+    if (const ZipEntry* e = zip.find(prefix + record)) builder.set_property(record, trimmed(zip.bytes(*e)));
+  }
+  if (const ZipEntry* e = zip.find(prefix + "byteorder")) {
+    const std::string order = trimmed(zip.bytes(*e));
+    if (order != "little" && order != "big") {
+      throw ReadError(ReadErrorKind::kZip, file, "zip entry '" + e->name + "'",
+                      "byteorder record says '" + order + "', expected 'little' or 'big'");
+    }
+    big_endian = order == "big";
+  }
+  if (const ZipEntry* e = zip.find(prefix + "version")) {
+    const std::string version = trimmed(zip.bytes(*e));
+    char* end = nullptr;
+    long v = std::strtol(version.c_str(), &end, 10);
+    if (version.empty() || *end != '\0' || v < 1 || v > 10) {
+      throw ReadError(ReadErrorKind::kUnsupported, file, "zip entry '" + e->name + "'",
+                      "archive format version '" + version + "' is not one this reader knows (1-10)");
+    }
+  }
+
+  StorageTable storages([&](StorageRef& storage, ByteCursor& at) {
+    const std::string name = prefix + "data/" + storage.key;
+    const ZipEntry* record = zip.find(name);
+    if (!record) at.fail(ReadErrorKind::kZip, "storage record '" + name + "' is missing from the archive");
+    const std::uint64_t expected = storage.numel * dtype_itemsize(storage.dtype);
+    if (storage.numel > (std::uint64_t{1} << 60) || record->size != expected) {
+      at.fail(ReadErrorKind::kTensor, "storage record '" + name + "' has " + std::to_string(record->size) +
+                                          " bytes, but the pickle declares " + std::to_string(storage.numel) + " " +
+                                          std::string(dtype_name(storage.dtype)) + " elements (" +
+                                          std::to_string(expected) + " bytes)");
+    }
+    storage.data_offset = record->data_offset;
+    storage.nbytes = record->size;
+    storage.big_endian = big_endian;
+    storage.source = zip.shared_source();
+  });
+
+  const ZipEntry& pickle_entry = *zip.find(prefix + "data.pkl");
+  const std::string where = "zip entry '" + pickle_entry.name + "'";
+  ByteCursor cursor(zip.bytes(pickle_entry), file, where);
+  Unpickler unpickler(cursor, builder.arena(), [&](const Value& pid, ByteCursor& at) {
+    return storages.resolve(pid, at, builder.arena());
+  });
+  builder.set_root(unpickler.load());
+  builder.add_unknown_globals(unpickler.unknown_globals(), where);
+  return builder.finish(options);
+}
+
+}  // namespace ckpt

@@ -1,0 +1,73 @@
+#pragma once
+// A pickle reader that executes nothing. It understands the opcodes of protocols 0-5 that
+// torch.save / torch::save emit; globals are looked up in an allow-list (known_globals.hpp)
+// and anything else becomes an inert kObject / kGlobal, recorded as a security finding.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "reader/byte_cursor.hpp"
+#include "reader/value.hpp"
+
+namespace ckpt {
+
+// A global the pickle names that is not on the allow-list: it would be imported and,
+// usually, called by Python's pickle.
+struct GlobalReference {
+  std::string name;       // "posix.system"
+  std::uint64_t offset;   // byte offset of the opcode, within the pickle's cursor region
+  const Value* value;     // the kGlobal value it produced
+};
+
+// Resolves a persistent id (BINPERSID / PERSID) to a value, usually a kStorage.
+using PersistentLoader = std::function<Value*(const Value& pid, ByteCursor& at)>;
+
+class Unpickler {
+ public:
+  static constexpr std::size_t kMaxBigIntBytes = 1024;
+
+  Unpickler(ByteCursor& in, ValueArena& arena, PersistentLoader persistent_load);
+
+  // Reads one pickle, up to and including STOP, and returns its value.
+  Value* load();
+
+  const std::vector<GlobalReference>& unknown_globals() const { return unknown_globals_; }
+
+ private:
+  struct KeyIndex {
+    std::unordered_map<std::string, std::size_t> positions;
+  };
+
+  void push(Value* v) { stack_.push_back(v); }
+  Value* pop(const char* op);
+  Value* top(const char* op);
+  std::vector<Value*> pop_mark(const char* op);
+  void memo_put(std::uint64_t index);
+  Value* memo_get(std::uint64_t index);
+
+  Value* make_global(const std::string& module, const std::string& name, std::size_t op_pos);
+  Value* make_int(std::int64_t v);
+  Value* make_long(std::string_view bytes);
+  Value* make_text(ValueKind kind, std::string_view bytes, const char* op);
+  Value* make_sequence(ValueKind kind, std::vector<Value*> items);
+  void set_item(Value& target, Value* key, Value* value, const char* op);
+  void append(Value& target, Value* item, const char* op);
+  Value* call(Value* callable, Value* args, const char* op);
+  void build(Value& target, Value* state);
+  void dispatch(std::uint8_t op, std::size_t op_pos);
+
+  ByteCursor& in_;
+  ValueArena& arena_;
+  PersistentLoader persistent_load_;
+  std::vector<Value*> stack_;
+  std::vector<std::size_t> marks_;
+  std::unordered_map<std::uint64_t, Value*> memo_;
+  std::unordered_map<const Value*, KeyIndex> key_index_;
+  std::vector<GlobalReference> unknown_globals_;
+  std::size_t op_pos_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace ckpt

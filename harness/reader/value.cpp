@@ -1,0 +1,130 @@
+#include "reader/value.hpp"
+
+#include <cstdio>
+
+namespace ckpt {
+
+const char* to_string(ValueKind kind) {
+  switch (kind) {
+    case ValueKind::kNone: return "None";
+    case ValueKind::kBool: return "bool";
+    case ValueKind::kInt: return "int";
+    case ValueKind::kFloat: return "float";
+    case ValueKind::kStr: return "str";
+    case ValueKind::kBytes: return "bytes";
+    case ValueKind::kTuple: return "tuple";
+    case ValueKind::kList: return "list";
+    case ValueKind::kSet: return "set";
+    case ValueKind::kDict: return "dict";
+    case ValueKind::kTensor: return "tensor";
+    case ValueKind::kNdarray: return "ndarray";
+    case ValueKind::kDType: return "dtype";
+    case ValueKind::kDevice: return "device";
+    case ValueKind::kGlobal: return "global";
+    case ValueKind::kObject: return "object";
+    case ValueKind::kStorage: return "storage";
+  }
+  return "?";
+}
+
+const Value* Value::find(std::string_view key) const {
+  if (kind != ValueKind::kDict) return nullptr;
+  for (const auto& e : entries) {
+    if (e.key->kind == ValueKind::kStr && e.key->text == key) return e.value;
+  }
+  return nullptr;
+}
+
+const Value* Value::metadata() const {
+  for (const auto& a : attributes) {
+    if (a.key->kind == ValueKind::kStr && a.key->text == "_metadata") return a.value;
+  }
+  return nullptr;
+}
+
+bool Value::is_container() const {
+  switch (kind) {
+    case ValueKind::kTuple:
+    case ValueKind::kList:
+    case ValueKind::kSet:
+    case ValueKind::kDict:
+    case ValueKind::kObject: return true;
+    default: return false;
+  }
+}
+
+Value* ValueArena::make(ValueKind kind) {
+  values_.emplace_back();
+  values_.back().kind = kind;
+  return &values_.back();
+}
+
+}  // namespace ckpt
+
+namespace ckpt {
+
+namespace {
+std::string scalar_repr(const Value& v) {
+  switch (v.kind) {
+    case ValueKind::kNone: return "None";
+    case ValueKind::kBool: return v.boolean ? "True" : "False";
+    case ValueKind::kFloat: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", v.real);
+      return buf;
+    }
+    case ValueKind::kInt: return v.big_integer ? v.text : std::to_string(v.integer);
+    default: return std::string("<") + to_string(v.kind) + ">";
+  }
+}
+}  // namespace
+
+PathComponent key_component(const Value& key) {
+  if (key.kind == ValueKind::kStr) return {PathComponent::Kind::kKey, key.text, 0};
+  if (key.kind == ValueKind::kInt && !key.big_integer) return {PathComponent::Kind::kIntKey, {}, key.integer};
+  return {PathComponent::Kind::kOther, "[" + scalar_repr(key) + "]", 0};
+}
+
+Path child_path(const Path& parent, const PathComponent& c) {
+  switch (c.kind) {
+    case PathComponent::Kind::kKey: return parent.child_key(c.key);
+    case PathComponent::Kind::kIntKey: return parent.child_int_key(c.number);
+    case PathComponent::Kind::kIndex: return parent.child_index(c.number);
+    case PathComponent::Kind::kOther: return parent.child_other(c.key);
+  }
+  return parent;
+}
+
+std::vector<ValueChild> children_of(const Value& v) {
+  std::vector<ValueChild> out;
+  auto add_entries = [&out](const std::vector<DictEntry>& entries, bool as_attributes) {
+    for (const auto& e : entries) {
+      if (e.key->is_container()) out.push_back({{PathComponent::Kind::kOther, "<key>", 0}, e.key});
+      if (as_attributes && e.key->kind == ValueKind::kStr) {
+        out.push_back({{PathComponent::Kind::kOther, "." + e.key->text, 0}, e.value});
+      } else {
+        out.push_back({key_component(*e.key), e.value});
+      }
+    }
+  };
+  for (std::size_t i = 0; i < v.items.size(); ++i) {
+    out.push_back({{PathComponent::Kind::kIndex, {}, static_cast<std::int64_t>(i)}, v.items[i]});
+  }
+  add_entries(v.entries, false);
+  add_entries(v.attributes, true);
+  if (v.kind == ValueKind::kObject) {
+    if (v.args && !(v.args->kind == ValueKind::kTuple && v.args->items.empty())) {
+      out.push_back({{PathComponent::Kind::kOther, "<args>", 0}, v.args});
+    }
+    if (v.state) {
+      if (v.state->kind == ValueKind::kDict) {
+        add_entries(v.state->entries, true);
+      } else {
+        out.push_back({{PathComponent::Kind::kOther, "<state>", 0}, v.state});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace ckpt

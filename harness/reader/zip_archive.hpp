@@ -1,0 +1,46 @@
+#pragma once
+// A read-only, bounds-checked view of a zip file as torch.save and torch::save write it:
+// entries stored uncompressed, read in place from the mapped file. Anything else (compressed
+// or encrypted entries, duplicate names, sizes that disagree or overrun) is refused.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reader/byte_source.hpp"
+
+namespace ckpt {
+
+struct ZipEntry {
+  std::string name;
+  std::uint64_t data_offset = 0;  // absolute offset of the entry's bytes in the file
+  std::uint64_t size = 0;
+  std::uint32_t crc32 = 0;
+};
+
+class ZipArchive {
+ public:
+  static constexpr std::size_t kMaxEntries = 1u << 20;
+
+  // True when the bytes start like a zip file (local header signature).
+  static bool looks_like_zip(const ByteSource& source);
+
+  explicit ZipArchive(std::shared_ptr<const ByteSource> source);
+
+  const std::vector<ZipEntry>& entries() const { return entries_; }
+  const ZipEntry* find(std::string_view name) const;
+  std::string_view bytes(const ZipEntry& entry) const;  // no copy
+  const ByteSource& source() const { return *source_; }
+  const std::shared_ptr<const ByteSource>& shared_source() const { return source_; }
+
+ private:
+  void read_central_directory();
+
+  std::shared_ptr<const ByteSource> source_;
+  std::vector<ZipEntry> entries_;
+  std::map<std::string, std::size_t, std::less<>> by_name_;
+};
+
+}  // namespace ckpt

@@ -1,0 +1,72 @@
+#include "tensor/materialize.hpp"
+
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_strided.h>
+#include <ATen/ops/from_blob.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "reader/read_error.hpp"
+
+namespace ckpt {
+
+at::ScalarType to_scalar_type(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat16: return at::kHalf;
+    case DType::kFloat32: return at::kFloat;
+    case DType::kFloat64: return at::kDouble;
+    case DType::kBFloat16: return at::kBFloat16;
+    case DType::kInt8: return at::kChar;
+    case DType::kInt16: return at::kShort;
+    case DType::kInt32: return at::kInt;
+    case DType::kInt64: return at::kLong;
+    case DType::kUInt8: return at::kByte;
+    case DType::kBool: return at::kBool;
+    case DType::kComplex64: return at::kComplexFloat;
+    case DType::kComplex128: return at::kComplexDouble;
+  }
+  throw ReadError(ReadErrorKind::kUnsupported, "", "", "unknown dtype");
+}
+
+namespace {
+// The whole storage as a 1-d tensor. Zero-copy when the bytes are suitably aligned and in
+// native byte order; otherwise one copy (legacy files, big-endian archives).
+at::Tensor storage_tensor(const StorageRef& storage) {
+  const auto options = at::TensorOptions().dtype(to_scalar_type(storage.dtype)).device(at::kCPU);
+  const std::size_t itemsize = dtype_itemsize(storage.dtype);
+  const auto numel = static_cast<std::int64_t>(storage.nbytes / itemsize);
+  if (!storage.source) {
+    throw ReadError(ReadErrorKind::kTensor, "", "storage '" + storage.key + "'", "storage has no bytes attached");
+  }
+  std::uint8_t* bytes = storage.source->private_data() + storage.data_offset;
+  const bool aligned = reinterpret_cast<std::uintptr_t>(bytes) % itemsize == 0;
+  if (aligned && !storage.big_endian && numel > 0) {
+    std::shared_ptr<const ByteSource> keep_alive = storage.source;
+    return at::from_blob(bytes, {numel}, [keep_alive](void*) {}, options);
+  }
+  at::Tensor copy = at::empty({numel}, options);
+  if (numel == 0) return copy;
+  auto* out = static_cast<std::uint8_t*>(copy.data_ptr());
+  std::memcpy(out, bytes, storage.nbytes);
+  if (storage.big_endian && itemsize > 1) {
+    // Complex numbers swap each of their two halves.
+    const std::size_t unit = (storage.dtype == DType::kComplex64 || storage.dtype == DType::kComplex128) ? itemsize / 2 : itemsize;
+    for (std::size_t i = 0; i < storage.nbytes; i += unit) std::reverse(out + i, out + i + unit);
+  }
+  return copy;
+}
+}  // namespace
+
+at::Tensor materialize(const TensorRef& ref) {
+  if (!ref.storage) throw ReadError(ReadErrorKind::kTensor, "", "", "tensor has no storage");
+  at::Tensor base = storage_tensor(*ref.storage);
+  if (ref.dtype != ref.storage->dtype) {
+    throw ReadError(ReadErrorKind::kUnsupported, ref.storage->source ? ref.storage->source->name() : "",
+                    "storage '" + ref.storage->key + "'", "tensor dtype differs from its storage's dtype");
+  }
+  if (ref.numel() == 0) return at::empty_strided(ref.sizes, ref.strides, base.options());
+  return base.as_strided(ref.sizes, ref.strides, ref.storage_offset);
+}
+
+}  // namespace ckpt

@@ -1,0 +1,16 @@
+#pragma once
+// Turns a lazy TensorRef into a torch tensor. The only part of the reader that links
+// LibTorch. Bytes are not copied: the tensor views the file's mapping and keeps it alive.
+#include <ATen/core/Tensor.h>
+
+#include "reader/tensor_ref.hpp"
+
+namespace ckpt {
+
+// Throws ReadError(kUnsupported) for storages it cannot represent. The result shares
+// memory with other tensors of the same storage (tied weights stay tied).
+at::Tensor materialize(const TensorRef& ref);
+
+at::ScalarType to_scalar_type(DType dtype);
+
+}  // namespace ckpt
