@@ -34,11 +34,30 @@ std::string format_count(std::uint64_t n) {
 std::string format_float(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  // Python's repr: the shortest digits that round-trip, in fixed notation for exponents
+  // -4..15 and scientific otherwise (0.0002, 1e-08, 1e+16), as users see in Python.
   char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  std::string out(buf, res.ptr);
-  if (out.find_first_of(".e") == std::string::npos) out += ".0";
-  return out;
+  auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  const std::string sci(buf, res.ptr);
+  const std::size_t e = sci.find('e');
+  const bool negative = sci[0] == '-';
+  std::string digits;
+  for (std::size_t i = negative ? 1 : 0; i < e; ++i) {
+    if (sci[i] != '.') digits += sci[i];
+  }
+  const int exponent = std::stoi(sci.substr(e + 1));
+  std::string out = negative ? "-" : "";
+  if (exponent < -4 || exponent >= 16) {
+    out += digits.substr(0, 1);
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    char exp[16];
+    std::snprintf(exp, sizeof exp, "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
+    return out + exp;
+  }
+  if (exponent < 0) return out + "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + digits;
+  const auto int_digits = static_cast<std::size_t>(exponent + 1);
+  if (digits.size() <= int_digits) return out + digits + std::string(int_digits - digits.size(), '0') + ".0";
+  return out + digits.substr(0, int_digits) + "." + digits.substr(int_digits);
 }
 
 std::string format_shape(const std::vector<std::int64_t>& dims) {

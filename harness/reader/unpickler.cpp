@@ -282,6 +282,9 @@ Value* Unpickler::load() {
   while (!stopped_) {
     op_pos_ = in_.position();
     if (in_.at_end()) in_.fail(ReadErrorKind::kTruncated, "pickle ends without a STOP opcode");
+    if (arena_.size() > kMaxValues) {
+      in_.fail(ReadErrorKind::kLimit, "more than " + std::to_string(kMaxValues) + " values in one checkpoint");
+    }
     dispatch(in_.u8("opcode"), op_pos_);
   }
   if (!marks_.empty()) in_.fail_at(op_pos_, ReadErrorKind::kPickle, "STOP with an unclosed MARK");

@@ -27,6 +27,9 @@ using PersistentLoader = std::function<Value*(const Value& pid, ByteCursor& at)>
 class Unpickler {
  public:
   static constexpr std::size_t kMaxBigIntBytes = 1024;
+  // Values one checkpoint may create (a real state dict needs a few per tensor); bounds
+  // memory on inputs that are small on disk but build millions of containers.
+  static constexpr std::size_t kMaxValues = 5'000'000;
 
   Unpickler(ByteCursor& in, ValueArena& arena, PersistentLoader persistent_load);
 

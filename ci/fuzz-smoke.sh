@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Fuzz smoke test of the reader core: builds the libFuzzer targets (clang++, ASan + UBSan,
+# no LibTorch) in build-fuzz/, seeds one corpus per target from fixtures/ (pickles are
+# copied out of the zip fixtures as bytes, never unpickled), and runs the targets one
+# after the other for FUZZ_SECONDS each (default 60). Everything it writes stays under
+# build-fuzz/fuzz/<target>/: seeds/ (rebuilt each run), corpus/ (kept and grown across
+# runs), artifacts/ (crash-*, timeout-*, oom-*, leak-* of the last run) and fuzz.log.
+# Exits non-zero when any target finds a crash, hang, leak or sanitizer report.
+#
+#   ci/fuzz-smoke.sh                          # all targets, 60 s each
+#   FUZZ_SECONDS=10 ci/fuzz-smoke.sh fuzz_zip # some targets, shorter
+# Environment: FUZZ_SECONDS, FUZZ_JOBS (build parallelism, default 1), FUZZ_CXX (clang++).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="$root/build-fuzz"
+work="$build/fuzz"
+seconds="${FUZZ_SECONDS:-60}"
+dict="$root/tests/fuzz/pickle.dict"
+all_targets=(fuzz_zip fuzz_unpickler fuzz_checkpoint fuzz_safetensors fuzz_legacy)
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+for t in "${targets[@]}"; do
+  case " ${all_targets[*]} " in *" $t "*) ;; *) echo "fuzz-smoke: unknown target '$t' (known: ${all_targets[*]})" >&2; exit 2 ;; esac
+done
+
+# --- build -------------------------------------------------------------------------------
+CXX="${FUZZ_CXX:-clang++}" cmake -S "$root" -B "$build" -DCKPT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j "${FUZZ_JOBS:-1}" --target "${targets[@]}"
+
+# --- seed corpora from the committed fixtures ----------------------------------------------
+mapfile -t fixtures < <(cd "$root" && find fixtures -type f \( -name '*.pt' -o -name '*.safetensors' -o -name '*.json' \) | sort)
+first_bytes() { od -An -tx1 -N4 "$1" | tr -d ' \n'; }
+
+seed() {  # seed <target> <fixture>: copy under a name unique across subdirectories
+  cp "$root/$2" "$work/$1/seeds/$(echo "$2" | tr '/' '_')"
+}
+
+declare -A selected=()
+for t in "${targets[@]}"; do
+  selected[$t]=1
+  rm -rf "$work/$t/seeds"
+  mkdir -p "$work/$t/seeds" "$work/$t/corpus"
+done
+have() { [ -n "${selected[$1]:-}" ]; }
+
+for f in "${fixtures[@]}"; do
+  have fuzz_checkpoint && seed fuzz_checkpoint "$f"
+  case "$f" in
+    *.safetensors) have fuzz_safetensors && seed fuzz_safetensors "$f" ;;
+    *.pt)
+      case "$(first_bytes "$root/$f")" in
+        504b0304) have fuzz_zip && seed fuzz_zip "$f" ;;
+        80028a0a) have fuzz_legacy && seed fuzz_legacy "$f" ;;
+      esac ;;
+  esac
+done
+
+if have fuzz_unpickler; then
+  # The */data.pkl record of every zip fixture, read as bytes (zipfile does not unpickle).
+  python3 - "$root" "$work/fuzz_unpickler/seeds" "${fixtures[@]}" <<'PY'
+import os, sys, zipfile
+root, out, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+for rel in files:
+    path = os.path.join(root, rel)
+    if not rel.endswith(".pt") or not zipfile.is_zipfile(path):
+        continue
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name == "data.pkl" or name.endswith("/data.pkl"):
+                dest = os.path.join(out, rel.replace("/", "_") + "__" + name.replace("/", "_"))
+                with open(dest, "wb") as f:
+                    f.write(z.read(name))
+PY
+fi
+
+# fuzz_checkpoint reads a fuzzed *.safetensors.index.json as if it lay beside these shards.
+rm -rf "$work/shards"
+mkdir -p "$work/shards"
+cp "$root"/fixtures/safetensors/sharded/*.safetensors "$work/shards/"
+export CKPT_FUZZ_SHARD_DIR="$work/shards"
+
+max_len_of() {
+  case "$1" in
+    fuzz_unpickler | fuzz_safetensors) echo 16384 ;;
+    *) echo 65536 ;;  # the largest fixture is ~34 KB
+  esac
+}
+
+# --- run ----------------------------------------------------------------------------------
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+  dir="$work/$t"
+  rm -rf "$dir/artifacts"
+  mkdir -p "$dir/artifacts"
+  echo "=== $t: ${seconds}s, $(ls "$dir/seeds" | wc -l) seeds, $(ls "$dir/corpus" | wc -l) corpus inputs"
+  status=0
+  (cd "$dir" && "$build/tests/fuzz/$t" corpus seeds \
+      -dict="$dict" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+      -max_len="$(max_len_of "$t")" -print_final_stats=1 -artifact_prefix="$dir/artifacts/") \
+      >"$dir/fuzz.log" 2>&1 || status=$?
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/fuzz.log" | tail -1)
+  # After a crash there are no final stats: take the last status line ("#12345 ...").
+  [ -n "$execs" ] || execs=$(grep -oE '^#[0-9]+' "$dir/fuzz.log" | tail -1 | tr -d '#' || true)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$dir/fuzz.log" | tail -1)
+  mapfile -t found < <(find "$dir/artifacts" -type f | sort)
+  line="$t: ${execs:-?} executions (${rate:-?}/s), exit status $status"
+  if [ "$status" -ne 0 ] || [ ${#found[@]} -gt 0 ]; then
+    failed+=("$t")
+    line+=", FAILED"
+    grep -m1 -E "^==[0-9]+==ERROR|runtime error:|reader invariant violated|deadly signal|Timeout|out-of-memory|terminate called" \
+      "$dir/fuzz.log" | sed 's/^/    /' || true
+    for a in "${found[@]}"; do line+=$'\n'"    artifact: $a"; done
+  fi
+  echo "$line"
+  summary+=("$line")
+done
+
+echo
+echo "=== fuzz smoke summary (logs: $work/<target>/fuzz.log)"
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${failed[*]} (reproduce: build-fuzz/tests/fuzz/<target> <artifact>)"
+  exit 1
+fi
+echo "all ${#targets[@]} targets ran clean"

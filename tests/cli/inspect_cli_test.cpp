@@ -1,0 +1,121 @@
+// Runs the real ckpt-harness executable on real fixtures, as a user would.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/test_paths.hpp"
+
+namespace ckpt::test {
+namespace {
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout and stderr
+};
+
+CliRun run(const std::string& args) {
+  const std::string command = std::string(CKPT_HARNESS_BIN) + " " + args + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  CliRun r{-1, ""};
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+TEST(InspectCli, GanCheckpointTree) {
+  const CliRun r = run("inspect " + fixture("gan_dcgan_adam.pt"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "├─ 'generator': OrderedDict (7 entries) state dict")) << r.out;
+  EXPECT_TRUE(contains(r.out, "'main.0.weight': float32 [8, 8, 4, 4]  4.0 KiB")) << r.out;
+  EXPECT_TRUE(contains(r.out, "'generator_optimizer': optimizer state dict (Adam or AdamW): 1 group, 4 params, state for 4 (exp_avg, exp_avg_sq, step); group 0: lr=0.0002, betas=(0.5, 0.999), eps=1e-08")) << r.out;
+  EXPECT_TRUE(contains(r.out, "betas=(0.5, 0.999)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "'epoch': int 7")) << r.out;
+  EXPECT_TRUE(contains(r.out, "summary: torch-zip (format version 3), 42 tensors")) << r.out;
+  EXPECT_TRUE(contains(r.out, "security: no findings")) << r.out;
+}
+
+TEST(InspectCli, DepthLimitsTheTree) {
+  const CliRun r = run("inspect --depth 0 " + fixture("gan_dcgan_adam.pt"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_FALSE(contains(r.out, "'generator'")) << r.out;
+  EXPECT_TRUE(contains(r.out, "dict (7 entries)")) << r.out;
+}
+
+TEST(InspectCli, HostileCheckpointIsFlaggedAndFails) {
+  std::remove("/tmp/ckpt_pwned");
+  const CliRun r = run("inspect " + fixture("hostile/evil_system.pt"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "DANGEROUS `posix.system` at ['evil']")) << r.out;
+  EXPECT_TRUE(contains(r.out, "nothing was executed")) << r.out;
+  FILE* pwned = std::fopen("/tmp/ckpt_pwned", "r");
+  EXPECT_EQ(pwned, nullptr) << "the payload ran";
+  if (pwned) std::fclose(pwned);
+}
+
+TEST(InspectCli, JsonOutputWithAnErrorEntry) {
+  const CliRun r = run("inspect --json " + fixture("generator_state_dict.pt") + " " + fixture("README.md") + " 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["schema"], "ckpt-harness.inspect");
+  EXPECT_EQ(doc["schema_version"], 1);
+  ASSERT_EQ(doc["files"].size(), 2u);
+  const auto& first = doc["files"][0];
+  EXPECT_EQ(first["format"], "torch-zip");
+  EXPECT_EQ(first["summary"]["tensors"], 7);
+  EXPECT_EQ(first["tree"]["children"][0]["key"], "main.0.weight");
+  EXPECT_EQ(first["tree"]["children"][0]["value"]["tensor"]["shape"], nlohmann::json::array({8, 8, 4, 4}));
+  EXPECT_EQ(doc["files"][1]["error"]["kind"], "not-a-checkpoint");
+}
+
+TEST(InspectCli, UnreadableFileIsAClearError) {
+  const CliRun r = run("inspect " + fixture("README.md"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.out, "error [not-a-checkpoint]: " + fixture("README.md") + ": byte 0: not a checkpoint")) << r.out;
+}
+
+TEST(InspectCli, EveryFormat) {
+  for (const char* f : {"legacy_gan.pt", "safetensors/model.safetensors", "safetensors/sharded/model.safetensors.index.json"}) {
+    const CliRun r = run("inspect " + fixture(f));
+    EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.out;
+    EXPECT_TRUE(contains(r.out, "summary: ")) << r.out;
+  }
+}
+
+TEST(InspectCli, VersionHelpAndUsageErrors) {
+  const CliRun version = run("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_TRUE(contains(version.out, "ckpt-harness 0.")) << version.out;
+  const CliRun help = run("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_TRUE(contains(help.out, "inspect")) << help.out;
+  EXPECT_EQ(run("").exit_code, 2);
+  EXPECT_EQ(run("inspect").exit_code, 2);
+  EXPECT_EQ(run("inspect --depth -3 x.pt").exit_code, 2);
+}
+
+TEST(InspectCli, ExecutableDoesNotLinkLibTorch) {
+  // inspect must start instantly: linking libtorch costs ~0.7 s and 160 MB before main.
+  FILE* pipe = ::popen(("ldd " + std::string(CKPT_HARNESS_BIN)).c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string libs;
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) libs.append(buf.data(), n);
+  ::pclose(pipe);
+  EXPECT_TRUE(contains(libs, "libc.so")) << libs;
+  EXPECT_FALSE(contains(libs, "libtorch")) << libs;
+  EXPECT_FALSE(contains(libs, "libc10")) << libs;
+}
+
+}  // namespace
+}  // namespace ckpt::test

@@ -1,0 +1,144 @@
+#include "differential/describe_checkpoint.hpp"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "tensor/materialize.hpp"
+
+namespace ckpt::test {
+
+namespace {
+using Json = nlohmann::json;  // sorted keys, like json.dumps(sort_keys=True)
+
+std::string float_text(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string hex(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+Json path_key(const Value& key) {
+  switch (key.kind) {
+    case ValueKind::kStr: return key.text;
+    case ValueKind::kInt: return key.integer;
+    case ValueKind::kBool: return key.boolean;
+    case ValueKind::kFloat: return "<key:float>";
+    case ValueKind::kNone: return "<key:NoneType>";
+    default: return std::string("<key:") + to_string(key.kind) + ">";
+  }
+}
+
+class Describer {
+ public:
+  std::string run(const Value& root) {
+    visit(root, Json::array());
+    return out_;
+  }
+
+ private:
+  void emit(Json line) { out_ += line.dump(-1, ' ', true) + "\n"; }
+
+  void visit(const Value& v, const Json& path) {
+    Json d;
+    d["path"] = path;
+    auto child = [&path](Json component) {
+      Json p = path;
+      p.push_back(std::move(component));
+      return p;
+    };
+    const std::string numpy = v.note.rfind("numpy.", 0) == 0 ? v.note.substr(6) : "";
+    switch (v.kind) {
+      case ValueKind::kNone: d["kind"] = "none"; break;
+      case ValueKind::kBool: d["kind"] = "bool"; d["value"] = v.boolean; break;
+      case ValueKind::kInt: d["kind"] = "int"; d["value"] = v.big_integer ? v.text : std::to_string(v.integer); break;
+      case ValueKind::kFloat: d["kind"] = "float"; d["value"] = float_text(v.real); break;
+      case ValueKind::kStr: d["kind"] = "str"; d["value"] = v.text; break;
+      case ValueKind::kBytes: d["kind"] = "bytes"; d["hex"] = hex(v.text); break;
+      case ValueKind::kDType: d["kind"] = "dtype"; d["value"] = v.text; break;
+      case ValueKind::kDevice: d["kind"] = "device"; d["value"] = v.text; break;
+      case ValueKind::kNdarray:
+        d["kind"] = "ndarray";
+        d["dtype"] = v.ndarray.dtype;
+        d["shape"] = v.ndarray.shape;
+        d["sha256"] = sha256_hex(v.ndarray.bytes.data(), v.ndarray.bytes.size());
+        break;
+      case ValueKind::kTensor: describe_tensor(v.tensor, d); break;
+      case ValueKind::kTuple:
+      case ValueKind::kList:
+      case ValueKind::kSet: {
+        d["kind"] = to_string(v.kind);
+        d["size"] = v.items.size();
+        emit(d);
+        for (std::size_t i = 0; i < v.items.size(); ++i) visit(*v.items[i], child(i));
+        return;
+      }
+      case ValueKind::kDict: {
+        d["kind"] = "dict";
+        d["size"] = v.entries.size();
+        d["ordered"] = v.ordered;
+        emit(d);
+        for (const auto& e : v.entries) visit(*e.value, child(path_key(*e.key)));
+        if (const Value* meta = v.metadata()) visit(*meta, child("@_metadata"));
+        return;
+      }
+      case ValueKind::kObject: {
+        d["kind"] = "object";
+        d["class"] = v.text;
+        emit(d);
+        if (v.state && v.state->kind == ValueKind::kDict) {
+          for (const auto& e : v.state->entries) visit(*e.value, child(path_key(*e.key)));
+        }
+        return;
+      }
+      default: d["kind"] = to_string(v.kind); break;
+    }
+    if (!numpy.empty() && v.kind != ValueKind::kNdarray) d["numpy"] = numpy;
+    emit(d);
+  }
+
+  void describe_tensor(const TensorRef& t, Json& d) {
+    d["kind"] = "tensor";
+    d["dtype"] = std::string(dtype_name(t.dtype));
+    d["shape"] = t.sizes;
+    d["stride"] = t.strides;
+    d["offset"] = t.storage_offset;
+    d["requires_grad"] = t.requires_grad;
+    d["parameter"] = t.is_parameter;
+    d["storage_nbytes"] = t.storage->nbytes;
+    if (t.storage->nbytes == 0) {
+      d["storage"] = nullptr;
+    } else {
+      auto [it, inserted] = groups_.emplace(t.storage.get(), groups_.size());
+      d["storage"] = it->second;
+    }
+    const at::Tensor tensor = materialize(t).contiguous();
+    d["sha256"] = sha256_hex(tensor.data_ptr(), tensor.numel() * tensor.element_size());
+  }
+
+  std::string out_;
+  std::map<const StorageRef*, std::size_t> groups_;
+};
+}  // namespace
+
+std::string sha256_hex(const void* data, std::size_t size) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data, size, digest, &length, EVP_sha256(), nullptr);
+  return hex(std::string(reinterpret_cast<char*>(digest), length));
+}
+
+std::string describe_checkpoint(const Checkpoint& checkpoint) { return Describer().run(checkpoint.root()); }
+
+}  // namespace ckpt::test

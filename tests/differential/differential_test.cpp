@@ -1,0 +1,74 @@
+// Differential test: for every trusted fixture, the reader's description must equal, byte
+// for byte, what Python's torch.load gives (describe_torch_load.py, run by CTest first).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "differential/describe_checkpoint.hpp"
+#include "support/test_paths.hpp"
+
+namespace ckpt::test {
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Every fixture Python can load: not hostile/ (never torch.load those) and not the LibTorch
+// archives (torch.load does not read them as data).
+std::vector<std::string> trusted_fixtures() {
+  std::vector<std::string> out;
+  const std::filesystem::path root(CKPT_FIXTURES_DIR);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    const std::string rel = std::filesystem::relative(entry.path(), root).string();
+    if (!entry.is_regular_file() || rel.rfind("hostile/", 0) == 0 || rel.rfind("libtorch/", 0) == 0) continue;
+    const std::string name = entry.path().filename().string();
+    auto ends_with = [&name](const std::string& suffix) {
+      return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (ends_with(".pt") || ends_with(".safetensors") || ends_with(".safetensors.index.json")) out.push_back(rel);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class Differential : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Differential, MatchesTorchLoad) {
+  const std::string file = fixture(GetParam());
+  const std::string expected_path =
+      std::string(CKPT_ORACLE_DIR) + "/" + std::filesystem::path(file).filename().string() + ".jsonl";
+  ASSERT_TRUE(std::filesystem::exists(expected_path)) << "oracle output missing: " << expected_path;
+  const std::string expected = read_text(expected_path);
+  const std::string actual = describe_checkpoint(read_checkpoint(file));
+  ASSERT_FALSE(expected.empty());
+  if (actual == expected) return;
+  // Show the first differing line, not two walls of JSON.
+  std::istringstream a(actual), e(expected);
+  std::string la, le;
+  for (int line = 1;; ++line) {
+    const bool more_a = static_cast<bool>(std::getline(a, la)), more_e = static_cast<bool>(std::getline(e, le));
+    if (!more_a && !more_e) break;
+    if (la != le || more_a != more_e) {
+      FAIL() << "line " << line << "\n  torch.load: " << (more_e ? le : "<end>") << "\n  ckpt reader: " << (more_a ? la : "<end>");
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, Differential, ::testing::ValuesIn(trusted_fixtures()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace ckpt::test

@@ -1,0 +1,279 @@
+// One test per malformed input: each asserts the error category, that the message names
+// the file, and the words a person needs to understand what is wrong.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "support/read_helpers.hpp"
+#include "support/test_paths.hpp"
+
+namespace ckpt::test {
+namespace {
+using namespace std::string_literals;
+
+void expect_error(const ReadError& e, ReadErrorKind kind, const std::string& words) {
+  EXPECT_EQ(to_string(e.kind()), std::string(to_string(kind))) << e.what();
+  EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << "message: " << e.what();
+  EXPECT_EQ(std::string(e.what()).rfind("t.pt", 0), 0u) << "message must start with the file: " << e.what();
+}
+
+std::string pickle_zip(const std::string& pickle) { return torch_zip(pickle, {}); }
+
+TEST(BadInput, EmptyFile) { expect_error(error_of(""), ReadErrorKind::kNotACheckpoint, "empty"); }
+
+TEST(BadInput, ShorterThanZipTrailer) {
+  expect_error(error_of("PK\x03\x04garbage"s), ReadErrorKind::kTruncated, "shorter than a zip end record");
+}
+
+TEST(BadInput, TruncatedDownload) {
+  const std::string full = file_bytes(fixture("gan_dcgan_adam.pt"));
+  expect_error(error_of(full.substr(0, full.size() / 2)), ReadErrorKind::kTruncated, "truncated");
+}
+
+TEST(BadInput, TruncatedLegacyFile) {
+  const std::string full = file_bytes(fixture("legacy_gan.pt"));
+  const ReadError e = error_of(full.substr(0, full.size() - 100));
+  expect_error(e, ReadErrorKind::kTruncated, "remain");
+}
+
+TEST(BadInput, NotACheckpointText) {
+  expect_error(error_of("<html><body>404</body></html>"), ReadErrorKind::kNotACheckpoint, "text starting '<html>");
+}
+
+TEST(BadInput, NotACheckpointBinary) {
+  expect_error(error_of("\x01\x02\x03\xff\xfe"s), ReadErrorKind::kNotACheckpoint, "bytes 01 02 03 ff fe");
+}
+
+TEST(BadInput, GitLfsPointer) {
+  const std::string pointer =
+      "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 132465\n";
+  expect_error(error_of(pointer), ReadErrorKind::kNotACheckpoint, "git lfs pull");
+}
+
+TEST(BadInput, CompressedEntry) {
+  const std::string zip = build_zip({{"archive/data.pkl", "\x80\x02N."s, 8}, {"archive/version", "3\n"}});
+  expect_error(error_of(zip), ReadErrorKind::kZip, "compressed (method 8");
+}
+
+TEST(BadInput, DuplicateEntry) {
+  const std::string zip = build_zip({{"archive/data.pkl", "\x80\x02N."s}, {"archive/data.pkl", "\x80\x02N."s}});
+  expect_error(error_of(zip), ReadErrorKind::kZip, "duplicate entry name");
+}
+
+TEST(BadInput, CentralDirectoryLiesAboutSize) {
+  ZipEntrySpec lying{"archive/data.pkl", "\x80\x02N."s};
+  lying.central_size_delta = 1'000'000;
+  expect_error(error_of(build_zip({lying})), ReadErrorKind::kTruncated, "runs past the end");
+}
+
+TEST(BadInput, LocalHeaderNamesAnotherEntry) {
+  ZipEntrySpec entry{"archive/data.pkl", "\x80\x02N."s};
+  entry.local_name = "archive/evil.pkl";
+  expect_error(error_of(build_zip({entry})), ReadErrorKind::kZip, "local header names a different entry");
+}
+
+TEST(BadInput, MissingDataPkl) {
+  expect_error(error_of(build_zip({{"archive/version", "3\n"}})), ReadErrorKind::kZip, "no data.pkl");
+}
+
+TEST(BadInput, UnsupportedArchiveVersion) {
+  const std::string zip = build_zip({{"archive/data.pkl", "\x80\x02N."s}, {"archive/version", "99\n"}});
+  expect_error(error_of(zip), ReadErrorKind::kUnsupported, "version '99'");
+}
+
+TEST(BadInput, MissingStorageRecord) {
+  const std::string zip = torch_zip(tensor_dict_pickle(4, {4}, {1}), {});
+  expect_error(error_of(zip), ReadErrorKind::kZip, "storage record 'archive/data/0' is missing");
+}
+
+TEST(BadInput, StorageSizeDisagreesWithNumel) {
+  const std::string zip = torch_zip(tensor_dict_pickle(4, {4}, {1}), {{"0", floats(3)}});
+  expect_error(error_of(zip), ReadErrorKind::kTensor, "has 12 bytes, but the pickle declares 4 float32 elements");
+}
+
+TEST(BadInput, TensorViewPastItsStorage) {
+  const std::string zip = torch_zip(tensor_dict_pickle(4, {3, 2}, {2, 1}), {{"0", floats(4)}});
+  const ReadError e = error_of(zip);
+  expect_error(e, ReadErrorKind::kTensor, "view reaches element 5 but the storage holds 4 elements");
+  EXPECT_EQ(e.where(), "['w']");
+}
+
+TEST(BadInput, TensorOffsetPastItsStorage) {
+  const std::string zip = torch_zip(tensor_dict_pickle(4, {2}, {1}, 3), {{"0", floats(4)}});
+  expect_error(error_of(zip), ReadErrorKind::kTensor, "view reaches element 4");
+}
+
+TEST(BadInput, SizeAndStrideRankMismatch) {
+  const std::string zip = torch_zip(tensor_dict_pickle(4, {2, 2}, {1}), {{"0", floats(4)}});
+  expect_error(error_of(zip), ReadErrorKind::kPickle, "size has 2 dimensions but stride has 1");
+}
+
+TEST(BadInput, UnknownOpcode) {
+  const ReadError e = error_of(pickle_zip("\x80\x02\xff."s));
+  expect_error(e, ReadErrorKind::kPickle, "unknown opcode 0xff");
+  EXPECT_EQ(e.where(), "zip entry 'archive/data.pkl' byte 2");
+}
+
+TEST(BadInput, StackUnderflowInReduce) {
+  expect_error(error_of(pickle_zip("\x80\x02N\x52."s)), ReadErrorKind::kPickle, "stack underflow in REDUCE");
+}
+
+TEST(BadInput, StackUnderflowInBuild) {
+  expect_error(error_of(pickle_zip("\x80\x02N."s.insert(3, "b"))), ReadErrorKind::kPickle, "stack underflow in BUILD");
+}
+
+TEST(BadInput, StackUnderflowInSetitems) {
+  expect_error(error_of(pickle_zip("\x80\x02(N}u."s)), ReadErrorKind::kPickle, "stack underflow in SETITEMS");
+}
+
+TEST(BadInput, SetitemsOnAList) {
+  expect_error(error_of(pickle_zip("\x80\x02](NNu."s)), ReadErrorKind::kPickle, "SETITEMS on a list: expected a dict");
+}
+
+TEST(BadInput, MemoReadOfUnsetSlot) {
+  expect_error(error_of(pickle_zip("\x80\x02h\x05."s)), ReadErrorKind::kPickle, "memo slot 5 read before it was written");
+}
+
+TEST(BadInput, MissingStop) { expect_error(error_of(pickle_zip("\x80\x02N"s)), ReadErrorKind::kTruncated, "without a STOP"); }
+
+TEST(BadInput, LyingStringLength) {
+  expect_error(error_of(pickle_zip("\x80\x02X\xff\xff\xff\x7f" "abc."s)), ReadErrorKind::kTruncated,
+               "BINUNICODE: expected 2147483647 more bytes");
+}
+
+TEST(BadInput, NestingAMillionDeep) {
+  const std::size_t depth = 1'000'000;
+  std::string p = "\x80\x02"s + std::string(depth, ']') + std::string(depth - 1, 'a') + ".";
+  expect_error(error_of(pickle_zip(p)), ReadErrorKind::kLimit, "nested deeper than 1000 levels");
+}
+
+TEST(BadInput, SelfContainingList) {
+  expect_error(error_of(pickle_zip("\x80\x02]q\x00h\x00" "a."s)), ReadErrorKind::kPickle, "contains itself");
+}
+
+TEST(BadInput, SharedReferenceBomb) {
+  // l0 = [None]; l(k+1) = [lk, lk]: 2^40 values when expanded, a few hundred bytes on disk.
+  std::string p = "\x80\x02]N" "a"s + "q\x00" "0"s;
+  for (int k = 0; k < 40; ++k) p += "]h\x00" "ah\x00" "aq\x00" "0"s;
+  p += "h\x00."s;
+  expect_error(error_of(pickle_zip(p)), ReadErrorKind::kLimit, "reference bomb");
+}
+
+TEST(BadInput, MemoBombDoesNotAllocate) {
+  const Checkpoint c = read_bytes(pickle_zip("\x80\x02Nr\xff\xff\xff\xff."s));
+  EXPECT_EQ(c.root().kind, ValueKind::kNone);
+}
+
+TEST(BadInput, OversizedInteger) {
+  std::string p = "\x80\x02\x8b\x00\x10\x00\x00"s + std::string(4096, '\x01') + ".";
+  expect_error(error_of(pickle_zip(p)), ReadErrorKind::kLimit, "over the limit of 1024");
+}
+
+TEST(BadInput, UnhashableDictKey) {
+  expect_error(error_of(pickle_zip("\x80\x02}]Ns."s)), ReadErrorKind::kPickle, "cannot be a dict key");
+}
+
+TEST(BadInput, MaliciousGlobalIsInertAndReported) {
+  const std::string p = "\x80\x02}X\x04\x00\x00\x00" "evilcposix\nsystem\nX\x05\x00\x00\x00touch\x85Rs."s;
+  const Checkpoint c = read_bytes(pickle_zip(p));
+  ASSERT_EQ(c.findings().size(), 1u);
+  EXPECT_EQ(c.findings()[0].global, "posix.system");
+  EXPECT_EQ(c.findings()[0].path, "['evil']");
+  EXPECT_TRUE(c.findings()[0].dangerous);
+  EXPECT_NE(c.findings()[0].message().find("weights_only=False"), std::string::npos);
+  const Value* evil = c.root().find("evil");
+  ASSERT_NE(evil, nullptr);
+  EXPECT_EQ(evil->kind, ValueKind::kObject);
+  EXPECT_EQ(evil->args->items[0]->text, "touch");
+}
+
+TEST(BadInput, UnreachableGlobalIsStillReported) {
+  const Checkpoint c = read_bytes(pickle_zip("\x80\x02" "cbuiltins\nexec\n0N."s));
+  ASSERT_EQ(c.findings().size(), 1u);
+  EXPECT_EQ(c.findings()[0].global, "builtins.exec");
+  EXPECT_EQ(c.findings()[0].path, "");
+}
+
+TEST(BadInput, SafetensorsOffsetsOutsideBuffer) {
+  std::string header = R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,64]}})";
+  std::string file;
+  put32(file, static_cast<std::uint32_t>(header.size()));
+  put32(file, 0);
+  file += header + floats(4);
+  expect_error(error_of(file), ReadErrorKind::kSafetensors, "lie outside the 16-byte data buffer");
+}
+
+TEST(BadInput, SafetensorsOverlappingTensors) {
+  std::string header =
+      R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
+  std::string file;
+  put32(file, static_cast<std::uint32_t>(header.size()));
+  put32(file, 0);
+  file += header + floats(3);
+  expect_error(error_of(file), ReadErrorKind::kSafetensors, "overlaps");
+}
+
+TEST(BadInput, SafetensorsMalformedJson) {
+  std::string header = R"({"a": {"dtype": )";
+  std::string file;
+  put32(file, static_cast<std::uint32_t>(header.size()));
+  put32(file, 0);
+  file += header;
+  expect_error(error_of(file), ReadErrorKind::kSafetensors, "malformed JSON");
+}
+
+class FileSystemInputs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("ckpt-bad-input-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(FileSystemInputs, FifoDoesNotBlock) {
+  const std::string fifo = (dir_ / "pipe.pt").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    read_checkpoint(fifo);
+    FAIL() << "a FIFO was read";
+  } catch (const ReadError& e) {
+    EXPECT_EQ(e.kind(), ReadErrorKind::kIo);
+    EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(FileSystemInputs, Directory) {
+  try {
+    read_checkpoint(dir_.string());
+    FAIL() << "a directory was read";
+  } catch (const ReadError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(FileSystemInputs, MissingFile) {
+  try {
+    read_checkpoint((dir_ / "nope.pt").string());
+    FAIL() << "a missing file was read";
+  } catch (const ReadError& e) {
+    EXPECT_EQ(e.kind(), ReadErrorKind::kIo);
+    EXPECT_NE(std::string(e.what()).find("nope.pt: cannot open: No such file"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(FileSystemInputs, FileOverSizeCap) {
+  ReadOptions options;
+  options.max_file_bytes = 1000;
+  try {
+    read_checkpoint(fixture("gan_dcgan_adam.pt"), options);
+    FAIL() << "the size cap was ignored";
+  } catch (const ReadError& e) {
+    EXPECT_NE(std::string(e.what()).find("over the size limit of 1000 bytes"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ckpt::test
