@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/inspect_json.hpp"
+#include "config/config.hpp"
 #include "cli/tree_view.hpp"
 #include "cli/version.hpp"
 
@@ -16,7 +17,10 @@ void add_inspect_command(CLI::App& app, InspectOptions& options, int& exit_code)
       "states, and security findings. Reads no tensor data and runs no code from the file.");
   cmd->add_option("files", options.files, "Checkpoint files (torch.save zip or legacy, LibTorch archive, "
                                           ".safetensors, *.safetensors.index.json)")
-      ->required();
+      ;
+  cmd->add_option("--config", options.config,
+                  "Inspect the checkpoints listed in this config's [checkpoints] files, accepting the globals "
+                  "in its [security] allowed_globals");
   cmd->add_flag("--json", options.json, "Write JSON (schema \"ckpt-harness.inspect\" v1) instead of a tree");
   cmd->add_option("--depth", options.depth, "Show at most N levels below the root (default: all)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--expand-optimizers", options.expand_optimizers, "Show optimizer state dicts in full, not as one line");
@@ -24,7 +28,23 @@ void add_inspect_command(CLI::App& app, InspectOptions& options, int& exit_code)
   cmd->callback([&options, &exit_code] { exit_code = run_inspect(options); });
 }
 
-int run_inspect(const InspectOptions& options) {
+int run_inspect(const InspectOptions& given) {
+  InspectOptions options = given;
+  HarnessConfig config;
+  if (!options.config.empty()) {
+    try {
+      config = load_config(options.config);
+      const std::vector<std::string> listed = expand_checkpoints(config);
+      options.files.insert(options.files.end(), listed.begin(), listed.end());
+    } catch (const ConfigError& e) {
+      std::cerr << "error [config]: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  if (options.files.empty()) {
+    std::cerr << "error: name checkpoint files, or a config with --config\n";
+    return 2;
+  }
   ReadOptions read_options;
   if (options.max_file_mib > 0) read_options.max_file_bytes = options.max_file_mib << 20;
   const std::size_t depth = options.depth < 0 ? static_cast<std::size_t>(-1) : static_cast<std::size_t>(options.depth);
@@ -34,12 +54,18 @@ int run_inspect(const InspectOptions& options) {
     const std::string& file = options.files[i];
     try {
       const Checkpoint ckpt = read_checkpoint(file, read_options);
-      if (!ckpt.findings().empty()) status = 1;
+      for (const auto& f : ckpt.findings()) {
+        if (!config.allows_global(f.global)) status = 1;
+      }
       if (options.json) {
-        files.push_back(inspect_json(ckpt, depth));
+        files.push_back(inspect_json(ckpt, depth, config.allowed_globals));
       } else {
         if (i > 0) std::cout << "\n";
-        write_tree_view(std::cout, ckpt, TreeViewOptions{depth, options.expand_optimizers});
+        TreeViewOptions view;
+        view.max_depth = depth;
+        view.expand_optimizers = options.expand_optimizers;
+        view.allowed_globals = config.allowed_globals;
+        write_tree_view(std::cout, ckpt, view);
       }
     } catch (const ReadError& e) {
       status = 1;

@@ -11,6 +11,7 @@ namespace ckpt {
 
 struct InspectOptions {
   std::vector<std::string> files;
+  std::string config;  // take the checkpoints (and accepted globals) from this config
   bool json = false;
   int depth = -1;  // -1: unlimited
   bool expand_optimizers = false;
@@ -20,7 +21,8 @@ struct InspectOptions {
 // Registers the subcommand; the callback sets `exit_code`.
 void add_inspect_command(CLI::App& app, InspectOptions& options, int& exit_code);
 
-// Exit code: 0 when every file was read and has no security finding, 1 otherwise.
+// Exit code: 0 when every file was read and has no security finding the config does not
+// accept, 1 otherwise, 2 for a configuration error.
 int run_inspect(const InspectOptions& options);
 
 }  // namespace ckpt

@@ -1,5 +1,6 @@
 #include "cli/inspect_json.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "cli/value_text.hpp"
@@ -95,7 +96,7 @@ Json node_json(const Value& v, const Path& path, std::size_t depth, std::size_t 
 }
 }  // namespace
 
-Json inspect_json(const Checkpoint& ckpt, std::size_t max_depth) {
+Json inspect_json(const Checkpoint& ckpt, std::size_t max_depth, const std::vector<std::string>& allowed_globals) {
   const CheckpointSummary s = summarize(ckpt.root());
   Json j;
   j["file"] = ckpt.file();
@@ -114,6 +115,7 @@ Json inspect_json(const Checkpoint& ckpt, std::size_t max_depth) {
                         {"pickle", f.pickle},
                         {"offset", f.offset},
                         {"dangerous", f.dangerous},
+                        {"allowed", std::find(allowed_globals.begin(), allowed_globals.end(), f.global) != allowed_globals.end()},
                         {"message", f.message()}});
   }
   j["findings"] = std::move(findings);

@@ -9,7 +9,8 @@ namespace ckpt {
 
 inline constexpr int kInspectSchemaVersion = 1;
 
-nlohmann::ordered_json inspect_json(const Checkpoint& checkpoint, std::size_t max_depth);
+nlohmann::ordered_json inspect_json(const Checkpoint& checkpoint, std::size_t max_depth,
+                                    const std::vector<std::string>& allowed_globals);
 nlohmann::ordered_json inspect_error_json(const std::string& file, const ReadError& error);
 
 }  // namespace ckpt

@@ -1,5 +1,6 @@
 #include "cli/tree_view.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "cli/value_text.hpp"
@@ -128,7 +129,11 @@ void write_tree_view(std::ostream& out, const Checkpoint& ckpt, const TreeViewOp
     out << "security: no findings (only allow-listed globals)\n";
   } else {
     out << "security: " << ckpt.findings().size() << " finding(s), nothing was executed\n";
-    for (const auto& f : ckpt.findings()) out << "  " << (f.dangerous ? "DANGEROUS " : "") << f.message() << "\n";
+    for (const auto& f : ckpt.findings()) {
+      const bool allowed = std::find(options.allowed_globals.begin(), options.allowed_globals.end(), f.global) !=
+                           options.allowed_globals.end();
+      out << "  " << (f.dangerous ? "DANGEROUS " : "") << f.message() << (allowed ? " [allowed by config]" : "") << "\n";
+    }
   }
 }
 

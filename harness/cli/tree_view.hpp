@@ -1,6 +1,8 @@
 #pragma once
 // The console view of `inspect`: a tree of the checkpoint, a summary line and findings.
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "reader/checkpoint.hpp"
 
@@ -10,6 +12,7 @@ struct TreeViewOptions {
   std::size_t max_depth = static_cast<std::size_t>(-1);  // levels below the root to show
   bool expand_optimizers = false;                          // else one summary line per optimizer
   std::size_t max_children = 10'000;                       // per container, then "... and N more"
+  std::vector<std::string> allowed_globals;                // findings accepted by the config
 };
 
 void write_tree_view(std::ostream& out, const Checkpoint& checkpoint, const TreeViewOptions& options);

@@ -20,6 +20,8 @@ Json parse_json(std::string_view text, const std::string& file, std::uint64_t ba
   } catch (const Json::parse_error& e) {
     throw ReadError(kind, file, "byte " + std::to_string(base + (e.byte > 0 ? e.byte - 1 : 0)),
                     std::string("malformed JSON: ") + e.what());
+  } catch (const Json::exception& e) {  // out_of_range.406: a number beyond double (1e400)
+    throw ReadError(kind, file, "byte " + std::to_string(base), std::string("malformed JSON: ") + e.what());
   }
 }
 

@@ -165,11 +165,7 @@ void ZipArchive::read_central_directory() {
     const std::string where = entry_where(name);
     auto fail = [&](ReadErrorKind kind, const std::string& what) { throw ReadError(kind, src.name(), where, what); };
     if (flags & 0x1) fail(ReadErrorKind::kZip, "entry is encrypted");
-    if (method != 0) {
-      fail(ReadErrorKind::kZip, "entry is compressed (method " + std::to_string(method) +
-                                    "); torch.save stores entries uncompressed, so this file was re-packed or is not a checkpoint");
-    }
-    if (csize != size) {
+    if (method == 0 && csize != size) {
       fail(ReadErrorKind::kZip, "stored entry has compressed size " + std::to_string(csize) +
                                     " but uncompressed size " + std::to_string(size));
     }
@@ -187,19 +183,19 @@ void ZipArchive::read_central_directory() {
     std::uint64_t local_name_len = local.u16("local name length");
     std::uint64_t local_extra_len = local.u16("local extra length");
     std::uint64_t data_offset = local_offset + 30 + local_name_len + local_extra_len;
-    if (data_offset > src.size() || size > src.size() - data_offset) {
-      fail(ReadErrorKind::kTruncated, "entry data of " + std::to_string(size) + " bytes at byte " +
+    if (data_offset > src.size() || csize > src.size() - data_offset) {
+      fail(ReadErrorKind::kTruncated, "entry data of " + std::to_string(csize) + " bytes at byte " +
                                           std::to_string(data_offset) + " runs past the end of the " +
                                           std::to_string(src.size()) + "-byte file");
     }
     if (src.view(local_offset + 30, local_name_len) != name) {
       fail(ReadErrorKind::kZip, "local header names a different entry than the central directory");
     }
-    if (data_offset < cd.offset && size > cd.offset - data_offset) {
+    if (data_offset < cd.offset && csize > cd.offset - data_offset) {
       fail(ReadErrorKind::kZip, "entry data overlaps the central directory");
     }
     by_name_.emplace(name, entries_.size());
-    entries_.push_back(ZipEntry{std::move(name), data_offset, size, crc});
+    entries_.push_back(ZipEntry{std::move(name), data_offset, size, csize, method, crc});
   }
 }
 
@@ -209,6 +205,12 @@ const ZipEntry* ZipArchive::find(std::string_view name) const {
 }
 
 std::string_view ZipArchive::bytes(const ZipEntry& entry) const {
+  if (entry.method != 0) {
+    throw ReadError(ReadErrorKind::kZip, source_->name(), "zip entry '" + entry.name + "'",
+                    "entry is compressed (method " + std::to_string(entry.method) +
+                        "); torch.save stores data.pkl and tensor data uncompressed, so this file was re-packed "
+                        "or is not a checkpoint");
+  }
   return source_->view(static_cast<std::size_t>(entry.data_offset), static_cast<std::size_t>(entry.size));
 }
 

@@ -1,7 +1,9 @@
 #pragma once
-// A read-only, bounds-checked view of a zip file as torch.save and torch::save write it:
-// entries stored uncompressed, read in place from the mapped file. Anything else (compressed
-// or encrypted entries, duplicate names, sizes that disagree or overrun) is refused.
+// A read-only, bounds-checked view of a zip file as torch.save and torch::save write it.
+// Stored (uncompressed) entries are read in place from the mapped file. Compressed entries
+// (TorchScript archives deflate their code/ and debug records) are listed but never
+// inflated: reading one is an error, so a zip bomb costs nothing. Encrypted entries,
+// duplicate names and sizes that disagree or overrun are refused.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,7 +18,9 @@ namespace ckpt {
 struct ZipEntry {
   std::string name;
   std::uint64_t data_offset = 0;  // absolute offset of the entry's bytes in the file
-  std::uint64_t size = 0;
+  std::uint64_t size = 0;             // uncompressed size
+  std::uint64_t compressed_size = 0;  // bytes in the file
+  std::uint16_t method = 0;           // 0: stored
   std::uint32_t crc32 = 0;
 };
 
@@ -31,7 +35,7 @@ class ZipArchive {
 
   const std::vector<ZipEntry>& entries() const { return entries_; }
   const ZipEntry* find(std::string_view name) const;
-  std::string_view bytes(const ZipEntry& entry) const;  // no copy
+  std::string_view bytes(const ZipEntry& entry) const;  // no copy; stored entries only
   const ByteSource& source() const { return *source_; }
   const std::shared_ptr<const ByteSource>& shared_source() const { return source_; }
 

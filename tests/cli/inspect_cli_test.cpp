@@ -119,3 +119,24 @@ TEST(InspectCli, ExecutableDoesNotLinkLibTorch) {
 
 }  // namespace
 }  // namespace ckpt::test
+
+namespace ckpt::test {
+namespace {
+
+TEST(InspectCli, MainJobOnTheShippedConfig) {
+  const CliRun r = run("inspect --config " + std::string(CKPT_FIXTURES_DIR) + "/../ckpt-harness.toml");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "`argparse.Namespace` at ['args']")) << r.out;
+  EXPECT_TRUE(contains(r.out, "[allowed by config]")) << r.out;
+  EXPECT_TRUE(contains(r.out, "summary: libtorch-archive")) << r.out;
+  EXPECT_FALSE(contains(r.out, "error")) << r.out;
+}
+
+TEST(InspectCli, ConfigErrorsExitTwo) {
+  const CliRun r = run("inspect --config " + fixture("README.md"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(contains(r.out, "error [config]: " + fixture("README.md") + ":")) << r.out;
+}
+
+}  // namespace
+}  // namespace ckpt::test

@@ -130,3 +130,36 @@ TEST(Fixtures, SafetensorsSingleAndSharded) {
 
 }  // namespace
 }  // namespace ckpt::test
+
+namespace ckpt::test {
+namespace {
+
+// LibTorch archives written by fixtures/tools/write_libtorch_archives.cpp (torch::save).
+TEST(LibTorchFixtures, ModuleArchiveIsReadAsData) {
+  const Checkpoint c = read_checkpoint(fixture("libtorch/generator_module.pt"));
+  EXPECT_EQ(c.format(), CheckpointFormat::kTorchScriptArchive);
+  EXPECT_TRUE(c.findings().empty());  // __torch__ classes are data here, not code
+  const Value& main = *c.root().state->find("main");
+  const Value& conv = *main.state->find("0");
+  EXPECT_EQ(conv.state->find("weight")->tensor.sizes, (std::vector<std::int64_t>{8, 8, 4, 4}));
+  const Value& bn = *main.state->find("1");
+  EXPECT_EQ(bn.state->find("num_batches_tracked")->tensor.dtype, DType::kInt64);
+}
+
+TEST(LibTorchFixtures, OptimizerArchiveKeepsStateAndOptions) {
+  const Checkpoint c = read_checkpoint(fixture("libtorch/adam_optimizer.pt"));
+  const Value& groups = *c.root().state->find("param_groups");
+  const Value& options = *groups.state->find("param_groups/0")->state->find("options");
+  EXPECT_DOUBLE_EQ(options.state->find("lr")->real, 0.0002);
+  EXPECT_EQ(summarize(c.root()).tensors, 10u);
+}
+
+TEST(LibTorchFixtures, TensorArchivesKeepStrides) {
+  const Checkpoint c = read_checkpoint(fixture("libtorch/tensors.pt"));
+  const TensorRef& transposed = c.root().state->find("2")->tensor;
+  EXPECT_EQ(transposed.strides, (std::vector<std::int64_t>{1, 4}));
+  EXPECT_FALSE(transposed.is_contiguous());
+}
+
+}  // namespace
+}  // namespace ckpt::test
