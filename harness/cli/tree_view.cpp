@@ -36,7 +36,7 @@ class TreeWriter {
  private:
   static std::string label(const PathComponent& c) {
     switch (c.kind) {
-      case PathComponent::Kind::kKey: return "'" + c.key + "'";
+      case PathComponent::Kind::kKey: return python_quote(c.key);
       case PathComponent::Kind::kIntKey:
       case PathComponent::Kind::kIndex: return std::to_string(c.number);
       case PathComponent::Kind::kOther: return c.key;

@@ -67,30 +67,13 @@ std::string format_shape(const std::vector<std::int64_t>& dims) {
 }
 
 namespace {
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (unsigned char c : s) {
-    if (c == '\'' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "'";
-}
-
 std::string render(const Value& v, std::size_t budget) {
   switch (v.kind) {
     case ValueKind::kNone: return "None";
     case ValueKind::kBool: return v.boolean ? "True" : "False";
     case ValueKind::kInt: return v.big_integer ? v.text : std::to_string(v.integer);
     case ValueKind::kFloat: return format_float(v.real);
-    case ValueKind::kStr: return quote(v.text);
+    case ValueKind::kStr: return python_quote(v.text);
     case ValueKind::kBytes: {
       std::string out = "b'";
       for (unsigned char c : v.text) {

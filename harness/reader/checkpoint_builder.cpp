@@ -1,5 +1,6 @@
 #include "reader/checkpoint_builder.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -24,6 +25,7 @@ struct VisitState {
   bool on_stack = false;
   bool done = false;
   std::uint64_t expanded = 0;
+  std::size_t height = 0;  // values on the longest path down from this one, itself included
 };
 
 struct Frame {
@@ -32,6 +34,7 @@ struct Frame {
   std::vector<ValueChild> children;
   std::size_t next = 0;
   std::uint64_t expanded = 1;
+  std::size_t height = 1;
 };
 
 std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
@@ -87,7 +90,14 @@ Checkpoint CheckpointBuilder::finish(const ReadOptions& options) {
         }
         stack.push_back({child.value, std::move(path), children_of(*child.value)});
       } else {
-        top.expanded = saturating_add(top.expanded, visits[child.value].expanded);
+        // Met again through a shared reference: its whole subtree now hangs below this path.
+        const VisitState& shared = visits[child.value];
+        if (stack.size() + shared.height > options.max_depth) {
+          throw ReadError(ReadErrorKind::kLimit, file, path.str(),
+                          "containers nested deeper than " + std::to_string(options.max_depth) + " levels");
+        }
+        top.expanded = saturating_add(top.expanded, shared.expanded);
+        top.height = std::max(top.height, shared.height + 1);
       }
       continue;
     }
@@ -95,14 +105,19 @@ Checkpoint CheckpointBuilder::finish(const ReadOptions& options) {
     st.on_stack = false;
     st.done = true;
     st.expanded = top.expanded;
+    st.height = top.height;
     if (top.expanded > options.max_expanded_values) {
       throw ReadError(ReadErrorKind::kLimit, file, top.path.str(),
                       "shared references expand to more than " + std::to_string(options.max_expanded_values) +
                           " values (a reference bomb?)");
     }
     const std::uint64_t expanded = top.expanded;
+    const std::size_t height = top.height;
     stack.pop_back();
-    if (!stack.empty()) stack.back().expanded = saturating_add(stack.back().expanded, expanded);
+    if (!stack.empty()) {
+      stack.back().expanded = saturating_add(stack.back().expanded, expanded);
+      stack.back().height = std::max(stack.back().height, height + 1);
+    }
     total = expanded;
   }
   (void)total;

@@ -2,9 +2,7 @@
 
 namespace ckpt {
 
-namespace {
-// Python-repr-like quoting of a key: single quotes, backslash escapes for quotes and controls.
-std::string quote(const std::string& key) {
+std::string python_quote(const std::string& key) {
   std::string out = "'";
   for (unsigned char c : key) {
     if (c == '\'' || c == '\\') {
@@ -21,7 +19,6 @@ std::string quote(const std::string& key) {
   }
   return out + "'";
 }
-}  // namespace
 
 Path Path::child_key(std::string key) const {
   Path p = *this;
@@ -49,7 +46,7 @@ std::string Path::str() const {
   for (const auto& c : components_) {
     out += '[';
     switch (c.kind) {
-      case PathComponent::Kind::kKey: out += quote(c.key); break;
+      case PathComponent::Kind::kKey: out += python_quote(c.key); break;
       case PathComponent::Kind::kIntKey:
       case PathComponent::Kind::kIndex: out += std::to_string(c.number); break;
       case PathComponent::Kind::kOther: break;

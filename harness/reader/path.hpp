@@ -13,6 +13,9 @@ struct PathComponent {
   std::int64_t number{};  // kIntKey, kIndex
 };
 
+// Quotes text as Python's repr does for a str key: 'main.0.weight', 'it\'s', '\x00'.
+std::string python_quote(const std::string& text);
+
 class Path {
  public:
   Path() = default;

@@ -13,10 +13,18 @@ namespace ckpt {
 namespace {
 using Json = nlohmann::ordered_json;
 constexpr std::uint64_t kMaxHeaderBytes = 100u << 20;  // the reference implementation's limit
+constexpr int kMaxJsonDepth = 64;  // headers and indexes nest 3 deep; dump() of deeper values recurses
 
 Json parse_json(std::string_view text, const std::string& file, std::uint64_t base, ReadErrorKind kind) {
+  const auto bounded = [&](int depth, Json::parse_event_t, Json&) {
+    if (depth > kMaxJsonDepth) {
+      throw ReadError(ReadErrorKind::kLimit, file, "byte " + std::to_string(base),
+                      "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    }
+    return true;
+  };
   try {
-    return Json::parse(text.begin(), text.end());
+    return Json::parse(text.begin(), text.end(), bounded);
   } catch (const Json::parse_error& e) {
     throw ReadError(kind, file, "byte " + std::to_string(base + (e.byte > 0 ? e.byte - 1 : 0)),
                     std::string("malformed JSON: ") + e.what());
@@ -113,7 +121,10 @@ Checkpoint read_safetensors(std::shared_ptr<const ByteSource> source, const Read
     tensor.strides.assign(tensor.sizes.size(), 0);
     for (std::size_t d = tensor.sizes.size(); d-- > 0;) {
       tensor.strides[d] = stride;
-      stride *= std::max<std::int64_t>(tensor.sizes[d], 1);
+      // After a 0 dimension the element count no longer bounds the strides: check them.
+      if (d > 0 && __builtin_mul_overflow(stride, std::max<std::int64_t>(tensor.sizes[d], 1), &stride)) {
+        fail("shape overflows");
+      }
     }
     auto storage = std::make_shared<StorageRef>();
     storage->key = name;
@@ -179,7 +190,12 @@ Checkpoint read_safetensors_index(std::shared_ptr<const ByteSource> source, cons
     }
     auto found = shards.find(shard);
     if (found == shards.end()) {
-      Checkpoint part = read_checkpoint((dir / shard).string(), options);
+      auto shard_source = ByteSource::map_file((dir / shard).string(), options.max_file_bytes);
+      // Sniffed first: an index naming an index (itself, say) must not recurse until the stack ends.
+      if (looks_like_safetensors_index(*shard_source)) {
+        throw ReadError(ReadErrorKind::kSafetensors, file, where, "shard '" + shard + "' is not a safetensors file");
+      }
+      Checkpoint part = read_checkpoint(std::move(shard_source), options);
       if (part.format() != CheckpointFormat::kSafetensors) {
         throw ReadError(ReadErrorKind::kSafetensors, file, where, "shard '" + shard + "' is not a safetensors file");
       }

@@ -17,9 +17,10 @@ std::uint64_t TensorRef::nbytes() const { return numel() * dtype_itemsize(dtype)
 
 bool TensorRef::is_contiguous() const {
   std::int64_t expected = 1;
+  bool overflowed = false;  // an empty tensor's sizes may multiply past 64 bits
   for (std::size_t i = sizes.size(); i-- > 0;) {
-    if (sizes[i] != 1 && strides[i] != expected) return false;
-    expected *= sizes[i];
+    if (sizes[i] != 1 && (overflowed || strides[i] != expected)) return false;
+    overflowed = overflowed || __builtin_mul_overflow(expected, sizes[i], &expected);
   }
   return true;
 }

@@ -83,6 +83,10 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
     const std::string name = prefix + "data/" + storage.key;
     const ZipEntry* record = zip.find(name);
     if (!record) at.fail(ReadErrorKind::kZip, "storage record '" + name + "' is missing from the archive");
+    if (record->method != 0) {  // its size is the inflated one: the bytes in the file are fewer
+      at.fail(ReadErrorKind::kZip, "storage record '" + name + "' is compressed (method " + std::to_string(record->method) +
+                                       "); torch.save stores tensor data uncompressed");
+    }
     const std::uint64_t expected = storage.numel * dtype_itemsize(storage.dtype);
     if (storage.numel > (std::uint64_t{1} << 60) || record->size != expected) {
       at.fail(ReadErrorKind::kTensor, "storage record '" + name + "' has " + std::to_string(record->size) +

@@ -17,11 +17,17 @@ std::string hex_byte(std::uint8_t b) {
 }
 
 // Canonical hash key of a dict key, equal where Python's keys compare equal (1 == 1.0 == True).
-bool canonical_key(const Value& key, std::string& out) {
+// Tuple keys are bounded in depth (recursion) and in key length (a tuple of shared tuples
+// doubles at each level: 40 levels fit in 90 bytes of pickle).
+enum class KeyHash { kHashable, kUnhashable, kTooComplex };
+constexpr std::size_t kMaxKeyDepth = 100;
+constexpr std::size_t kMaxKeyBytes = 1u << 20;
+
+KeyHash canonical_key(const Value& key, std::string& out, std::size_t depth = 0) {
   switch (key.kind) {
-    case ValueKind::kNone: out = "n"; return true;
-    case ValueKind::kBool: out = key.boolean ? "i1" : "i0"; return true;
-    case ValueKind::kInt: out = key.big_integer ? "I" + key.text : "i" + std::to_string(key.integer); return true;
+    case ValueKind::kNone: out = "n"; return KeyHash::kHashable;
+    case ValueKind::kBool: out = key.boolean ? "i1" : "i0"; return KeyHash::kHashable;
+    case ValueKind::kInt: out = key.big_integer ? "I" + key.text : "i" + std::to_string(key.integer); return KeyHash::kHashable;
     case ValueKind::kFloat:
       if (std::isfinite(key.real) && key.real == std::floor(key.real) && std::fabs(key.real) < 9.2e18) {
         out = "i" + std::to_string(static_cast<std::int64_t>(key.real));
@@ -30,23 +36,26 @@ bool canonical_key(const Value& key, std::string& out) {
         std::snprintf(buf, sizeof buf, "f%.17g", key.real);
         out = buf;
       }
-      return true;
-    case ValueKind::kStr: out = "s" + key.text; return true;
-    case ValueKind::kBytes: out = "b" + key.text; return true;
+      return KeyHash::kHashable;
+    case ValueKind::kStr: out = "s" + key.text; return KeyHash::kHashable;
+    case ValueKind::kBytes: out = "b" + key.text; return KeyHash::kHashable;
     case ValueKind::kDType:
     case ValueKind::kDevice:
-    case ValueKind::kGlobal: out = "g" + key.text; return true;
+    case ValueKind::kGlobal: out = "g" + key.text; return KeyHash::kHashable;
     case ValueKind::kTuple: {
+      if (depth >= kMaxKeyDepth) return KeyHash::kTooComplex;
       std::string all = "t(";
       for (const Value* item : key.items) {
         std::string part;
-        if (!canonical_key(*item, part)) return false;
+        const KeyHash hash = canonical_key(*item, part, depth + 1);
+        if (hash != KeyHash::kHashable) return hash;
         all += std::to_string(part.size()) + ":" + part;
+        if (all.size() > kMaxKeyBytes) return KeyHash::kTooComplex;
       }
       out = all + ")";
-      return true;
+      return KeyHash::kHashable;
     }
-    default: return false;  // lists, dicts, sets are unhashable; objects hash by identity
+    default: return KeyHash::kUnhashable;  // lists, dicts, sets are unhashable; objects hash by identity
   }
 }
 
@@ -212,7 +221,13 @@ void Unpickler::set_item(Value& target, Value* key, Value* value, const char* op
                 std::string(op) + " on a " + to_string(target.kind) + ": expected a dict");
   }
   std::string canonical;
-  if (!canonical_key(*key, canonical)) {
+  const KeyHash hash = canonical_key(*key, canonical);
+  if (hash == KeyHash::kTooComplex) {
+    in_.fail_at(op_pos_, ReadErrorKind::kLimit,
+                std::string(op) + ": a tuple key nested over " + std::to_string(kMaxKeyDepth) + " levels or over " +
+                    std::to_string(kMaxKeyBytes >> 20) + " MiB when expanded");
+  }
+  if (hash == KeyHash::kUnhashable) {
     if (key->kind == ValueKind::kObject) {
       target.entries.push_back({key, value});  // hashed by identity in Python: never a duplicate
       return;

@@ -1,34 +1,18 @@
 // Runs the real ckpt-harness executable on real fixtures, as a user would.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "support/run_command.hpp"
 #include "support/test_paths.hpp"
 
 namespace ckpt::test {
 namespace {
 
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout and stderr
-};
+using CliRun = CommandResult;
 
-CliRun run(const std::string& args) {
-  const std::string command = std::string(CKPT_HARNESS_BIN) + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  CliRun r{-1, ""};
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+CliRun run(const std::string& args) { return run_command(std::string(CKPT_HARNESS_BIN) + " " + args + " 2>&1"); }
 
 bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
@@ -105,23 +89,11 @@ TEST(InspectCli, VersionHelpAndUsageErrors) {
 
 TEST(InspectCli, ExecutableDoesNotLinkLibTorch) {
   // inspect must start instantly: linking libtorch costs ~0.7 s and 160 MB before main.
-  FILE* pipe = ::popen(("ldd " + std::string(CKPT_HARNESS_BIN)).c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string libs;
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) libs.append(buf.data(), n);
-  ::pclose(pipe);
+  const std::string libs = run_command("ldd " + std::string(CKPT_HARNESS_BIN)).out;
   EXPECT_TRUE(contains(libs, "libc.so")) << libs;
   EXPECT_FALSE(contains(libs, "libtorch")) << libs;
   EXPECT_FALSE(contains(libs, "libc10")) << libs;
 }
-
-}  // namespace
-}  // namespace ckpt::test
-
-namespace ckpt::test {
-namespace {
 
 TEST(InspectCli, MainJobOnTheShippedConfig) {
   const CliRun r = run("inspect --config " + std::string(CKPT_FIXTURES_DIR) + "/../ckpt-harness.toml");

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "support/read_helpers.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
 
 namespace ckpt::test {
@@ -19,6 +20,13 @@ void expect_error(const ReadError& e, ReadErrorKind kind, const std::string& wor
 }
 
 std::string pickle_zip(const std::string& pickle) { return torch_zip(pickle, {}); }
+
+std::string safetensors_file(const std::string& header, const std::string& data) {
+  std::string file;
+  put32(file, static_cast<std::uint32_t>(header.size()));
+  put32(file, 0);
+  return file + header + data;
+}
 
 TEST(BadInput, EmptyFile) { expect_error(error_of(""), ReadErrorKind::kNotACheckpoint, "empty"); }
 
@@ -197,41 +205,21 @@ TEST(BadInput, UnreachableGlobalIsStillReported) {
 
 TEST(BadInput, SafetensorsOffsetsOutsideBuffer) {
   std::string header = R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,64]}})";
-  std::string file;
-  put32(file, static_cast<std::uint32_t>(header.size()));
-  put32(file, 0);
-  file += header + floats(4);
-  expect_error(error_of(file), ReadErrorKind::kSafetensors, "lie outside the 16-byte data buffer");
+  expect_error(error_of(safetensors_file(header, floats(4))), ReadErrorKind::kSafetensors, "lie outside the 16-byte data buffer");
 }
 
 TEST(BadInput, SafetensorsOverlappingTensors) {
   std::string header =
       R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
-  std::string file;
-  put32(file, static_cast<std::uint32_t>(header.size()));
-  put32(file, 0);
-  file += header + floats(3);
-  expect_error(error_of(file), ReadErrorKind::kSafetensors, "overlaps");
+  expect_error(error_of(safetensors_file(header, floats(3))), ReadErrorKind::kSafetensors, "overlaps");
 }
 
 TEST(BadInput, SafetensorsMalformedJson) {
   std::string header = R"({"a": {"dtype": )";
-  std::string file;
-  put32(file, static_cast<std::uint32_t>(header.size()));
-  put32(file, 0);
-  file += header;
-  expect_error(error_of(file), ReadErrorKind::kSafetensors, "malformed JSON");
+  expect_error(error_of(safetensors_file(header, "")), ReadErrorKind::kSafetensors, "malformed JSON");
 }
 
-class FileSystemInputs : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("ckpt-bad-input-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
-};
+using FileSystemInputs = TempDirTest;
 
 TEST_F(FileSystemInputs, FifoDoesNotBlock) {
   const std::string fifo = (dir_ / "pipe.pt").string();

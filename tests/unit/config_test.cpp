@@ -5,18 +5,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
 
 namespace ckpt::test {
 namespace {
 
-class ConfigTest : public ::testing::Test {
+class ConfigTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("ckpt-config-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string write(const std::string& text) {
     const std::string path = (dir_ / "harness.toml").string();
     std::ofstream(path) << text;
@@ -30,7 +26,6 @@ class ConfigTest : public ::testing::Test {
     }
     return "no error";
   }
-  std::filesystem::path dir_;
 };
 
 TEST_F(ConfigTest, ShippedDefaultConfigNamesEveryFixtureFormat) {

@@ -128,12 +128,6 @@ TEST(Fixtures, SafetensorsSingleAndSharded) {
   EXPECT_EQ(summarize(sharded.root()).tensors, 8u);
 }
 
-}  // namespace
-}  // namespace ckpt::test
-
-namespace ckpt::test {
-namespace {
-
 // LibTorch archives written by fixtures/tools/write_libtorch_archives.cpp (torch::save).
 TEST(LibTorchFixtures, ModuleArchiveIsReadAsData) {
   const Checkpoint c = read_checkpoint(fixture("libtorch/generator_module.pt"));
