@@ -79,7 +79,8 @@ inline std::string build_zip(const std::vector<ZipEntrySpec>& entries) {
 // A pickle as torch.save writes it for {'w': tensor(float32, sizes, strides, offset)}
 // over storage '0' of `numel` elements. Protocol 2.
 inline std::string tensor_dict_pickle(std::uint8_t numel, std::vector<std::uint8_t> sizes,
-                                      std::vector<std::uint8_t> strides, std::uint8_t offset = 0) {
+                                      std::vector<std::uint8_t> strides, std::uint8_t offset = 0,
+                                      const std::string& storage_class = "FloatStorage") {
   auto tuple = [](const std::vector<std::uint8_t>& v) {
     std::string s = "(";
     for (auto x : v) s += std::string("K") + static_cast<char>(x);
@@ -88,7 +89,7 @@ inline std::string tensor_dict_pickle(std::uint8_t numel, std::vector<std::uint8
   using namespace std::string_literals;
   std::string p = "\x80\x02}X\x01\x00\x00\x00w"s;
   p += "ctorch._utils\n_rebuild_tensor_v2\n("s;
-  p += "(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00"s + "0" + "X\x03\x00\x00\x00"s + "cpu";
+  p += "(X\x07\x00\x00\x00storagectorch\n"s + storage_class + "\nX\x01\x00\x00\x00"s + "0" + "X\x03\x00\x00\x00"s + "cpu";
   p += std::string("K") + static_cast<char>(numel) + "tQ";
   p += std::string("K") + static_cast<char>(offset);
   p += tuple(sizes) + tuple(strides);

@@ -112,6 +112,16 @@ TEST(BadInput, TensorOffsetPastItsStorage) {
   expect_error(error_of(zip), ReadErrorKind::kTensor, "view reaches element 4");
 }
 
+TEST(BadInput, QuantizedStorageIsUnsupported) {
+  const std::string zip = torch_zip(tensor_dict_pickle(4, {4}, {1}, 0, "QInt8Storage"), {{"0", std::string(4, '\0')}});
+  expect_error(error_of(zip), ReadErrorKind::kUnsupported, "storage type torch.QInt8Storage");
+}
+
+TEST(BadInput, UnknownStorageType) {
+  const std::string zip = torch_zip(tensor_dict_pickle(4, {4}, {1}, 0, "EvilStorage"), {{"0", floats(4)}});
+  expect_error(error_of(zip), ReadErrorKind::kPickle, "expected a torch storage type");
+}
+
 TEST(BadInput, SizeAndStrideRankMismatch) {
   const std::string zip = torch_zip(tensor_dict_pickle(4, {2, 2}, {1}), {{"0", floats(4)}});
   expect_error(error_of(zip), ReadErrorKind::kPickle, "size has 2 dimensions but stride has 1");
