@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "support/read_helpers.hpp"
 #include "support/temp_dir.hpp"
@@ -229,6 +230,45 @@ TEST(BadInput, SafetensorsMalformedJson) {
   expect_error(error_of(safetensors_file(header, "")), ReadErrorKind::kSafetensors, "malformed JSON");
 }
 
+// Regressions found by fuzzing (tests/fuzz): each crashed, hung or overflowed before.
+TEST(FuzzRegression, JsonNumberBeyondDouble) {
+  expect_error(error_of(safetensors_file(R"({"a":1e400})", "")), ReadErrorKind::kSafetensors, "malformed JSON");
+}
+
+TEST(FuzzRegression, SafetensorsStrideOverflowAfterEmptyDimension) {
+  const std::string header = R"({"w":{"dtype":"F32","shape":[0,4611686018427387904,4],"data_offsets":[0,0]}})";
+  expect_error(error_of(safetensors_file(header, "")), ReadErrorKind::kSafetensors, "shape overflows");
+}
+
+TEST(FuzzRegression, TupleKeyOfSharedTuples) {
+  // key = (((1, 1), (1, 1)), ...) 40 levels deep through DUP: 2^40 leaves, 87 bytes.
+  std::string p = "\x80\x02}K\x01"s;
+  for (int i = 0; i < 40; ++i) p += "2\x86"s;
+  p += "Ns."s;
+  expect_error(error_of(pickle_zip(p)), ReadErrorKind::kLimit, "a tuple key nested over 100 levels or over 1 MiB");
+}
+
+TEST(FuzzRegression, DepthLimitHoldsThroughSharedReferences) {
+  // A: 60 nested lists; B: 60 nested lists holding A at the bottom, so 121 levels on one path.
+  std::string p = "\x80\x02"s + std::string(60, ']') + std::string(59, 'a') + "q\x00" "0"s;
+  p += std::string(60, ']') + "h\x00"s + std::string(60, 'a') + ".";
+  ReadOptions options;
+  options.max_depth = 64;
+  try {
+    read_checkpoint(ByteSource::from_memory("t.pt", to_bytes(pickle_zip(p))), options);
+    FAIL() << "depth limit bypassed";
+  } catch (const ReadError& e) {
+    expect_error(e, ReadErrorKind::kLimit, "nested deeper than 64 levels");
+  }
+}
+
+TEST(FuzzRegression, CompressedStorageRecord) {
+  const std::string zip = build_zip({{"archive/data.pkl", tensor_dict_pickle(4, {4}, {1})},
+                                     {"archive/data/0", floats(4), 8},
+                                     {"archive/version", "3\n"}});
+  expect_error(error_of(zip), ReadErrorKind::kZip, "storage record 'archive/data/0' is compressed");
+}
+
 using FileSystemInputs = TempDirTest;
 
 TEST_F(FileSystemInputs, FifoDoesNotBlock) {
@@ -259,6 +299,19 @@ TEST_F(FileSystemInputs, MissingFile) {
   } catch (const ReadError& e) {
     EXPECT_EQ(e.kind(), ReadErrorKind::kIo);
     EXPECT_NE(std::string(e.what()).find("nope.pt: cannot open: No such file"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(FileSystemInputs, SafetensorsIndexNamingItself) {
+  const std::string loop = (dir_ / "loop.safetensors").string();
+  std::ofstream(loop) << R"({"weight_map": {"a": "loop.safetensors"}})";
+  try {
+    read_checkpoint(loop);
+    FAIL() << "a self-referencing index was read";
+  } catch (const ReadError& e) {
+    EXPECT_EQ(e.kind(), ReadErrorKind::kSafetensors);
+    EXPECT_NE(std::string(e.what()).find("shard 'loop.safetensors' is not a safetensors file"), std::string::npos)
+        << e.what();
   }
 }
 
