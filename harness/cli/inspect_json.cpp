@@ -63,7 +63,7 @@ Json node_json(const Value& v, const Path& path, std::size_t depth, std::size_t 
     case ValueKind::kBytes: j["size"] = v.text.size(); break;
     case ValueKind::kTensor:
     case ValueKind::kStorage: j["tensor"] = tensor_json(v.tensor); break;
-    case ValueKind::kNdarray: j["ndarray"] = {{"dtype", v.ndarray.dtype}, {"shape", v.ndarray.shape}}; break;
+    case ValueKind::kNdarray: j["ndarray"] = {{"dtype", v.ndarray->dtype}, {"shape", v.ndarray->shape}}; break;
     case ValueKind::kObject:
     case ValueKind::kGlobal: j["class"] = v.text; break;
     case ValueKind::kDict: j["ordered"] = v.ordered; break;

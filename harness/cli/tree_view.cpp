@@ -65,7 +65,7 @@ class TreeWriter {
     switch (v.kind) {
       case ValueKind::kTensor: return tensor_text(v.tensor);
       case ValueKind::kStorage: return "storage " + tensor_text(v.tensor);
-      case ValueKind::kNdarray: return "numpy." + v.ndarray.dtype + " array " + format_shape(v.ndarray.shape);
+      case ValueKind::kNdarray: return "numpy." + v.ndarray->dtype + " array " + format_shape(v.ndarray->shape);
       case ValueKind::kDict: {
         OptimizerSummary opt;
         if (summarize_optimizer(v, opt)) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -43,6 +44,7 @@ std::shared_ptr<const ByteSource> ByteSource::map_file(const std::string& path, 
   void* mapped = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   if (mapped == MAP_FAILED) io_error(path, std::string("cannot map: ") + std::strerror(errno));
   source->mapping_ = mapped;
+  source->fd_ = ::dup(fd);
   source->data_ = static_cast<const std::uint8_t*>(mapped);
   source->size_ = size;
   return source;
@@ -59,6 +61,26 @@ std::shared_ptr<const ByteSource> ByteSource::from_memory(std::string name, std:
 
 ByteSource::~ByteSource() {
   if (mapping_ != nullptr) ::munmap(mapping_, size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string_view ByteSource::copy_out(std::size_t offset, std::size_t length, std::string& buffer) const {
+  std::string_view v = view(offset, length);  // bounds check only: does not touch the bytes
+  if (fd_ < 0) return v;
+  buffer.resize(length);
+  if (::pread(fd_, buffer.data(), length, static_cast<off_t>(offset)) != static_cast<ssize_t>(length)) return v;
+  return buffer;
+}
+
+void ByteSource::prefetch(std::size_t offset, std::size_t length) const {
+#ifndef MADV_POPULATE_READ
+  constexpr int MADV_POPULATE_READ = 22;  // Linux 5.14; older kernels answer EINVAL
+#endif
+  if (mapping_ == nullptr || offset >= size_ || length == 0) return;
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t begin = offset / page * page;
+  const std::size_t end = std::min(size_, offset + std::min(length, size_ - offset));
+  ::madvise(static_cast<std::uint8_t*>(mapping_) + begin, end - begin, MADV_POPULATE_READ);
 }
 
 std::string_view ByteSource::view(std::size_t offset, std::size_t length) const {

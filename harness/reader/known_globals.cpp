@@ -381,14 +381,15 @@ bool build_known_object(Value& target, const Value& state, const GlobalCall& ctx
                std::to_string(raw.text.size()) + " bytes, expected " + std::to_string(count * itemsize));
     }
     target.kind = ValueKind::kNdarray;
-    target.ndarray.dtype = dtype.note;
-    target.ndarray.shape = std::move(shape);
-    target.ndarray.fortran_order = state.items[3]->kind == ValueKind::kBool && state.items[3]->boolean;
-    target.ndarray.bytes = raw.text;
+    target.ndarray = std::make_unique<Ndarray>();
+    target.ndarray->dtype = dtype.note;
+    target.ndarray->shape = std::move(shape);
+    target.ndarray->fortran_order = state.items[3]->kind == ValueKind::kBool && state.items[3]->boolean;
+    target.ndarray->bytes = raw.text;
     if (dtype.boolean && itemsize > 1) {  // big-endian data: store native order
-      for (std::size_t i = 0; i < target.ndarray.bytes.size(); i += itemsize) {
-        std::reverse(target.ndarray.bytes.begin() + static_cast<std::ptrdiff_t>(i),
-                     target.ndarray.bytes.begin() + static_cast<std::ptrdiff_t>(i + itemsize));
+      for (std::size_t i = 0; i < target.ndarray->bytes.size(); i += itemsize) {
+        std::reverse(target.ndarray->bytes.begin() + static_cast<std::ptrdiff_t>(i),
+                     target.ndarray->bytes.begin() + static_cast<std::ptrdiff_t>(i + itemsize));
       }
     }
     target.note = "numpy.ndarray";

@@ -97,19 +97,43 @@ std::vector<Value*> Unpickler::pop_mark(const char* op) {
   return items;
 }
 
-void Unpickler::memo_put(std::uint64_t index) { memo_[index] = top("PUT"); }
+void Unpickler::memo_put(std::uint64_t index) {
+  Value* v = top("PUT");
+  if (index >= memo_dense_.size() && index < memo_dense_.size() + 65536) memo_dense_.resize(index + 1, nullptr);
+  if (index < memo_dense_.size()) {
+    if (!memo_dense_[index] && !memo_.count(index)) ++memo_count_;
+    memo_dense_[index] = v;
+    return;
+  }
+  if (memo_.emplace(index, v).second) ++memo_count_; else memo_[index] = v;
+}
 
 Value* Unpickler::memo_get(std::uint64_t index) {
+  if (index < memo_dense_.size() && memo_dense_[index]) return memo_dense_[index];
   auto it = memo_.find(index);
   if (it == memo_.end()) {
     in_.fail_at(op_pos_, ReadErrorKind::kPickle,
-                "memo slot " + std::to_string(index) + " read before it was written (" + std::to_string(memo_.size()) +
+                "memo slot " + std::to_string(index) + " read before it was written (" + std::to_string(memo_count_) +
                     " slots set)");
   }
   return it->second;
 }
 
+Value* Unpickler::shared_leaf(ValueKind kind, int slot) {
+  Value*& v = leaves_[slot];
+  if (!v) v = arena_.make(kind);
+  return v;
+}
+
 Value* Unpickler::make_int(std::int64_t v) {
+  if (v >= 0 && v <= 256) {
+    Value*& cached = leaves_[4 + v];
+    if (!cached) {
+      cached = arena_.make(ValueKind::kInt);
+      cached->integer = v;
+    }
+    return cached;
+  }
   Value* out = arena_.make(ValueKind::kInt);
   out->integer = v;
   return out;
@@ -310,6 +334,8 @@ Value* Unpickler::load() {
   Value* result = stack_.back();
   stack_.clear();
   memo_.clear();
+  memo_dense_.clear();
+  memo_count_ = 0;
   return result;
 }
 
@@ -330,10 +356,10 @@ void Unpickler::dispatch(std::uint8_t op, std::size_t op_pos) {
     case '0': pop("POP"); return;
     case '1': pop_mark("POP_MARK"); return;
     case '2': push(top("DUP")); return;
-    case 'N': push(arena_.make(ValueKind::kNone)); return;
+    case 'N': push(shared_leaf(ValueKind::kNone, 0)); return;
     case 0x88:
     case 0x89: {  // NEWTRUE / NEWFALSE
-      Value* b = arena_.make(ValueKind::kBool);
+      Value* b = shared_leaf(ValueKind::kBool, op == 0x88 ? 2 : 1);
       b->boolean = op == 0x88;
       push(b);
       return;
@@ -410,7 +436,7 @@ void Unpickler::dispatch(std::uint8_t op, std::size_t op_pos) {
     case 0x96:  // BINBYTES8 / BYTEARRAY8
       push(make_text(ValueKind::kBytes, in_.take(in_.u64("BINBYTES8 length"), "BINBYTES8"), "BINBYTES8"));
       return;
-    case ')': push(arena_.make(ValueKind::kTuple)); return;
+    case ')': push(shared_leaf(ValueKind::kTuple, 3)); return;
     case 't': push(make_sequence(ValueKind::kTuple, pop_mark("TUPLE"))); return;
     case 0x85:
     case 0x86:
@@ -480,7 +506,7 @@ void Unpickler::dispatch(std::uint8_t op, std::size_t op_pos) {
     }
     case 'q': memo_put(in_.u8("BINPUT index")); return;
     case 'r': memo_put(in_.u32("LONG_BINPUT index")); return;
-    case 0x94: memo_put(memo_.size()); return;  // MEMOIZE
+    case 0x94: memo_put(memo_count_); return;  // MEMOIZE
     case 'g': {
       std::string text(in_.line("GET"));
       char* end = nullptr;

@@ -51,6 +51,7 @@ class Unpickler {
   Value* memo_get(std::uint64_t index);
 
   Value* make_global(const std::string& module, const std::string& name, std::size_t op_pos);
+  Value* shared_leaf(ValueKind kind, int slot);
   Value* make_int(std::int64_t v);
   Value* make_long(std::string_view bytes);
   Value* make_text(ValueKind kind, std::string_view bytes, const char* op);
@@ -66,10 +67,14 @@ class Unpickler {
   PersistentLoader persistent_load_;
   std::vector<Value*> stack_;
   std::vector<std::size_t> marks_;
-  std::unordered_map<std::uint64_t, Value*> memo_;
+  std::vector<Value*> memo_dense_;
+  std::unordered_map<std::uint64_t, Value*> memo_;  // sparse slots beyond memo_dense_
+  std::size_t memo_count_ = 0;
   std::unordered_map<const Value*, KeyIndex> key_index_;
   std::vector<GlobalReference> unknown_globals_;
   std::size_t op_pos_ = 0;
+  // Immutable leaves shared like CPython's: None, False, True, (), ints 0..256.
+  Value* leaves_[4 + 257] = {};
   bool stopped_ = false;
 };
 

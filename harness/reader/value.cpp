@@ -54,9 +54,11 @@ bool Value::is_container() const {
 }
 
 Value* ValueArena::make(ValueKind kind) {
-  values_.emplace_back();
-  values_.back().kind = kind;
-  return &values_.back();
+  if (size_ % kChunk == 0) chunks_.push_back(std::make_unique<Value[]>(kChunk));
+  Value* v = &chunks_.back()[size_ % kChunk];
+  ++size_;
+  v->kind = kind;
+  return v;
 }
 
 }  // namespace ckpt

@@ -3,7 +3,7 @@
 // owned by a ValueArena (so shared and even cyclic references from a pickle cannot leak or
 // recurse on destruction); readers fill them, everyone else sees `const Value&`.
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,7 +59,7 @@ class Value {
   bool ordered = false;              // collections.OrderedDict
 
   TensorRef tensor;
-  Ndarray ndarray;
+  std::unique_ptr<Ndarray> ndarray;  // kNdarray only (rare: kept out of line)
 
   const Value* args = nullptr;   // kObject: arguments of the call
   const Value* state = nullptr;  // kObject: state given by BUILD
@@ -77,10 +77,12 @@ class Value {
 class ValueArena {
  public:
   Value* make(ValueKind kind);
-  std::size_t size() const { return values_.size(); }
+  std::size_t size() const { return size_; }
 
  private:
-  std::deque<Value> values_;
+  static constexpr std::size_t kChunk = 256;
+  std::vector<std::unique_ptr<Value[]>> chunks_;
+  std::size_t size_ = 0;
 };
 
 }  // namespace ckpt

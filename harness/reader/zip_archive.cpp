@@ -175,7 +175,10 @@ void ZipArchive::read_central_directory() {
     if (local_offset > src.size() || src.size() - local_offset < 30) {
       fail(ReadErrorKind::kZip, "local header offset " + std::to_string(local_offset) + " is outside the file");
     }
-    ByteCursor local(src.view(local_offset, 30), src.name(), where, local_offset);
+    std::string header_buffer;
+    const std::size_t header_len = std::min<std::uint64_t>(30 + name.size(), src.size() - local_offset);
+    const std::string_view header = src.copy_out(local_offset, header_len, header_buffer);
+    ByteCursor local(header.substr(0, 30), src.name(), where, local_offset);
     if (local.u32("local header signature") != kLocalHeaderSig) {
       fail(ReadErrorKind::kZip, "no local header at byte " + std::to_string(local_offset));
     }
@@ -188,7 +191,7 @@ void ZipArchive::read_central_directory() {
                                           std::to_string(data_offset) + " runs past the end of the " +
                                           std::to_string(src.size()) + "-byte file");
     }
-    if (src.view(local_offset + 30, local_name_len) != name) {
+    if (local_name_len != name.size() || header.substr(30) != name) {
       fail(ReadErrorKind::kZip, "local header names a different entry than the central directory");
     }
     if (data_offset < cd.offset && csize > cd.offset - data_offset) {

@@ -42,6 +42,7 @@ at::Tensor storage_tensor(const StorageRef& storage) {
   std::uint8_t* bytes = storage.source->private_data() + storage.data_offset;
   const bool aligned = reinterpret_cast<std::uintptr_t>(bytes) % itemsize == 0;
   if (aligned && !storage.big_endian && numel > 0) {
+    storage.source->prefetch(storage.data_offset, storage.nbytes);
     std::shared_ptr<const ByteSource> keep_alive = storage.source;
     return at::from_blob(bytes, {numel}, [keep_alive](void*) {}, options);
   }

@@ -70,9 +70,9 @@ class Describer {
       case ValueKind::kDevice: d["kind"] = "device"; d["value"] = v.text; break;
       case ValueKind::kNdarray:
         d["kind"] = "ndarray";
-        d["dtype"] = v.ndarray.dtype;
-        d["shape"] = v.ndarray.shape;
-        d["sha256"] = sha256_hex(v.ndarray.bytes.data(), v.ndarray.bytes.size());
+        d["dtype"] = v.ndarray->dtype;
+        d["shape"] = v.ndarray->shape;
+        d["sha256"] = sha256_hex(v.ndarray->bytes.data(), v.ndarray->bytes.size());
         break;
       case ValueKind::kTensor: describe_tensor(v.tensor, d); break;
       case ValueKind::kTuple:

@@ -103,7 +103,7 @@ TEST(Fixtures, NumpyValues) {
   EXPECT_EQ(c.root().find("i32")->integer, 9);
   const Value& arr = *c.root().find("arr_f32");
   EXPECT_EQ(arr.kind, ValueKind::kNdarray);
-  EXPECT_EQ(arr.ndarray.shape, (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(arr.ndarray->shape, (std::vector<std::int64_t>{2, 3}));
   EXPECT_TRUE(c.findings().empty());
 }
 
