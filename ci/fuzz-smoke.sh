@@ -9,7 +9,9 @@
 #
 #   ci/fuzz-smoke.sh                          # all targets, 60 s each
 #   FUZZ_SECONDS=10 ci/fuzz-smoke.sh fuzz_zip # some targets, shorter
-# Environment: FUZZ_SECONDS, FUZZ_JOBS (build parallelism, default 1), FUZZ_CXX (clang++).
+# Environment: FUZZ_SECONDS, FUZZ_JOBS (build parallelism, default 1), FUZZ_CXX (clang++),
+# FUZZ_SEED (default 1, so a CI smoke run is reproducible; 0 lets libFuzzer pick a random
+# seed, for longer exploratory runs).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -98,7 +100,7 @@ for t in "${targets[@]}"; do
   echo "=== $t: ${seconds}s, $(ls "$dir/seeds" | wc -l) seeds, $(ls "$dir/corpus" | wc -l) corpus inputs"
   status=0
   (cd "$dir" && "$build/tests/fuzz/$t" corpus seeds \
-      -dict="$dict" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+      -dict="$dict" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -seed="${FUZZ_SEED:-1}" \
       -max_len="$(max_len_of "$t")" -print_final_stats=1 -artifact_prefix="$dir/artifacts/") \
       >"$dir/fuzz.log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/fuzz.log" | tail -1)

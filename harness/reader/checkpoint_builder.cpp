@@ -77,7 +77,6 @@ Checkpoint CheckpointBuilder::finish(const ReadOptions& options) {
   std::vector<Frame> stack;
   enter(checkpoint_.root_, Path());
   stack.push_back({checkpoint_.root_, Path(), children_of(*checkpoint_.root_)});
-  std::uint64_t total = 0;
   while (!stack.empty()) {
     Frame& top = stack.back();
     if (top.next < top.children.size()) {
@@ -118,9 +117,7 @@ Checkpoint CheckpointBuilder::finish(const ReadOptions& options) {
       stack.back().expanded = saturating_add(stack.back().expanded, expanded);
       stack.back().height = std::max(stack.back().height, height + 1);
     }
-    total = expanded;
   }
-  (void)total;
 
   std::unordered_map<std::string, const PendingGlobal*> first_use;
   for (const auto& g : globals_) first_use.emplace(g.ref.name, &g);
