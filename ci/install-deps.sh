@@ -10,7 +10,6 @@ packages=(
   libtomlplusplus-dev     # configuration
   libcli11-dev            # command line
   nlohmann-json3-dev      # JSON output and safetensors headers
-  libfmt-dev
   libssl-dev              # SHA-256 of checkpoints and tensors
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy   # fixture writer and differential-test oracle
