@@ -1,0 +1,110 @@
+#include "engine/apply.hpp"
+
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <ATen/ops/zeros.h>
+#include <map>
+#include <set>
+
+#include "engine/torch_schema.hpp"
+#include "tensor/materialize.hpp"
+
+namespace ckpt {
+
+double LoadReport::fraction_by_tensors() const {
+  return tensors_total == 0 ? 1.0 : static_cast<double>(tensors_loaded) / static_cast<double>(tensors_total);
+}
+double LoadReport::fraction_by_elements() const {
+  return elements_total == 0 ? 1.0 : static_cast<double>(elements_loaded) / static_cast<double>(elements_total);
+}
+
+namespace {
+std::map<std::string, at::Tensor> slots_of(torch::nn::Module& module) {
+  std::map<std::string, at::Tensor> slots;
+  for (auto& p : module.named_parameters()) slots[p.key()] = p.value();
+  for (auto& b : module.named_buffers()) slots[b.key()] = b.value();
+  return slots;
+}
+
+bool is_floating(DType d) {
+  return d == DType::kFloat16 || d == DType::kFloat32 || d == DType::kFloat64 || d == DType::kBFloat16;
+}
+
+bool policy_allows(DTypePolicy policy, DType from, DType to) {
+  if (from == to || policy == DTypePolicy::kCastLikePyTorch) return true;
+  return policy == DTypePolicy::kCastFloating && is_floating(from) && is_floating(to);
+}
+
+void copy_into(at::Tensor& target, const TensorRef& ref) {
+  at::Tensor source = materialize(ref);
+  if (target.dim() == 0 && source.dim() == 1) source = source[0];  // PyTorch's 0-d compatibility
+  target.copy_(source);
+}
+
+LoadReport load(torch::nn::Module& module, const ModuleComparison& comparison, const StateDict& state, bool strict,
+                DTypePolicy policy) {
+  LoadReport report;
+  report.module = comparison.module;
+  report.strict = strict;
+  std::map<std::string, at::Tensor> slots = slots_of(module);
+  report.tensors_total = slots.size();
+  for (const auto& [key, t] : slots) report.elements_total += static_cast<std::uint64_t>(t.numel());
+  std::set<std::string> mismatched;
+  for (const auto& m : comparison.shape_mismatches) {
+    mismatched.insert(m.key);
+    report.skipped.push_back(m.key + ": shape " + format_torch_size(m.checkpoint) + " does not fit " +
+                             format_torch_size(m.model));
+  }
+  for (const auto& n : comparison.non_tensors) {
+    mismatched.insert(n.key);
+    report.skipped.push_back(n.key + ": not a tensor (" + n.found + ")");
+  }
+  if (strict && !comparison.strictly_loadable()) {
+    for (const auto& [key, t] : slots) report.left_at_initialisation.push_back(key);
+    return report;  // all or nothing: the module stays as it was
+  }
+  torch::NoGradGuard no_grad;
+  std::set<std::string> loaded;
+  for (const auto& entry : state.entries) {
+    auto slot = slots.find(entry.key);
+    if (slot == slots.end() || mismatched.count(entry.key)) continue;
+    const TensorRef& ref = entry.value->tensor;
+    const DType model_dtype = dtype_of(slot->second.scalar_type());
+    if (!strict && !policy_allows(policy, ref.dtype, model_dtype)) {
+      report.skipped.push_back(entry.key + ": dtype " + std::string(dtype_name(ref.dtype)) + " not cast to " +
+                               std::string(dtype_name(model_dtype)) + " under the dtype policy");
+      continue;
+    }
+    copy_into(slot->second, ref);
+    if (ref.dtype != model_dtype) report.cast.push_back(entry.key);
+    loaded.insert(entry.key);
+  }
+  for (const auto& key : comparison.migrated) {
+    auto slot = slots.find(key);
+    if (slot == slots.end()) continue;
+    slot->second.zero_();
+    loaded.insert(key);
+  }
+  for (const auto& [key, t] : slots) {
+    if (loaded.count(key)) {
+      ++report.tensors_loaded;
+      report.elements_loaded += static_cast<std::uint64_t>(t.numel());
+    } else {
+      report.left_at_initialisation.push_back(key);
+    }
+  }
+  report.applied = strict ? true : !loaded.empty();
+  return report;
+}
+}  // namespace
+
+LoadReport load_strict(torch::nn::Module& module, const ModuleComparison& comparison, const StateDict& state) {
+  return load(module, comparison, state, true, DTypePolicy::kCastLikePyTorch);
+}
+
+LoadReport load_relaxed(torch::nn::Module& module, const ModuleComparison& comparison, const StateDict& state,
+                        DTypePolicy policy) {
+  return load(module, comparison, state, false, policy);
+}
+
+}  // namespace ckpt

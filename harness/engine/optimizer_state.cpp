@@ -1,0 +1,366 @@
+#include "engine/optimizer_state.hpp"
+
+#include <torch/optim/adagrad.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/rmsprop.h>
+#include <torch/optim/sgd.h>
+
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include "tensor/materialize.hpp"
+
+namespace ckpt {
+
+namespace {
+const std::vector<DictEntry>* members(const Value& v) {
+  if (v.kind == ValueKind::kDict) return &v.entries;
+  if (v.kind == ValueKind::kObject && v.state && v.state->kind == ValueKind::kDict) return &v.state->entries;
+  return nullptr;
+}
+
+const Value* member(const Value& v, const std::string& key) {
+  const auto* m = members(v);
+  if (!m) return nullptr;
+  for (const auto& e : *m) {
+    if (e.key->kind == ValueKind::kStr && e.key->text == key) return e.value;
+  }
+  return nullptr;
+}
+
+std::map<std::string, const Value*> string_members(const Value& v) {
+  std::map<std::string, const Value*> out;
+  if (const auto* m = members(v)) {
+    for (const auto& e : *m) {
+      if (e.key->kind == ValueKind::kStr) out[e.key->text] = e.value;
+    }
+  }
+  return out;
+}
+
+SavedOptimizerState read_python(const Value& saved) {
+  SavedOptimizerState out;
+  out.format = "python";
+  const Value* groups = saved.find("param_groups");
+  const Value* state = saved.find("state");
+  if (!groups || groups->kind != ValueKind::kList) throw std::invalid_argument("'param_groups' is not a list");
+  if (!state || state->kind != ValueKind::kDict) throw std::invalid_argument("'state' is not a dict");
+  for (std::size_t g = 0; g < groups->items.size(); ++g) {
+    const Value& group = *groups->items[g];
+    if (group.kind != ValueKind::kDict) throw std::invalid_argument("param_groups[" + std::to_string(g) + "] is not a dict");
+    SavedOptimizerState::Group parsed;
+    for (const auto& e : group.entries) {
+      if (e.key->kind != ValueKind::kStr) continue;
+      if (e.key->text != "params") {
+        parsed.hyper[e.key->text] = e.value;
+        continue;
+      }
+      if (e.value->kind != ValueKind::kList) throw std::invalid_argument("param_groups[" + std::to_string(g) + "]['params'] is not a list");
+      for (const Value* p : e.value->items) {
+        if (p->kind != ValueKind::kInt || p->integer < 0) throw std::invalid_argument("a parameter index is not a non-negative int");
+        parsed.positions.push_back(static_cast<std::size_t>(p->integer));
+      }
+    }
+    out.groups.push_back(std::move(parsed));
+  }
+  for (const auto& e : state->entries) {
+    if (e.key->kind != ValueKind::kInt || e.key->integer < 0) throw std::invalid_argument("a 'state' key is not a parameter index");
+    out.state[static_cast<std::size_t>(e.key->integer)] = string_members(*e.value);
+  }
+  return out;
+}
+
+// torch::save(optimizer): state.<address> objects; param_groups/<i> objects listing
+// params/<j> addresses and an `options` object.
+SavedOptimizerState read_libtorch(const Value& saved) {
+  SavedOptimizerState out;
+  out.format = "libtorch";
+  const Value* groups = member(saved, "param_groups");
+  const Value* state = member(saved, "state");
+  if (!groups || !state) throw std::invalid_argument("LibTorch optimizer archive without 'param_groups' or 'state'");
+  std::map<std::string, std::size_t> position_of;
+  for (std::size_t g = 0;; ++g) {
+    const Value* group = member(*groups, "param_groups/" + std::to_string(g));
+    if (!group) break;
+    SavedOptimizerState::Group parsed;
+    for (std::size_t i = 0;; ++i) {
+      const Value* address = member(*group, "params/" + std::to_string(i));
+      if (!address) break;
+      if (address->kind != ValueKind::kStr) throw std::invalid_argument("a LibTorch param id is not a string");
+      position_of[address->text] = position_of.size();
+      parsed.positions.push_back(position_of[address->text]);
+    }
+    if (const Value* options = member(*group, "options")) parsed.hyper = string_members(*options);
+    out.groups.push_back(std::move(parsed));
+  }
+  for (const auto& [address, value] : string_members(*state)) {
+    auto it = position_of.find(address);
+    if (it == position_of.end()) throw std::invalid_argument("state for parameter " + address + " that no group lists");
+    out.state[it->second] = string_members(*value);
+  }
+  return out;
+}
+
+double number(const Value& v) {
+  if (v.kind == ValueKind::kFloat) return v.real;
+  if (v.kind == ValueKind::kInt) return static_cast<double>(v.integer);
+  if (v.kind == ValueKind::kBool) return v.boolean ? 1 : 0;
+  throw std::invalid_argument(std::string("expected a number, found a ") + to_string(v.kind));
+}
+
+std::int64_t step_of(const Value& v) {
+  if (v.kind == ValueKind::kTensor) return static_cast<std::int64_t>(materialize(v.tensor).item<double>());
+  return static_cast<std::int64_t>(number(v));
+}
+
+// Model hyper-parameters of one LibTorch group, by Python name.
+std::map<std::string, double> model_hyper(const torch::optim::OptimizerOptions& o) {
+  if (const auto* a = dynamic_cast<const torch::optim::AdamOptions*>(&o)) {
+    return {{"lr", a->lr()}, {"beta1", std::get<0>(a->betas())}, {"beta2", std::get<1>(a->betas())},
+            {"eps", a->eps()}, {"weight_decay", a->weight_decay()}, {"amsgrad", a->amsgrad() ? 1.0 : 0.0}};
+  }
+  if (const auto* a = dynamic_cast<const torch::optim::AdamWOptions*>(&o)) {
+    return {{"lr", a->lr()}, {"beta1", std::get<0>(a->betas())}, {"beta2", std::get<1>(a->betas())},
+            {"eps", a->eps()}, {"weight_decay", a->weight_decay()}, {"amsgrad", a->amsgrad() ? 1.0 : 0.0}};
+  }
+  if (const auto* s = dynamic_cast<const torch::optim::SGDOptions*>(&o)) {
+    return {{"lr", s->lr()}, {"momentum", s->momentum()}, {"dampening", s->dampening()},
+            {"weight_decay", s->weight_decay()}, {"nesterov", s->nesterov() ? 1.0 : 0.0}};
+  }
+  if (const auto* r = dynamic_cast<const torch::optim::RMSpropOptions*>(&o)) {
+    return {{"lr", r->lr()}, {"alpha", r->alpha()}, {"eps", r->eps()}, {"weight_decay", r->weight_decay()},
+            {"momentum", r->momentum()}, {"centered", r->centered() ? 1.0 : 0.0}};
+  }
+  if (const auto* g = dynamic_cast<const torch::optim::AdagradOptions*>(&o)) {
+    return {{"lr", g->lr()}, {"lr_decay", g->lr_decay()}, {"weight_decay", g->weight_decay()},
+            {"initial_accumulator_value", g->initial_accumulator_value()}, {"eps", g->eps()}};
+  }
+  return {};
+}
+
+// Saved hyper-parameters flattened like model_hyper (betas -> beta1, beta2).
+std::map<std::string, double> saved_hyper(const SavedOptimizerState::Group& group) {
+  std::map<std::string, double> out;
+  for (const auto& [key, v] : group.hyper) {
+    if (key == "betas" && (v->kind == ValueKind::kTuple || v->kind == ValueKind::kList) && v->items.size() == 2) {
+      out["beta1"] = number(*v->items[0]);
+      out["beta2"] = number(*v->items[1]);
+    } else if (v->kind == ValueKind::kFloat || v->kind == ValueKind::kInt || v->kind == ValueKind::kBool) {
+      out[key] = number(*v);
+    }
+  }
+  return out;
+}
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// State keys each class keeps per parameter, and whether they are tensors shaped like it.
+const std::map<std::string, std::set<std::string>>& state_tensors() {
+  static const std::map<std::string, std::set<std::string>> keys{
+      {"Adam", {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}},
+      {"AdamW", {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}},
+      {"SGD", {"momentum_buffer"}},
+      {"RMSprop", {"square_avg", "momentum_buffer", "grad_avg"}},
+      {"Adagrad", {"sum"}},
+  };
+  return keys;
+}
+
+bool classes_agree(const std::string& saved, const std::string& model) {
+  if (saved.empty() || saved == model) return true;
+  return saved == "Adam or AdamW" && (model == "Adam" || model == "AdamW");
+}
+
+std::string format_shape_text(const std::vector<std::int64_t>& shape) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+std::vector<at::Tensor> flat_params(const torch::optim::Optimizer& o) {
+  std::vector<at::Tensor> out;
+  for (const auto& g : o.param_groups()) {
+    for (const auto& p : g.params()) out.push_back(p);
+  }
+  return out;
+}
+}  // namespace
+
+SavedOptimizerState read_saved_optimizer(const Value& saved) {
+  if (saved.kind == ValueKind::kDict && saved.find("param_groups")) return read_python(saved);
+  if (saved.kind == ValueKind::kObject && member(saved, "param_groups")) return read_libtorch(saved);
+  throw std::invalid_argument(std::string("expected an optimizer state dict ({'state', 'param_groups'}), found a ") +
+                              to_string(saved.kind));
+}
+
+std::string implied_optimizer_class(const SavedOptimizerState& saved) {
+  std::set<std::string> keys;
+  for (const auto& [position, state] : saved.state) {
+    for (const auto& [key, v] : state) keys.insert(key);
+  }
+  if (keys.count("exp_avg") && keys.count("exp_avg_sq")) return "Adam or AdamW";
+  if (keys.count("square_avg")) return "RMSprop";
+  if (keys.count("sum")) return "Adagrad";
+  if (keys.count("momentum_buffer")) return "SGD";
+  if (saved.groups.empty()) return "";
+  const auto& hyper = saved.groups.front().hyper;
+  if (hyper.count("betas")) return "Adam or AdamW";
+  if (hyper.count("centered") || hyper.count("alpha")) return "RMSprop";
+  if (hyper.count("lr_decay")) return "Adagrad";
+  if (hyper.count("nesterov") || hyper.count("dampening")) return "SGD";
+  return "";
+}
+
+std::string optimizer_class(const torch::optim::Optimizer& o) {
+  if (dynamic_cast<const torch::optim::AdamW*>(&o)) return "AdamW";
+  if (dynamic_cast<const torch::optim::Adam*>(&o)) return "Adam";
+  if (dynamic_cast<const torch::optim::SGD*>(&o)) return "SGD";
+  if (dynamic_cast<const torch::optim::RMSprop*>(&o)) return "RMSprop";
+  if (dynamic_cast<const torch::optim::Adagrad*>(&o)) return "Adagrad";
+  return "unknown";
+}
+
+OptimizerComparison compare_optimizer(const Optimizer& optimizer, const SavedOptimizerState* saved, const std::string& source) {
+  OptimizerComparison out;
+  out.optimizer = optimizer.name;
+  out.source = source;
+  const torch::optim::Optimizer& o = *optimizer.optimizer;
+  out.model_class = optimizer_class(o);
+  if (!saved) return out;
+  out.present = true;
+  out.saved_class = implied_optimizer_class(*saved);
+  if (!classes_agree(out.saved_class, out.model_class)) {
+    out.problems.push_back("the saved state is " + out.saved_class + "'s, the model's optimizer is " + out.model_class);
+  }
+  const auto& groups = o.param_groups();
+  if (saved->groups.size() != groups.size()) {
+    out.problems.push_back("loaded state dict has a different number of parameter groups: checkpoint " +
+                           std::to_string(saved->groups.size()) + ", model " + std::to_string(groups.size()));
+    return out;
+  }
+  const std::vector<at::Tensor> params = flat_params(o);
+  auto name_of = [&](std::size_t position) {
+    return position < optimizer.parameters.size() ? optimizer.parameters[position] : "#" + std::to_string(position);
+  };
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    if (saved->groups[g].positions.size() != groups[g].params().size()) {
+      out.problems.push_back("group " + std::to_string(g) + " has " + std::to_string(saved->groups[g].positions.size()) +
+                             " parameters in the checkpoint, " + std::to_string(groups[g].params().size()) +
+                             " in the model (loaded state dict contains a parameter group that doesn't match the size of optimizer's group)");
+      continue;
+    }
+    const auto model = model_hyper(groups[g].options());
+    for (const auto& [key, value] : saved_hyper(saved->groups[g])) {
+      auto it = model.find(key);
+      if (it != model.end() && std::fabs(it->second - value) > 1e-12 * std::max(1.0, std::fabs(value))) {
+        out.hyper_differences.push_back("group " + std::to_string(g) + " " + key + ": checkpoint " + format_number(value) +
+                                        ", model " + format_number(it->second));
+      }
+    }
+  }
+  const auto tensor_keys = state_tensors().count(out.model_class) ? state_tensors().at(out.model_class) : std::set<std::string>{};
+  for (const auto& [position, state] : saved->state) {
+    if (position >= params.size()) {
+      out.problems.push_back("state for parameter #" + std::to_string(position) + ", but the optimizer has " +
+                             std::to_string(params.size()) + " parameters");
+      continue;
+    }
+    for (const auto& [key, v] : state) {
+      if (!tensor_keys.count(key)) continue;
+      if (v->kind != ValueKind::kTensor) {
+        out.problems.push_back(name_of(position) + ": state '" + key + "' is a " + to_string(v->kind) + ", expected a tensor");
+        continue;
+      }
+      if (v->tensor.sizes != params[position].sizes().vec()) {
+        out.problems.push_back(name_of(position) + ": state '" + key + "' has shape " + format_shape_text(v->tensor.sizes) +
+                               ", the parameter has " + format_shape_text(params[position].sizes().vec()));
+      }
+    }
+  }
+  return out;
+}
+
+void load_optimizer_state(Optimizer& optimizer, const SavedOptimizerState& saved) {
+  torch::optim::Optimizer& o = *optimizer.optimizer;
+  const std::vector<at::Tensor> params = flat_params(o);
+  const std::string cls = optimizer_class(o);
+  auto tensor = [](const std::map<std::string, const Value*>& s, const char* key) -> at::Tensor {
+    auto it = s.find(key);
+    if (it == s.end() || it->second->kind != ValueKind::kTensor) return {};
+    return materialize(it->second->tensor).clone();  // owned: the optimizer updates it in place
+  };
+  auto step = [](const std::map<std::string, const Value*>& s) -> std::int64_t {
+    auto it = s.find("step");
+    return it == s.end() ? 0 : step_of(*it->second);
+  };
+  torch::NoGradGuard no_grad;
+  for (const auto& [position, s] : saved.state) {
+    const std::string key = c10::guts::to_string(params.at(position).unsafeGetTensorImpl());
+    std::unique_ptr<torch::optim::OptimizerParamState> state;
+    if (cls == "Adam") {
+      auto a = std::make_unique<torch::optim::AdamParamState>();
+      a->step(step(s)).exp_avg(tensor(s, "exp_avg")).exp_avg_sq(tensor(s, "exp_avg_sq"));
+      if (auto m = tensor(s, "max_exp_avg_sq"); m.defined()) a->max_exp_avg_sq(m);
+      state = std::move(a);
+    } else if (cls == "AdamW") {
+      auto a = std::make_unique<torch::optim::AdamWParamState>();
+      a->step(step(s)).exp_avg(tensor(s, "exp_avg")).exp_avg_sq(tensor(s, "exp_avg_sq"));
+      if (auto m = tensor(s, "max_exp_avg_sq"); m.defined()) a->max_exp_avg_sq(m);
+      state = std::move(a);
+    } else if (cls == "SGD") {
+      auto a = std::make_unique<torch::optim::SGDParamState>();
+      a->momentum_buffer(tensor(s, "momentum_buffer"));
+      state = std::move(a);
+    } else if (cls == "RMSprop") {
+      auto a = std::make_unique<torch::optim::RMSpropParamState>();
+      a->step(step(s)).square_avg(tensor(s, "square_avg"));
+      if (auto m = tensor(s, "momentum_buffer"); m.defined()) a->momentum_buffer(m);
+      if (auto m = tensor(s, "grad_avg"); m.defined()) a->grad_avg(m);
+      state = std::move(a);
+    } else if (cls == "Adagrad") {
+      auto a = std::make_unique<torch::optim::AdagradParamState>();
+      a->step(step(s)).sum(tensor(s, "sum"));
+      state = std::move(a);
+    } else {
+      throw std::invalid_argument("cannot load state into a " + cls + " optimizer");
+    }
+    o.state()[key] = std::move(state);
+  }
+  // Python's load_state_dict takes the saved hyper-parameters.
+  for (std::size_t g = 0; g < saved.groups.size() && g < o.param_groups().size(); ++g) {
+    const auto hyper = saved_hyper(saved.groups[g]);
+    auto get = [&hyper](const char* key, double fallback) {
+      auto it = hyper.find(key);
+      return it == hyper.end() ? fallback : it->second;
+    };
+    auto& options = o.param_groups()[g].options();
+    if (auto* a = dynamic_cast<torch::optim::AdamOptions*>(&options)) {
+      a->lr(get("lr", a->lr())).eps(get("eps", a->eps())).weight_decay(get("weight_decay", a->weight_decay()));
+      a->betas({get("beta1", std::get<0>(a->betas())), get("beta2", std::get<1>(a->betas()))});
+      a->amsgrad(get("amsgrad", a->amsgrad()) != 0);
+    } else if (auto* w = dynamic_cast<torch::optim::AdamWOptions*>(&options)) {
+      w->lr(get("lr", w->lr())).eps(get("eps", w->eps())).weight_decay(get("weight_decay", w->weight_decay()));
+      w->betas({get("beta1", std::get<0>(w->betas())), get("beta2", std::get<1>(w->betas()))});
+      w->amsgrad(get("amsgrad", w->amsgrad()) != 0);
+    } else if (auto* s = dynamic_cast<torch::optim::SGDOptions*>(&options)) {
+      s->lr(get("lr", s->lr())).momentum(get("momentum", s->momentum())).dampening(get("dampening", s->dampening()));
+      s->weight_decay(get("weight_decay", s->weight_decay())).nesterov(get("nesterov", s->nesterov()) != 0);
+    } else if (auto* r = dynamic_cast<torch::optim::RMSpropOptions*>(&options)) {
+      r->lr(get("lr", r->lr())).alpha(get("alpha", r->alpha())).eps(get("eps", r->eps()));
+      r->weight_decay(get("weight_decay", r->weight_decay())).momentum(get("momentum", r->momentum()));
+      r->centered(get("centered", r->centered()) != 0);
+    } else if (auto* a = dynamic_cast<torch::optim::AdagradOptions*>(&options)) {
+      a->lr(get("lr", a->lr())).lr_decay(get("lr_decay", a->lr_decay())).weight_decay(get("weight_decay", a->weight_decay()));
+      a->eps(get("eps", a->eps()));
+    }
+  }
+}
+
+
+}  // namespace ckpt

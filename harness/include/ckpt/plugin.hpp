@@ -1,0 +1,144 @@
+#pragma once
+// ckpt-harness plugin ABI: the one header a plugin author includes.
+//
+// A plugin is a shared library for one model architecture. It builds the modules
+// (generator, discriminator, ...) and optimizers of the *current* version of the model;
+// the harness then checks old checkpoints against them. Export it with CKPT_PLUGIN:
+//
+//   class MyGan : public ckpt::Architecture { ... };
+//   CKPT_PLUGIN(MyGan, "my_gan", "2.1.0", "Conditional GAN of the vision team")
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+#include <torch/version.h>
+
+#include <boost/dll/alias.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ckpt {
+
+// Raised when ABI-relevant types or meanings change; the host refuses other versions.
+inline constexpr std::uint32_t kPluginAbiVersion = 1;
+
+// Plain data, read by the host before any C++ object crosses the boundary.
+struct PluginDescriptor {
+  std::uint32_t abi_version;  // always first
+  std::uint32_t torch_major;
+  std::uint32_t torch_minor;
+  std::uint32_t cxx11_abi;    // _GLIBCXX_USE_CXX11_ABI the plugin was built with
+  const char* name;           // unique among loaded plugins: "dcgan"
+  const char* version;        // the model version this build represents: "1.0.0"
+  const char* description;    // one line
+};
+
+// Key/values from the config ([plugins.NAME.options]); parse with option_int etc.
+using Options = std::map<std::string, std::string>;
+
+// Thrown for a bad option; the message names the option and what was expected.
+class OptionError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+struct Module {
+  std::string name;                                 // "generator": the checkpoint component it loads
+  std::shared_ptr<torch::nn::Module> module;
+  std::function<torch::Tensor(const torch::Tensor&)> forward;  // empty: no forward to check
+};
+
+struct Optimizer {
+  std::string name;                                 // "generator_optimizer"
+  // Qualified parameter names ("generator.main.0.weight") in the order Python's
+  // model.parameters() gives them: position i is index i of the Python state dict.
+  std::vector<std::string> parameters;
+  std::shared_ptr<torch::optim::Optimizer> optimizer;
+};
+
+struct Model {
+  std::vector<Module> modules;
+  std::vector<Optimizer> optimizers;
+};
+
+class Architecture {
+ public:
+  virtual ~Architecture() = default;
+  // A freshly initialised model. Throws OptionError for bad options.
+  virtual Model build(const Options& options) const = 0;
+  // A deterministic input batch for `module`, or an undefined tensor when it has no forward.
+  virtual torch::Tensor sample_input(const Model& model, const std::string& module, std::int64_t batch) const = 0;
+  // One deterministic training step of every optimizer; false when not offered.
+  virtual bool train_step(Model& model, std::int64_t step) const { return false; }
+};
+
+// Option parsing with defaults and range checks; errors name the option.
+inline std::int64_t option_int(const Options& options, const std::string& key, std::int64_t fallback,
+                               std::int64_t min, std::int64_t max) {
+  auto it = options.find(key);
+  if (it == options.end()) return fallback;
+  std::size_t used = 0;
+  std::int64_t value = 0;
+  try {
+    value = std::stoll(it->second, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != it->second.size() || value < min || value > max) {
+    throw OptionError("option '" + key + "' is '" + it->second + "': expected an integer from " + std::to_string(min) +
+                      " to " + std::to_string(max));
+  }
+  return value;
+}
+
+inline double option_double(const Options& options, const std::string& key, double fallback) {
+  auto it = options.find(key);
+  if (it == options.end()) return fallback;
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(it->second, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != it->second.size()) {
+    throw OptionError("option '" + key + "' is '" + it->second + "': expected a number");
+  }
+  return value;
+}
+
+// Every option must be one the plugin knows: a typo is an error, not a silent default.
+inline void check_known_options(const Options& options, const std::vector<std::string>& known) {
+  for (const auto& [key, value] : options) {
+    bool found = false;
+    for (const auto& k : known) found = found || k == key;
+    if (!found) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw OptionError("unknown option '" + key + "' (known: " + list + ")");
+    }
+  }
+}
+
+using PluginFactory = std::unique_ptr<Architecture>();
+using PluginDescriptorFn = const PluginDescriptor*();
+
+}  // namespace ckpt
+
+// Exports the descriptor and the factory of `ArchitectureClass` under the names the
+// host looks for: `ckpt_plugin_descriptor` and `ckpt_plugin_create_v<ABI>`.
+#define CKPT_PLUGIN(ArchitectureClass, name, version, description)                                          \
+  namespace ckpt_plugin_exports {                                                                         \
+  inline const ::ckpt::PluginDescriptor* descriptor() {                                                   \
+    static const ::ckpt::PluginDescriptor d{::ckpt::kPluginAbiVersion, TORCH_VERSION_MAJOR,                 \
+                                            TORCH_VERSION_MINOR, _GLIBCXX_USE_CXX11_ABI, name, version,     \
+                                            description};                                                 \
+    return &d;                                                                                            \
+  }                                                                                                       \
+  inline std::unique_ptr<::ckpt::Architecture> create() { return std::make_unique<ArchitectureClass>(); } \
+  }                                                                                                       \
+  BOOST_DLL_ALIAS(ckpt_plugin_exports::descriptor, ckpt_plugin_descriptor)                               \
+  BOOST_DLL_ALIAS(ckpt_plugin_exports::create, ckpt_plugin_create_v1)

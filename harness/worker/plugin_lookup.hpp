@@ -1,0 +1,16 @@
+#pragma once
+// Where plugins are found: explicit paths, --plugin-dir, $CKPT_HARNESS_PLUGIN_PATH, and the
+// `plugins/` directory beside the executable (where the build and the install put them).
+#include <string>
+#include <vector>
+
+#include "plugin_host/plugin_host.hpp"
+
+namespace ckpt {
+
+std::vector<std::string> plugin_search_dirs(const std::vector<std::string>& extra_dirs);
+
+// `name_or_path` is a plugin file, or the name of a plugin in one of `dirs`.
+std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::vector<std::string>& dirs);
+
+}  // namespace ckpt

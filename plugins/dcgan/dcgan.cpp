@@ -1,0 +1,142 @@
+// The canonical DCGAN of the PyTorch examples (dcgan/main.py): a generator and a
+// discriminator, each a `main` Sequential, trained with Adam. Sizes are options, so the
+// same plugin checks the small fixtures and full-size 64x64 checkpoints.
+#include <ckpt/plugin.hpp>
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/init.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/optim/adam.h>
+#include <torch/utils.h>
+
+namespace {
+namespace nn = torch::nn;
+
+struct Sizes {
+  std::int64_t nz, ngf, ndf, nc;
+};
+
+nn::ConvTranspose2d up(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t padding) {
+  return nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, out, 4).stride(stride).padding(padding).bias(false));
+}
+nn::Conv2d down(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t padding) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 4).stride(stride).padding(padding).bias(false));
+}
+nn::ReLU relu() { return nn::ReLU(nn::ReLUOptions(true)); }
+nn::LeakyReLU leaky() { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)); }
+
+struct GeneratorImpl : nn::Module {
+  nn::Sequential main;
+  explicit GeneratorImpl(const Sizes& s)
+      : main(up(s.nz, s.ngf * 8, 1, 0), nn::BatchNorm2d(s.ngf * 8), relu(),
+             up(s.ngf * 8, s.ngf * 4, 2, 1), nn::BatchNorm2d(s.ngf * 4), relu(),
+             up(s.ngf * 4, s.ngf * 2, 2, 1), nn::BatchNorm2d(s.ngf * 2), relu(),
+             up(s.ngf * 2, s.ngf, 2, 1), nn::BatchNorm2d(s.ngf), relu(),
+             up(s.ngf, s.nc, 2, 1), nn::Tanh()) {
+    register_module("main", main);
+  }
+  torch::Tensor forward(const torch::Tensor& z) { return main->forward(z); }
+};
+
+struct DiscriminatorImpl : nn::Module {
+  nn::Sequential main;
+  explicit DiscriminatorImpl(const Sizes& s)
+      : main(down(s.nc, s.ndf, 2, 1), leaky(),
+             down(s.ndf, s.ndf * 2, 2, 1), nn::BatchNorm2d(s.ndf * 2), leaky(),
+             down(s.ndf * 2, s.ndf * 4, 2, 1), nn::BatchNorm2d(s.ndf * 4), leaky(),
+             down(s.ndf * 4, s.ndf * 8, 2, 1), nn::BatchNorm2d(s.ndf * 8), leaky(),
+             down(s.ndf * 8, 1, 1, 0), nn::Sigmoid()) {
+    register_module("main", main);
+  }
+  torch::Tensor forward(const torch::Tensor& image) { return main->forward(image); }
+};
+
+// weights_init of the example: conv weights ~ N(0, 0.02), batch norm weights ~ N(1, 0.02), bias 0.
+void init_weights(nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& sub : module.modules(/*include_self=*/false)) {
+    const std::string type = sub->name();
+    if (type.find("Conv") != std::string::npos) {
+      nn::init::normal_(sub->named_parameters(false)["weight"], 0.0, 0.02);
+    } else if (type.find("BatchNorm") != std::string::npos) {
+      auto params = sub->named_parameters(false);
+      nn::init::normal_(params["weight"], 1.0, 0.02);
+      nn::init::zeros_(params["bias"]);
+    }
+  }
+}
+
+std::vector<std::string> qualified(const std::string& prefix, const nn::Module& module) {
+  std::vector<std::string> names;
+  for (const auto& p : module.named_parameters()) names.push_back(prefix + "." + p.key());
+  return names;
+}
+
+class Dcgan : public ckpt::Architecture {
+ public:
+  ckpt::Model build(const ckpt::Options& options) const override {
+    ckpt::check_known_options(options, {"nz", "ngf", "ndf", "nc", "lr", "beta1", "beta2", "seed"});
+    const Sizes s{ckpt::option_int(options, "nz", 100, 1, 4096), ckpt::option_int(options, "ngf", 64, 1, 4096),
+                  ckpt::option_int(options, "ndf", 64, 1, 4096), ckpt::option_int(options, "nc", 3, 1, 64)};
+    const double lr = ckpt::option_double(options, "lr", 2e-4);
+    const double beta1 = ckpt::option_double(options, "beta1", 0.5);
+    const double beta2 = ckpt::option_double(options, "beta2", 0.999);
+    torch::manual_seed(ckpt::option_int(options, "seed", 0, 0, INT64_MAX));
+
+    auto generator = std::make_shared<GeneratorImpl>(s);
+    auto discriminator = std::make_shared<DiscriminatorImpl>(s);
+    init_weights(*generator);
+    init_weights(*discriminator);
+    auto adam = [&](const nn::Module& m) {
+      return std::make_shared<torch::optim::Adam>(m.parameters(),
+                                                  torch::optim::AdamOptions(lr).betas({beta1, beta2}));
+    };
+    ckpt::Model model;
+    model.modules.push_back({"generator", generator, [generator](const torch::Tensor& z) { return generator->forward(z); }});
+    model.modules.push_back(
+        {"discriminator", discriminator, [discriminator](const torch::Tensor& x) { return discriminator->forward(x); }});
+    model.optimizers.push_back({"generator_optimizer", qualified("generator", *generator), adam(*generator)});
+    model.optimizers.push_back({"discriminator_optimizer", qualified("discriminator", *discriminator), adam(*discriminator)});
+    return model;
+  }
+
+  torch::Tensor sample_input(const ckpt::Model& model, const std::string& module, std::int64_t batch) const override {
+    torch::manual_seed(1234);
+    const auto& g = std::dynamic_pointer_cast<GeneratorImpl>(model.modules.at(0).module);
+    const std::int64_t nz = g->main[0]->as<nn::ConvTranspose2d>()->options.in_channels();
+    const std::int64_t nc = g->main[12]->as<nn::ConvTranspose2d>()->options.out_channels();
+    if (module == "generator") return torch::randn({batch, nz, 1, 1});
+    if (module == "discriminator") return torch::randn({batch, nc, 64, 64});
+    return {};
+  }
+
+  // The example's loop: D on real (label 1) and fake (label 0), then G to fool D.
+  bool train_step(ckpt::Model& model, std::int64_t step) const override {
+    auto& g = model.modules.at(0);
+    auto& d = model.modules.at(1);
+    auto& opt_g = *model.optimizers.at(0).optimizer;
+    auto& opt_d = *model.optimizers.at(1).optimizer;
+    const std::int64_t batch = 4;
+    torch::manual_seed(100 + step);
+    const torch::Tensor images = sample_input(model, "discriminator", batch).tanh();
+    const torch::Tensor noise = sample_input(model, "generator", batch);
+    const auto bce = [](const torch::Tensor& out, float label) {
+      return torch::nn::functional::binary_cross_entropy(out.view(-1), torch::full({out.size(0)}, label));
+    };
+    opt_d.zero_grad();
+    const torch::Tensor fake = g.forward(noise);
+    torch::Tensor loss_d = bce(d.forward(images), 1.0f) + bce(d.forward(fake.detach()), 0.0f);
+    loss_d.backward();
+    opt_d.step();
+    opt_g.zero_grad();
+    torch::Tensor loss_g = bce(d.forward(fake), 1.0f);
+    loss_g.backward();
+    opt_g.step();
+    return true;
+  }
+};
+}  // namespace
+
+CKPT_PLUGIN(Dcgan, "dcgan", "1.0.0", "DCGAN of the PyTorch examples: Generator and Discriminator over `main` Sequentials, Adam")
