@@ -77,8 +77,8 @@ std::string suggest_prefix_rule(const std::vector<std::string>& checkpoint_keys,
     for (const auto& k : checkpoint_keys) hits += model.count(k.substr(extra.size()));
     if (hits * 2 >= checkpoint_keys.size() && hits > 0) {
       return "every checkpoint key starts with '" + extra + "' (" + std::to_string(hits) +
-             " match the model without it): add the key rule { pattern = \"^" + regex_escape(extra) +
-             "\", replace = \"\" }";
+             " match the model without it): add the key rule { pattern = '^" + regex_escape(extra) +
+             "', replace = '' }";
     }
   }
   const std::string missing = common_prefix(model_keys);
@@ -86,8 +86,8 @@ std::string suggest_prefix_rule(const std::vector<std::string>& checkpoint_keys,
     std::size_t hits = 0;
     for (const auto& k : checkpoint_keys) hits += model.count(missing + k);
     if (hits * 2 >= checkpoint_keys.size() && hits > 0) {
-      return "every model key starts with '" + missing + "' and the checkpoint's do not: add the key rule { pattern = \"^\", "
-             "replace = \"" + missing + "\" }";
+      return "every model key starts with '" + missing + "' and the checkpoint's do not: add the key rule { pattern = '^', "
+             "replace = '" + missing + "' }";
     }
   }
   return "";

@@ -110,5 +110,61 @@ TEST(InspectCli, ConfigErrorsExitTwo) {
   EXPECT_TRUE(contains(r.out, "error [config]: " + fixture("README.md") + ":")) << r.out;
 }
 
+const std::string kSmallDcgan = " --plugin dcgan --option nz=16 --option ngf=4 --option ndf=4";
+
+TEST(DiffCli, CurrentCheckpointIsStrictlyCompatible) {
+  const CliRun r = run("diff " + fixture("dcgan/current.pt") + kSmallDcgan);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "generator: strictly loadable (25 tensors")) << r.out;
+  EXPECT_TRUE(contains(r.out, "verdict: strictly compatible")) << r.out;
+}
+
+TEST(DiffCli, WidenedModelListsSizeMismatchesInPyTorchWording) {
+  const CliRun r = run("diff " + fixture("dcgan/widened.pt") + kSmallDcgan);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "size mismatch for main.0.weight: copying a param with shape torch.Size([16, 64, 4, 4]) "
+                              "from checkpoint, the shape in current model is torch.Size([16, 32, 4, 4]).")) << r.out;
+  EXPECT_TRUE(contains(r.out, "generator_optimizer: NOT loadable")) << r.out;
+  EXPECT_TRUE(contains(r.out, "relaxed load: 4 of 25 tensors")) << r.out;
+}
+
+TEST(DiffCli, KeyRuleHintThenRule) {
+  const CliRun hinted = run("diff " + fixture("dcgan/dataparallel.pt") + kSmallDcgan);
+  EXPECT_EQ(hinted.exit_code, 1);
+  EXPECT_TRUE(contains(hinted.out, "hint: every checkpoint key starts with 'module.'")) << hinted.out;
+  const CliRun fixed = run("diff " + fixture("dcgan/dataparallel.pt") + kSmallDcgan + " --key-rule '^module\\.='");
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.out;
+}
+
+TEST(DiffCli, LayoutsAndJson) {
+  EXPECT_EQ(run("diff " + fixture("dcgan/netG_layout.pt") + kSmallDcgan + " --layout netG").exit_code, 0);
+  EXPECT_EQ(run("diff " + fixture("dcgan/lightning_layout.pt") + kSmallDcgan + " --layout lightning").exit_code, 0);
+  const CliRun r = run("diff " + fixture("dcgan/sgd_optimizers.pt") + kSmallDcgan + " --json 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["schema"], "ckpt-harness.diff");
+  EXPECT_EQ(doc["optimizers"][0]["saved_class"], "SGD");
+  EXPECT_EQ(doc["optimizers"][0]["model_class"], "Adam");
+  EXPECT_TRUE(doc["modules"][0]["strictly_loadable"].get<bool>());
+}
+
+TEST(DiffCli, UsageAndPluginErrorsExitTwo) {
+  EXPECT_EQ(run("diff " + fixture("dcgan/current.pt")).exit_code, 2);  // no --plugin
+  const CliRun r = run("diff " + fixture("dcgan/current.pt") + " --plugin nope");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.out, "no plugin of that name")) << r.out;
+  const CliRun bad_option = run("diff " + fixture("dcgan/current.pt") + " --plugin dcgan --option ngf=zero");
+  EXPECT_EQ(bad_option.exit_code, 2);
+  EXPECT_TRUE(contains(bad_option.out, "option 'ngf' is 'zero': expected an integer")) << bad_option.out;
+}
+
+TEST(PluginsCli, ListsTheDcganPlugin) {
+  const CliRun r = run("plugins --option nz=16 --option ngf=4 --option ndf=4");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "dcgan 1.0.0  (ABI v1)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "module generator: 25 tensors, 19256 parameters")) << r.out;
+  EXPECT_TRUE(contains(r.out, "optimizer generator_optimizer: Adam over 13 parameters")) << r.out;
+}
+
 }  // namespace
 }  // namespace ckpt::test

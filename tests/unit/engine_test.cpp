@@ -1,0 +1,178 @@
+// The engine's metadata-only parts on hand-built schemas and state dicts: key rules,
+// prefix hints, PyTorch's comparison rules and wording, and layout errors.
+#include <gtest/gtest.h>
+
+#include "engine/compare.hpp"
+#include "engine/key_rules.hpp"
+#include "engine/layout.hpp"
+#include "support/read_helpers.hpp"
+#include "support/test_paths.hpp"
+
+namespace ckpt::test {
+namespace {
+
+// A state dict over tensors of the given shapes (float32), backed by one arena.
+class StateBuilder {
+ public:
+  StateBuilder& tensor(const std::string& key, std::vector<std::int64_t> shape, DType dtype = DType::kFloat32) {
+    Value* v = arena_.make(ValueKind::kTensor);
+    v->tensor.dtype = dtype;
+    v->tensor.sizes = std::move(shape);
+    state_.entries.push_back({key, key, v});
+    return *this;
+  }
+  StateBuilder& scalar(const std::string& key) {
+    Value* v = arena_.make(ValueKind::kInt);
+    state_.entries.push_back({key, key, v});
+    return *this;
+  }
+  StateBuilder& version(const std::string& prefix, std::int64_t v) {
+    state_.versions[prefix] = v;
+    return *this;
+  }
+  StateDict& get() { return state_; }
+
+ private:
+  ValueArena arena_;
+  StateDict state_;
+};
+
+ModuleSchema linear_bn_schema() {
+  ModuleSchema s;
+  s.name = "generator";
+  s.tensors = {{"fc.weight", DType::kFloat32, {4, 3}, false},
+               {"fc.bias", DType::kFloat32, {4}, false},
+               {"bn.weight", DType::kFloat32, {4}, false},
+               {"bn.running_mean", DType::kFloat32, {4}, true},
+               {"bn.num_batches_tracked", DType::kInt64, {}, true}};
+  s.submodules = {{"", "Net", false}, {"fc", "torch::nn::Linear", false}, {"bn", "torch::nn::BatchNorm1d", true}};
+  return s;
+}
+
+TEST(Compare, IdenticalStateDict) {
+  StateBuilder b;
+  b.tensor("fc.weight", {4, 3}).tensor("fc.bias", {4}).tensor("bn.weight", {4}).tensor("bn.running_mean", {4});
+  b.tensor("bn.num_batches_tracked", {}, DType::kInt64).version("bn", 2);
+  const ModuleComparison c = compare_module(linear_bn_schema(), b.get());
+  EXPECT_TRUE(c.identical());
+  EXPECT_EQ(c.pytorch_message(), "");
+  EXPECT_EQ(c.model_tensors, 5u);
+}
+
+TEST(Compare, EveryKindOfProblemInPyTorchWording) {
+  StateBuilder b;
+  b.tensor("fc.weight", {8, 3}).scalar("fc.bias").tensor("bn.weight", {4}, DType::kFloat16).tensor("extra.weight", {2});
+  b.version("bn", 2);
+  const ModuleComparison c = compare_module(linear_bn_schema(), b.get());
+  EXPECT_EQ(c.missing, (std::vector<std::string>{"bn.running_mean", "bn.num_batches_tracked"}));
+  EXPECT_EQ(c.unexpected, (std::vector<std::string>{"extra.weight"}));
+  ASSERT_EQ(c.shape_mismatches.size(), 1u);
+  ASSERT_EQ(c.dtype_mismatches.size(), 1u);
+  EXPECT_EQ(c.dtype_mismatches[0].key, "bn.weight");
+  ASSERT_EQ(c.non_tensors.size(), 1u);
+  EXPECT_FALSE(c.strictly_loadable());
+  EXPECT_EQ(c.pytorch_message(),
+            "Error(s) in loading state_dict for generator:\n"
+            "\tMissing key(s) in state_dict: \"bn.running_mean\", \"bn.num_batches_tracked\". \n"
+            "\tUnexpected key(s) in state_dict: \"extra.weight\". \n"
+            "\tsize mismatch for fc.weight: copying a param with shape torch.Size([8, 3]) from checkpoint, the shape in "
+            "current model is torch.Size([4, 3]).\n"
+            "\tWhile copying the parameter named \"fc.bias\", expected torch.Tensor or Tensor-like object from checkpoint "
+            "but received <class 'int'>");
+}
+
+TEST(Compare, DtypeDifferenceAloneIsStillStrictlyLoadable) {
+  StateBuilder b;
+  b.tensor("fc.weight", {4, 3}, DType::kFloat16).tensor("fc.bias", {4}).tensor("bn.weight", {4});
+  b.tensor("bn.running_mean", {4}).tensor("bn.num_batches_tracked", {}, DType::kInt64);
+  const ModuleComparison c = compare_module(linear_bn_schema(), b.get());
+  EXPECT_TRUE(c.strictly_loadable());
+  EXPECT_FALSE(c.identical());
+}
+
+TEST(Compare, BatchNormVersionOneMigratesNumBatchesTracked) {
+  StateBuilder v1;
+  v1.tensor("fc.weight", {4, 3}).tensor("fc.bias", {4}).tensor("bn.weight", {4}).tensor("bn.running_mean", {4});
+  v1.version("bn", 1);
+  const ModuleComparison c = compare_module(linear_bn_schema(), v1.get());
+  EXPECT_TRUE(c.strictly_loadable());
+  EXPECT_EQ(c.migrated, (std::vector<std::string>{"bn.num_batches_tracked"}));
+
+  StateBuilder v2;  // version 2 says the key should be there: it is missing
+  v2.tensor("fc.weight", {4, 3}).tensor("fc.bias", {4}).tensor("bn.weight", {4}).tensor("bn.running_mean", {4});
+  v2.version("bn", 2);
+  EXPECT_EQ(compare_module(linear_bn_schema(), v2.get()).missing, (std::vector<std::string>{"bn.num_batches_tracked"}));
+}
+
+TEST(Compare, ZeroDimParameterAcceptsOneElementVector) {
+  ModuleSchema s;
+  s.name = "m";
+  s.tensors = {{"scale", DType::kFloat32, {}, false}};
+  StateBuilder b;
+  b.tensor("scale", {1});
+  EXPECT_TRUE(compare_module(s, b.get()).strictly_loadable());
+}
+
+TEST(KeyRules, StripDataParallelPrefixAndRecordIt) {
+  StateBuilder b;
+  b.tensor("module.fc.weight", {4, 3}).tensor("module.fc.bias", {4}).version("module.bn", 1);
+  apply_key_rules(b.get(), {{"^module\\.", ""}});
+  EXPECT_EQ(b.get().entries[0].key, "fc.weight");
+  EXPECT_EQ(b.get().entries[0].original_key, "module.fc.weight");
+  EXPECT_EQ(b.get().versions.count("bn"), 1u);
+  EXPECT_EQ(b.get().applied_rules, (std::vector<std::string>{"'^module\\.' -> '' rewrote 2 of 2 keys"}));
+}
+
+TEST(KeyRules, InvalidPatternAndCollisionsAreErrors) {
+  StateBuilder b;
+  b.tensor("a.weight", {1}).tensor("b.weight", {1});
+  EXPECT_THROW(apply_key_rules(b.get(), {{"([", ""}}), KeyRuleError);
+  try {
+    apply_key_rules(b.get(), {{"^[ab]\\.", ""}});
+    FAIL();
+  } catch (const KeyRuleError& e) {
+    EXPECT_NE(std::string(e.what()).find("two checkpoint keys to 'weight'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(KeyRules, PrefixHints) {
+  EXPECT_EQ(suggest_prefix_rule({"module.a.w", "module.b.w"}, {"a.w", "b.w"}),
+            "every checkpoint key starts with 'module.' (2 match the model without it): add the key rule { pattern = "
+            "'^module\\.', replace = '' }");
+  EXPECT_NE(suggest_prefix_rule({"a.w", "b.w"}, {"_orig_mod.a.w", "_orig_mod.b.w"}).find("'_orig_mod.'"), std::string::npos);
+  EXPECT_EQ(suggest_prefix_rule({"x.w"}, {"a.w"}), "");
+}
+
+TEST(Layout, PresetsAndUnknownNames) {
+  const CheckpointLayout gan = layout_preset("gan", {"generator", "discriminator"}, {"generator_optimizer"});
+  EXPECT_EQ(format_path(gan.modules.at("generator").path), "['generator']");
+  const CheckpointLayout lightning = layout_preset("lightning", {"generator"}, {"a", "b"});
+  EXPECT_EQ(lightning.modules.at("generator").prefix, "generator.");
+  EXPECT_EQ(format_path(lightning.optimizers.at("b").path), "['optimizer_states'][1]");
+  EXPECT_EQ(format_path(layout_preset("netG", {"generator", "discriminator"}, {}).modules.at("discriminator").path),
+            "['netD']");
+  EXPECT_THROW(layout_preset("nope", {}, {}), LayoutError);
+}
+
+TEST(Layout, MissingComponentNamesWhatIsThere) {
+  CheckpointSet files(fixture("dcgan/netG_layout.pt"));
+  try {
+    extract_state_dict(files, {"", {{"generator"}}, ""}, {});
+    FAIL();
+  } catch (const LayoutError& e) {
+    EXPECT_NE(std::string(e.what()).find("['generator'] is not in the checkpoint ((the whole file) has keys 'netG', 'netD'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Layout, LibTorchModuleArchiveFlattensToStateDictKeys) {
+  CheckpointSet files(fixture("libtorch/generator_module.pt"));
+  const StateDict state = extract_state_dict(files, {"", {}, ""}, {});
+  ASSERT_NE(state.find("main.0.weight"), nullptr);
+  ASSERT_NE(state.find("main.1.num_batches_tracked"), nullptr);
+  EXPECT_EQ(state.entries.size(), 7u);
+}
+
+}  // namespace
+}  // namespace ckpt::test
