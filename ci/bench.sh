@@ -4,6 +4,10 @@
 # then, in this one run and on a warm page cache, times each command RUNS times (median):
 #   (a) ckpt-harness inspect FILE   vs  /usr/bin/python3 torch.load(FILE)   goal: >= 50x faster
 #   (b) materialize_all FILE        vs  cat FILE                            goal: >= 0.5x cat's MB/s
+#   (c) the compare step in-process (read, extract, compare; engine_bench) vs Python's
+#       torch.load + load_state_dict(strict=False) in-process           goal: >= 100x faster
+#   (d) ckpt-harness diff on a full-size DCGAN checkpoint vs the Python script a team
+#       would write instead (tests/bench/python_side.py check-dcgan), whole processes
 # runs reader_bench (Google Benchmark) and ends with a summary of both ratios.
 # Timing uses hyperfine (installed from Debian when missing), else a bash loop over date.
 # Goals are reported (PASS / MISS), not enforced: the exit status is 0 unless something fails.
@@ -27,7 +31,7 @@ if ! grep -q '^CKPT_BUILD_BENCHMARKS:BOOL=ON' build/CMakeCache.txt 2>/dev/null; 
   [ -f build/CMakeCache.txt ] || generator=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo)
   cmake -S . -B build "${generator[@]}" -DCKPT_BUILD_BENCHMARKS=ON >/dev/null
 fi
-cmake --build build -j "${BENCH_JOBS:-$(nproc)}" --target reader_bench materialize_all ckpt-harness
+cmake --build build -j "${BENCH_JOBS:-$(nproc)}" --target reader_bench materialize_all engine_bench ckpt-harness ckpt-harness-worker dcgan
 mkdir -p "$out"
 
 # --- the big checkpoint (regenerated only when missing, resized or its writer changed) -------
@@ -42,6 +46,8 @@ else
   echo "$stamp $(stat -c %s "$big")" >"$big.meta"
 fi
 bytes=$(stat -c %s "$big")
+dcgan_full="$out/dcgan_full.pt"
+[ -f "$dcgan_full" ] || /usr/bin/python3 tests/bench/python_side.py write-dcgan "$dcgan_full"
 
 # --- timing -----------------------------------------------------------------------------------
 if ! command -v hyperfine >/dev/null; then
@@ -101,10 +107,23 @@ in_touch_ms=$(sed -n 's/.*materialise + read \([0-9.]*\) ms.*/\1/p' <<<"$mat_rep
 echo "=== reader_bench"
 CKPT_BENCH_FILE="$big" "$reader_bench" --benchmark_min_time="${BENCH_MIN_TIME:-0.2}" | tee "$out/reader_bench.txt"
 
+echo "=== (c) compare step in-process"
+CKPT_BENCH_FILE="$big" build/tests/bench/engine_bench --benchmark_min_time="${BENCH_MIN_TIME:-0.2}" \
+  --benchmark_format=json --benchmark_out="$out/engine_bench.json" --benchmark_out_format=json | tail -n +1 >/dev/null
+t_compare=$(python3 -c 'import json,sys
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    if b["name"] == "BM_CompareCheckpointFile": print(b["real_time"] / 1e3)' "$out/engine_bench.json")
+t_py_compare=$(/usr/bin/python3 tests/bench/python_side.py time-load-state-dict "$big")
+
+echo "=== (d) diff vs the Python script, whole processes"
+t_diff=$(median diff "$(q "$harness") diff $(q "$dcgan_full") --plugin dcgan")
+t_py_diff=$(median python_check "/usr/bin/python3 $(q "$root/tests/bench/python_side.py") check-dcgan $(q "$dcgan_full")")
+
 # --- summary ----------------------------------------------------------------------------------
 awk -v bytes="$bytes" -v runs="$runs" -v tool="$tool" -v file="${big#"$root"/}" \
   -v ti="$t_inspect" -v tt="$t_torch" -v tc="$t_cat" -v tm="$t_mat" -v tmt="$t_mat_tiny" \
-  -v rd="${in_read_ms:-0}" -v tch="${in_touch_ms:-0}" 'BEGIN {
+  -v rd="${in_read_ms:-0}" -v tch="${in_touch_ms:-0}" -v tcmp="$t_compare" -v tpy="$t_py_compare" \
+  -v td="$t_diff" -v tpd="$t_py_diff" -v dbytes="$(stat -c %s "$dcgan_full")" 'BEGIN {
   mb = bytes / 1e6
   ra = tt / ti; rb = tc / tm
   printf "\n=== bench summary: %s, %.1f MB, median of %d runs (%s), warm page cache\n", file, mb, runs, tool
@@ -115,4 +134,9 @@ awk -v bytes="$bytes" -v runs="$runs" -v tool="$tool" -v file="${big#"$root"/}" 
   printf "    where (b) goes: LibTorch process start+exit %.3f s (materialize_all on a 33 KB fixture),\n", tmt
   printf "    read_checkpoint %.0f ms, materialise + read %.0f ms = %.0f MB/s in-process (%.2f of cat)\n",
     rd, tch, (tch > 0 ? mb / (tch / 1e3) : 0), (tch > 0 ? (mb / (tch / 1e3)) / (mb / tc) : 0)
+  rc = tpy / tcmp
+  printf "(c) compare step %.4f s vs torch.load + load_state_dict(strict=False) %.3f s, in-process: %.0fx faster (goal >= 100x): %s\n",
+    tcmp, tpy, rc, (rc >= 100 ? "PASS" : "MISS")
+  printf "(d) diff %.3f s vs Python script %.3f s on a %.0f MB DCGAN checkpoint, whole processes: %.1fx faster\n",
+    td, tpd, dbytes / 1e6, tpd / td
 }'

@@ -1,6 +1,7 @@
 #include "engine/compare.hpp"
 
 #include <set>
+#include <unordered_map>
 
 #include "engine/key_rules.hpp"
 
@@ -73,10 +74,14 @@ ModuleComparison compare_module(const ModuleSchema& schema, const StateDict& sta
   out.model_tensors = schema.tensors.size();
   out.model_elements = schema.elements();
 
+  std::unordered_map<std::string, const StateEntry*> by_key;  // large state dicts: no quadratic scan
+  by_key.reserve(state.entries.size());
+  for (const auto& e : state.entries) by_key.emplace(e.key, &e);
   std::set<std::string> model_keys;
   for (const auto& slot : schema.tensors) {
     model_keys.insert(slot.key);
-    const StateEntry* entry = state.find(slot.key);
+    const auto found = by_key.find(slot.key);
+    const StateEntry* entry = found == by_key.end() ? nullptr : found->second;
     if (!entry) {
       if (migrated_by_batch_norm(schema, state, slot.key)) {
         out.migrated.push_back(slot.key);

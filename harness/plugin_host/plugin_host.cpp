@@ -1,6 +1,7 @@
 #include "plugin_host/plugin_host.hpp"
 
 #include <c10/util/Exception.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -18,6 +19,12 @@ std::string safe_text(const char* text) { return text ? std::string(text) : std:
 
 PluginError::PluginError(const std::string& file, const std::string& message)
     : std::runtime_error(file + ": " + message) {}
+
+LoadedModel& LoadedModel::operator=(LoadedModel&& other) noexcept {
+  model_ = std::move(other.model_);
+  library_ = std::move(other.library_);
+  return *this;
+}
 
 const Module* LoadedModel::module(const std::string& name) const {
   for (const auto& m : model_.modules) {
@@ -43,7 +50,10 @@ std::shared_ptr<Plugin> Plugin::load(const std::string& path) {
   // RTLD_NOW: an unresolved symbol fails here, not in the middle of a run.
   library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
   if (ec) {
-    throw PluginError(path, "cannot load it as a shared library (" + ec.message() +
+    // Boost.DLL reports every dlopen failure as "Bad file descriptor"; dlerror() still holds
+    // the reason ("undefined symbol: ...", "invalid ELF header").
+    const char* reason = ::dlerror();
+    throw PluginError(path, "cannot load it as a shared library (" + (reason ? std::string(reason) : ec.message()) +
                                 "): rebuild the plugin for this machine against this harness and its LibTorch");
   }
   if (!library->has(kDescriptorSymbol)) {

@@ -32,6 +32,12 @@ struct PluginInfo {
 // modules' and optimizers' virtual functions stays loaded for as long as they live.
 class LoadedModel {
  public:
+  LoadedModel() = default;
+  LoadedModel(LoadedModel&&) noexcept = default;
+  // Replaces the model before the library, so the old model is destroyed while its code is
+  // still loaded (the implicit one released the old library first).
+  LoadedModel& operator=(LoadedModel&& other) noexcept;
+
   Model& model() { return model_; }
   const Model& model() const { return model_; }
   const Module* module(const std::string& name) const;
