@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ops/equal.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/sgd.h>
 
 #include "engine/layout.hpp"
+#include "engine/optimizer_state.hpp"
 #include "engine/torch_schema.hpp"
 #include "plugin_host/plugin_host.hpp"
 #include "support/test_paths.hpp"
@@ -90,6 +93,53 @@ TEST(Apply, DtypePolicy) {
   EXPECT_EQ(r.tensors_loaded, 4u);  // only the int64 counters
   EXPECT_EQ(r.skipped.size(), 21u);
   EXPECT_NE(r.skipped[0].find("dtype float16 not cast to float32"), std::string::npos) << r.skipped[0];
+}
+
+// torch::save(optimizer) keys state by tensor address; params/<i> give the order.
+TEST(OptimizerState, LibTorchArchiveLoadsIntoAnAdamOfTheSameShapes) {
+  const Checkpoint archive = read_checkpoint(fixture("libtorch/adam_optimizer.pt"));
+  const SavedOptimizerState saved = read_saved_optimizer(archive.root());
+  EXPECT_EQ(saved.format, "libtorch");
+  ASSERT_EQ(saved.groups.size(), 1u);
+  EXPECT_EQ(saved.groups[0].positions.size(), 4u);
+  EXPECT_EQ(saved.state.size(), 4u);
+  EXPECT_EQ(implied_optimizer_class(saved), "Adam or AdamW");
+
+  std::vector<at::Tensor> params{torch::zeros({8, 8, 4, 4}, torch::requires_grad()), torch::zeros({8}, torch::requires_grad()),
+                                 torch::zeros({8}, torch::requires_grad()), torch::zeros({8, 1, 4, 4}, torch::requires_grad())};
+  Optimizer optimizer{"generator_optimizer", {"w0", "b1", "w1", "w3"},
+                      std::make_shared<torch::optim::Adam>(params, torch::optim::AdamOptions(1e-3))};
+  const OptimizerComparison c = compare_optimizer(optimizer, &saved, "adam_optimizer.pt");
+  EXPECT_TRUE(c.loadable()) << (c.problems.empty() ? "" : c.problems.front());
+  ASSERT_EQ(c.hyper_differences.size(), 2u);  // lr 2e-4 vs 1e-3, beta1 0.5 vs 0.9
+  load_optimizer_state(optimizer, saved);
+  const auto& options = static_cast<torch::optim::AdamOptions&>(optimizer.optimizer->param_groups()[0].options());
+  EXPECT_DOUBLE_EQ(options.lr(), 0.0002);
+  const auto& state = static_cast<torch::optim::AdamParamState&>(
+      *optimizer.optimizer->state().at(c10::guts::to_string(params[0].unsafeGetTensorImpl())));
+  EXPECT_EQ(state.step(), 2);
+  EXPECT_TRUE(at::equal(state.exp_avg(), materialize(saved.state.at(0).at("exp_avg")->tensor)));
+  for (auto& p : params) p.mutable_grad() = torch::ones_like(p);
+  optimizer.optimizer->step();  // and training goes on from there
+  EXPECT_EQ(static_cast<torch::optim::AdamParamState&>(
+                *optimizer.optimizer->state().at(c10::guts::to_string(params[0].unsafeGetTensorImpl())))
+                .step(),
+            3);
+}
+
+TEST(OptimizerState, WrongShapesAndClassesAreProblemsNotExceptions) {
+  const Checkpoint archive = read_checkpoint(fixture("libtorch/adam_optimizer.pt"));
+  const SavedOptimizerState saved = read_saved_optimizer(archive.root());
+  std::vector<at::Tensor> params{torch::zeros({2}), torch::zeros({8}), torch::zeros({8}), torch::zeros({8, 1, 4, 4})};
+  Optimizer sgd{"o", {"a", "b", "c", "d"}, std::make_shared<torch::optim::SGD>(params, torch::optim::SGDOptions(0.1))};
+  const OptimizerComparison c = compare_optimizer(sgd, &saved, "adam_optimizer.pt");
+  EXPECT_FALSE(c.loadable());
+  EXPECT_NE(c.problems.front().find("the saved state is Adam or AdamW's, the model's optimizer is SGD"), std::string::npos);
+  Optimizer adam{"o", {"a", "b", "c", "d"}, std::make_shared<torch::optim::Adam>(params, torch::optim::AdamOptions(0.1))};
+  const OptimizerComparison shapes = compare_optimizer(adam, &saved, "adam_optimizer.pt");
+  ASSERT_EQ(shapes.problems.size(), 2u);  // exp_avg and exp_avg_sq of parameter a
+  EXPECT_EQ(shapes.problems[0], "a: state 'exp_avg' has shape [8, 8, 4, 4], the parameter has [2]");
+  EXPECT_FALSE(compare_optimizer(adam, nullptr, "").present);
 }
 
 }  // namespace
