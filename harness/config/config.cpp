@@ -72,7 +72,7 @@ HarnessConfig load_config(const std::string& path) {
   HarnessConfig config;
   config.file = path;
   config.base_dir = std::filesystem::absolute(path).parent_path().string();
-  check_keys(path, root, "", {"checkpoints", "security"});
+  check_keys(path, root, "", {"checkpoints", "security", "plugins"});
   if (const toml::table* t = sub_table(path, root, "checkpoints")) {
     check_keys(path, *t, "checkpoints", {"files"});
     config.checkpoint_globs = string_array(path, *t, "files", "checkpoints");
@@ -81,10 +81,19 @@ HarnessConfig load_config(const std::string& path) {
     check_keys(path, *t, "security", {"allowed_globals"});
     for (auto& g : string_array(path, *t, "allowed_globals", "security")) config.allowed_globals.push_back(g.value);
   }
+  if (const toml::table* t = sub_table(path, root, "plugins")) {
+    check_keys(path, *t, "plugins", {"paths"});
+    config.plugin_paths = string_array(path, *t, "paths", "plugins");
+  }
   if (config.checkpoint_globs.empty()) {
     throw ConfigError(path, 1, 1, "no checkpoints: add [checkpoints] files = [\"path/or/*.pt\", ...]");
   }
   return config;
+}
+
+std::string config_relative(const HarnessConfig& config, const std::string& path) {
+  const std::filesystem::path p(path);
+  return p.is_absolute() ? path : (std::filesystem::path(config.base_dir) / p).lexically_normal().string();
 }
 
 std::vector<std::string> expand_checkpoints(const HarnessConfig& config) {

@@ -25,15 +25,20 @@ struct Located {
 struct HarnessConfig {
   std::string file;                           // the config file as given
   std::string base_dir;                       // paths in the config are relative to it
-  std::vector<Located> checkpoint_globs;      // [checkpoints] files
+  std::vector<Located> checkpoint_globs;      // [checkpoints] files (at least one)
   // [security] allowed_globals: found in checkpoints, reviewed and accepted by the team
   // (for example "argparse.Namespace"); still listed, but not a failure.
   std::vector<std::string> allowed_globals;
+  // [plugins] paths: plugin files or directories, relative to the config's directory.
+  std::vector<Located> plugin_paths;
 
   bool allows_global(const std::string& name) const;
 };
 
 HarnessConfig load_config(const std::string& path);
+
+// A config path made absolute against the config's directory.
+std::string config_relative(const HarnessConfig& config, const std::string& path);
 
 // The checkpoint files the config names, in glob order without duplicates. A pattern
 // that matches nothing is an error (a typo would otherwise silently test nothing).

@@ -36,11 +36,18 @@ std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::
   std::string refused;
   std::string seen;
   for (const auto& dir : dirs) {
+    std::vector<std::string> candidates;
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      if (!entry.is_regular_file() || entry.path().extension() != ".so") continue;
+    if (fs::is_regular_file(dir, ec)) {
+      candidates.push_back(dir);  // a configured plugin file rather than a directory
+    } else {
+      for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (entry.is_regular_file() && entry.path().extension() == ".so") candidates.push_back(entry.path().string());
+      }
+    }
+    for (const auto& candidate : candidates) {
       try {
-        auto plugin = Plugin::load(entry.path().string());
+        auto plugin = Plugin::load(candidate);
         if (plugin->info().name == name_or_path) return plugin;
         seen += (seen.empty() ? "" : ", ") + plugin->info().name;
       } catch (const PluginError& e) {

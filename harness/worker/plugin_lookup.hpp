@@ -10,7 +10,8 @@ namespace ckpt {
 
 std::vector<std::string> plugin_search_dirs(const std::vector<std::string>& extra_dirs);
 
-// `name_or_path` is a plugin file, or the name of a plugin in one of `dirs`.
+// `name_or_path` is a plugin file, or the name of a plugin in one of `dirs` (directories,
+// or plugin files given by the config).
 std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::vector<std::string>& dirs);
 
 }  // namespace ckpt

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/version.hpp"
+#include "config/config.hpp"
 #include "engine/torch_schema.hpp"
 #include "engine/optimizer_state.hpp"
 #include "reader/read_error.hpp"
@@ -48,14 +49,25 @@ std::vector<PathStep> parse_path(const std::string& text) {
   return path;
 }
 
+// Plugin directories and files from --plugin-dir and the config's [plugins] paths.
+std::vector<std::string> configured_plugin_paths(const std::vector<std::string>& dirs, const std::string& config_file) {
+  std::vector<std::string> out = dirs;
+  if (!config_file.empty()) {
+    const HarnessConfig config = load_config(config_file);
+    for (const auto& p : config.plugin_paths) out.push_back(config_relative(config, p.value));
+  }
+  return out;
+}
+
 struct DiffArgs {
+  std::string config;
   std::string checkpoint, plugin, layout = "gan";
   std::vector<std::string> options, maps, files, rules, plugin_dirs;
   bool json = false;
 };
 
 int run_diff(const DiffArgs& a) {
-  auto plugin = find_plugin(a.plugin, plugin_search_dirs(a.plugin_dirs));
+  auto plugin = find_plugin(a.plugin, plugin_search_dirs(configured_plugin_paths(a.plugin_dirs, a.config)));
   LoadedModel model = plugin->build(parse_options(a.options));
   std::vector<std::string> modules, optimizers;
   for (const auto& m : model.model().modules) modules.push_back(m.name);
@@ -89,8 +101,8 @@ int run_diff(const DiffArgs& a) {
   return report.strictly_compatible() ? 0 : 1;
 }
 
-int run_plugins(const std::vector<std::string>& paths, const std::vector<std::string>& options) {
-  std::vector<std::string> sources = paths.empty() ? plugin_search_dirs({}) : paths;
+int run_plugins(const std::vector<std::string>& paths, const std::vector<std::string>& options, const std::string& config) {
+  std::vector<std::string> sources = paths.empty() ? plugin_search_dirs(configured_plugin_paths({}, config)) : paths;
   if (sources.empty()) {
     std::cerr << "no plugin directory found: give plugin files or directories\n";
     return 2;
@@ -124,6 +136,9 @@ int run_plugins(const std::vector<std::string>& paths, const std::vector<std::st
           std::cout << "  optimizer " << o.name << ": " << optimizer_class(*o.optimizer) << " over "
                     << o.parameters.size() << " parameters\n";
         }
+        for (const auto& s : model.model().schedulers) {
+          std::cout << "  scheduler " << s.name << " steps " << s.optimizer << "\n";
+        }
       } catch (const PluginError& e) {
         std::cerr << "error [plugin]: " << e.what() << "\n";
         status = 1;
@@ -141,10 +156,12 @@ int main(int argc, char** argv) {
   int status = 0;
 
   std::vector<std::string> plugin_paths, plugin_options;
+  std::string plugins_config;
   CLI::App* plugins = app.add_subcommand("plugins", "List plugins: name, version, ABI, modules with parameter counts, optimizers");
   plugins->add_option("paths", plugin_paths, "Plugin files or directories (default: the plugin directories)");
   plugins->add_option("--option", plugin_options, "KEY=VALUE passed to each plugin when building its model");
-  plugins->callback([&] { status = run_plugins(plugin_paths, plugin_options); });
+  plugins->add_option("--config", plugins_config, "Also look in the config's [plugins] paths");
+  plugins->callback([&] { status = run_plugins(plugin_paths, plugin_options, plugins_config); });
 
   DiffArgs d;
   CLI::App* diff = app.add_subcommand(
@@ -158,6 +175,7 @@ int main(int argc, char** argv) {
   diff->add_option("--file", d.files, "NAME=FILE: component NAME is read from FILE (a state dict file)");
   diff->add_option("--key-rule", d.rules, "PATTERN=REPLACEMENT regex applied to keys in order, e.g. '^module\\.='");
   diff->add_option("--plugin-dir", d.plugin_dirs, "More directories to find plugins by name");
+  diff->add_option("--config", d.config, "Also find plugins in the config's [plugins] paths");
   diff->add_flag("--json", d.json, "Write JSON (schema ckpt-harness.diff v1)");
   diff->callback([&] { status = run_diff(d); });
 
@@ -167,6 +185,9 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   } catch (const PluginError& e) {
     std::cerr << "error [plugin]: " << e.what() << "\n";
+    return 2;
+  } catch (const ConfigError& e) {
+    std::cerr << "error [config]: " << e.what() << "\n";
     return 2;
   } catch (const LayoutError& e) {
     std::cerr << "error [layout]: " << e.what() << "\n";

@@ -1,6 +1,8 @@
 // Runs the real ckpt-harness executable on real fixtures, as a user would.
 #include <gtest/gtest.h>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -156,6 +158,24 @@ TEST(DiffCli, UsageAndPluginErrorsExitTwo) {
   const CliRun bad_option = run("diff " + fixture("dcgan/current.pt") + " --plugin dcgan --option ngf=zero");
   EXPECT_EQ(bad_option.exit_code, 2);
   EXPECT_TRUE(contains(bad_option.out, "option 'ngf' is 'zero': expected an integer")) << bad_option.out;
+}
+
+TEST(PluginsCli, PluginsFromTheConfig) {
+  const std::string dir = ::testing::TempDir() + "ckpt-plugins-config";
+  std::filesystem::create_directories(dir);
+  const std::string config = dir + "/harness.toml";
+  std::ofstream(config) << "[checkpoints]\nfiles = [\"" << fixture("dcgan/current.pt") << "\"]\n[plugins]\npaths = [\""
+                        << CKPT_TEST_GOOD_PLUGIN << "\"]\n";
+  const CliRun listed = run("plugins --config " + config);
+  EXPECT_EQ(listed.exit_code, 0) << listed.out;
+  EXPECT_TRUE(contains(listed.out, "tiny 1.0.0")) << listed.out;
+  const CliRun by_name = run("diff " + fixture("dcgan/current.pt") + " --plugin tiny --config " + config);
+  EXPECT_TRUE(contains(by_name.out, "against plugin tiny")) << by_name.out;
+  std::ofstream(config) << "[plugins]\npath = []\n";
+  const CliRun bad = run("plugins --config " + config);
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_TRUE(contains(bad.out, "unknown key 'path' in [plugins]; did you mean 'paths'?")) << bad.out;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(PluginsCli, ListsTheDcganPlugin) {

@@ -62,6 +62,13 @@ TEST_F(ConfigTest, WrongTypesAndSyntax) {
   EXPECT_NE(error_of("[security]\n").find("no checkpoints"), std::string::npos);
 }
 
+TEST_F(ConfigTest, PluginPathsAreRelativeToTheConfig) {
+  const HarnessConfig config = load_config(write("[checkpoints]\nfiles = [\"a.pt\"]\n[plugins]\npaths = [\"p/x.so\", \"/abs\"]\n"));
+  ASSERT_EQ(config.plugin_paths.size(), 2u);
+  EXPECT_EQ(config_relative(config, config.plugin_paths[0].value), (dir_ / "p/x.so").string());
+  EXPECT_EQ(config_relative(config, config.plugin_paths[1].value), "/abs");
+}
+
 TEST_F(ConfigTest, PatternThatMatchesNothingIsAnError) {
   const HarnessConfig config = load_config(write("[checkpoints]\nfiles = [\n  \"nothing/*.pt\",\n]\n"));
   try {

@@ -9,6 +9,7 @@
 //   CKPT_PLUGIN(MyGan, "my_gan", "2.1.0", "Conditional GAN of the vision team")
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
+#include <torch/optim/schedulers/lr_scheduler.h>
 #include <torch/version.h>
 
 #include <boost/dll/alias.hpp>
@@ -59,9 +60,16 @@ struct Optimizer {
   std::shared_ptr<torch::optim::Optimizer> optimizer;
 };
 
+struct Scheduler {
+  std::string name;       // "generator_scheduler"
+  std::string optimizer;  // the Optimizer::name it steps
+  std::shared_ptr<torch::optim::LRScheduler> scheduler;
+};
+
 struct Model {
   std::vector<Module> modules;
   std::vector<Optimizer> optimizers;
+  std::vector<Scheduler> schedulers;  // optional
 };
 
 class Architecture {
