@@ -131,7 +131,7 @@ Checkpoint read_safetensors(std::shared_ptr<const ByteSource> source, const Read
     storage->dtype = *dtype;
     storage->numel = numel;
     storage->location = "cpu";
-    storage->data_offset = buffer_start + begin;
+    storage->set_data_offset(buffer_start + begin);
     storage->nbytes = expected;
     storage->source = source;
     tensor.storage = storage;

@@ -1,11 +1,24 @@
 #include "reader/tensor_ref.hpp"
 
+#include "reader/read_error.hpp"
+
 namespace ckpt {
 
 namespace {
 bool mul_overflows(std::uint64_t a, std::uint64_t b, std::uint64_t& out) { return __builtin_mul_overflow(a, b, &out); }
 bool add_overflows(std::uint64_t a, std::uint64_t b, std::uint64_t& out) { return __builtin_add_overflow(a, b, &out); }
 }  // namespace
+
+std::uint64_t StorageRef::data_offset() const {
+  if (!offset_) {
+    if (!locate_) {
+      throw ReadError(ReadErrorKind::kTensor, source ? source->name() : "", "storage '" + key + "'",
+                      "storage has no bytes attached");
+    }
+    offset_ = locate_();
+  }
+  return *offset_;
+}
 
 std::uint64_t TensorRef::numel() const {
   std::uint64_t n = 1;

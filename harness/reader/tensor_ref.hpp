@@ -2,6 +2,8 @@
 // Tensor metadata as recorded in a checkpoint, without its bytes: the bytes stay in the
 // file until a tensor is materialised (see tensor/materialize.hpp).
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,10 +18,20 @@ struct StorageRef {
   DType dtype{};         // element type of the storage
   std::uint64_t numel = 0;    // elements the pickle declares
   std::string location;  // device recorded at save time ("cpu", "cuda:0"); data is always read to CPU
-  std::uint64_t data_offset = 0;  // absolute offset of the bytes in `source`
-  std::uint64_t nbytes = 0;       // bytes actually present for this storage
-  bool big_endian = false;        // bytes need swapping on this (little-endian) machine
+  std::uint64_t nbytes = 0;   // bytes actually present for this storage
+  bool big_endian = false;    // bytes need swapping on this (little-endian) machine
   std::shared_ptr<const ByteSource> source;
+
+  // Absolute offset of the bytes in `source`. A zip record is located on first use (its
+  // local header is read then), so opening a checkpoint reads only the central directory
+  // and the pickle. Throws ReadError when the record turns out to be malformed.
+  std::uint64_t data_offset() const;
+  void set_data_offset(std::uint64_t offset) { offset_ = offset; }
+  void set_data_locator(std::function<std::uint64_t()> locate) { locate_ = std::move(locate); }
+
+ private:
+  mutable std::optional<std::uint64_t> offset_;
+  std::function<std::uint64_t()> locate_;
 };
 
 struct TensorRef {

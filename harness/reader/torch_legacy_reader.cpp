@@ -71,7 +71,7 @@ Checkpoint read_torch_legacy(std::shared_ptr<const ByteSource> source, const Rea
                          std::to_string(cursor.remaining()) + " remain");
     }
     if (storage->source) cursor.fail_at(header_pos, ReadErrorKind::kTensor, "storage '" + key->text + "' is listed twice");
-    storage->data_offset = cursor.position();
+    storage->set_data_offset(cursor.position());
     storage->nbytes = nbytes;
     storage->source = source;
     cursor.take(nbytes, "storage bytes");

@@ -46,7 +46,8 @@ std::string find_prefix(const ZipArchive& zip) {
 }  // namespace
 
 Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOptions& options) {
-  ZipArchive zip(source);
+  auto archive = std::make_shared<ZipArchive>(source);  // kept by the storages: they locate their bytes lazily
+  const ZipArchive& zip = *archive;
   const std::string& file = source->name();
   const std::string prefix = find_prefix(zip);
   const bool torchscript = zip.find(prefix + "constants.pkl") != nullptr ||
@@ -94,7 +95,7 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
                                           std::string(dtype_name(storage.dtype)) + " elements (" +
                                           std::to_string(expected) + " bytes)");
     }
-    storage.data_offset = record->data_offset;
+    storage.set_data_locator([archive, record] { return archive->data_offset(*record); });
     storage.nbytes = record->size;
     storage.big_endian = big_endian;
     storage.source = zip.shared_source();

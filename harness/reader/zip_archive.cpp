@@ -132,6 +132,7 @@ void ZipArchive::read_central_directory() {
     throw ReadError(ReadErrorKind::kZip, src.name(), "central directory",
                     std::to_string(cd.entry_count) + " entries cannot fit in " + std::to_string(cd.size) + " bytes");
   }
+  central_directory_offset_ = cd.offset;
   ByteCursor cur(src.view(cd.offset, cd.size), src.name(), "central directory", cd.offset);
   entries_.reserve(static_cast<std::size_t>(cd.entry_count));
   for (std::uint64_t i = 0; i < cd.entry_count; ++i) {
@@ -171,34 +172,15 @@ void ZipArchive::read_central_directory() {
     }
     if (by_name_.count(name) != 0) fail(ReadErrorKind::kZip, "duplicate entry name: a zip may hold each name once");
 
-    // The local header repeats the name and may carry padding in its extra field.
-    if (local_offset > src.size() || src.size() - local_offset < 30) {
-      fail(ReadErrorKind::kZip, "local header offset " + std::to_string(local_offset) + " is outside the file");
-    }
-    std::string header_buffer;
-    const std::size_t header_len = std::min<std::uint64_t>(30 + name.size(), src.size() - local_offset);
-    const std::string_view header = src.copy_out(local_offset, header_len, header_buffer);
-    ByteCursor local(header.substr(0, 30), src.name(), where, local_offset);
-    if (local.u32("local header signature") != kLocalHeaderSig) {
-      fail(ReadErrorKind::kZip, "no local header at byte " + std::to_string(local_offset));
-    }
-    local.seek(26, "local header");
-    std::uint64_t local_name_len = local.u16("local name length");
-    std::uint64_t local_extra_len = local.u16("local extra length");
-    std::uint64_t data_offset = local_offset + 30 + local_name_len + local_extra_len;
-    if (data_offset > src.size() || csize > src.size() - data_offset) {
-      fail(ReadErrorKind::kTruncated, "entry data of " + std::to_string(csize) + " bytes at byte " +
-                                          std::to_string(data_offset) + " runs past the end of the " +
+    // The local header is read when the entry is first used (data_offset); here only
+    // what the central directory alone can say.
+    if (local_offset > src.size() || src.size() - local_offset < 30 || csize > src.size() - local_offset - 30) {
+      fail(ReadErrorKind::kTruncated, "entry of " + std::to_string(csize) + " bytes with its header at byte " +
+                                          std::to_string(local_offset) + " runs past the end of the " +
                                           std::to_string(src.size()) + "-byte file");
     }
-    if (local_name_len != name.size() || header.substr(30) != name) {
-      fail(ReadErrorKind::kZip, "local header names a different entry than the central directory");
-    }
-    if (data_offset < cd.offset && csize > cd.offset - data_offset) {
-      fail(ReadErrorKind::kZip, "entry data overlaps the central directory");
-    }
     by_name_.emplace(name, entries_.size());
-    entries_.push_back(ZipEntry{std::move(name), data_offset, size, csize, method, crc});
+    entries_.push_back(ZipEntry{std::move(name), local_offset, size, csize, method, crc});
   }
 }
 
@@ -214,7 +196,41 @@ std::string_view ZipArchive::bytes(const ZipEntry& entry) const {
                         "); torch.save stores data.pkl and tensor data uncompressed, so this file was re-packed "
                         "or is not a checkpoint");
   }
-  return source_->view(static_cast<std::size_t>(entry.data_offset), static_cast<std::size_t>(entry.size));
+  return source_->view(static_cast<std::size_t>(data_offset(entry)), static_cast<std::size_t>(entry.size));
+}
+
+std::uint64_t ZipArchive::data_offset(const ZipEntry& entry) const {
+  const auto index = static_cast<std::size_t>(&entry - entries_.data());
+  if (data_offsets_.empty()) data_offsets_.assign(entries_.size(), 0);
+  if (data_offsets_[index] != 0) return data_offsets_[index];
+  const ByteSource& src = *source_;
+  const std::string where = "zip entry '" + entry.name + "'";
+  auto fail = [&](ReadErrorKind kind, const std::string& what) { throw ReadError(kind, src.name(), where, what); };
+  const std::uint64_t local_offset = entry.local_header_offset;
+  std::string header_buffer;
+  const std::size_t header_len = static_cast<std::size_t>(std::min<std::uint64_t>(30 + entry.name.size(), src.size() - local_offset));
+  const std::string_view header = src.copy_out(static_cast<std::size_t>(local_offset), header_len, header_buffer);
+  ByteCursor local(header.substr(0, 30), src.name(), where, local_offset);
+  if (local.u32("local header signature") != kLocalHeaderSig) {
+    fail(ReadErrorKind::kZip, "no local header at byte " + std::to_string(local_offset));
+  }
+  local.seek(26, "local header");
+  const std::uint64_t local_name_len = local.u16("local name length");
+  const std::uint64_t local_extra_len = local.u16("local extra length");
+  const std::uint64_t offset = local_offset + 30 + local_name_len + local_extra_len;
+  if (offset > src.size() || entry.compressed_size > src.size() - offset) {
+    fail(ReadErrorKind::kTruncated, "entry data of " + std::to_string(entry.compressed_size) + " bytes at byte " +
+                                        std::to_string(offset) + " runs past the end of the " +
+                                        std::to_string(src.size()) + "-byte file");
+  }
+  if (local_name_len != entry.name.size() || header.substr(30) != entry.name) {
+    fail(ReadErrorKind::kZip, "local header names a different entry than the central directory");
+  }
+  if (offset < central_directory_offset_ && entry.compressed_size > central_directory_offset_ - offset) {
+    fail(ReadErrorKind::kZip, "entry data overlaps the central directory");
+  }
+  data_offsets_[index] = offset;
+  return offset;
 }
 
 }  // namespace ckpt

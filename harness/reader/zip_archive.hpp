@@ -17,7 +17,7 @@ namespace ckpt {
 
 struct ZipEntry {
   std::string name;
-  std::uint64_t data_offset = 0;  // absolute offset of the entry's bytes in the file
+  std::uint64_t local_header_offset = 0;
   std::uint64_t size = 0;             // uncompressed size
   std::uint64_t compressed_size = 0;  // bytes in the file
   std::uint16_t method = 0;           // 0: stored
@@ -36,6 +36,10 @@ class ZipArchive {
   const std::vector<ZipEntry>& entries() const { return entries_; }
   const ZipEntry* find(std::string_view name) const;
   std::string_view bytes(const ZipEntry& entry) const;  // no copy; stored entries only
+  // Where the entry's bytes start. Read from its local header on first use and checked
+  // then (signature, name, extent): a file of thousands of records opens without
+  // touching each of them.
+  std::uint64_t data_offset(const ZipEntry& entry) const;
   const ByteSource& source() const { return *source_; }
   const std::shared_ptr<const ByteSource>& shared_source() const { return source_; }
 
@@ -45,6 +49,8 @@ class ZipArchive {
   std::shared_ptr<const ByteSource> source_;
   std::vector<ZipEntry> entries_;
   std::map<std::string, std::size_t, std::less<>> by_name_;
+  std::uint64_t central_directory_offset_ = 0;
+  mutable std::vector<std::uint64_t> data_offsets_;  // 0: not located yet (no entry starts at 0)
 };
 
 }  // namespace ckpt

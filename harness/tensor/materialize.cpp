@@ -39,10 +39,11 @@ at::Tensor storage_tensor(const StorageRef& storage) {
   if (!storage.source) {
     throw ReadError(ReadErrorKind::kTensor, "", "storage '" + storage.key + "'", "storage has no bytes attached");
   }
-  std::uint8_t* bytes = storage.source->private_data() + storage.data_offset;
+  const std::uint64_t offset = storage.data_offset();
+  std::uint8_t* bytes = storage.source->private_data() + offset;
   const bool aligned = reinterpret_cast<std::uintptr_t>(bytes) % itemsize == 0;
   if (aligned && !storage.big_endian && numel > 0) {
-    storage.source->prefetch(storage.data_offset, storage.nbytes);
+    storage.source->prefetch(offset, storage.nbytes);
     std::shared_ptr<const ByteSource> keep_alive = storage.source;
     return at::from_blob(bytes, {numel}, [keep_alive](void*) {}, options);
   }

@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (__builtin_mul_overflow(storage.numel, ckpt::dtype_itemsize(storage.dtype), &nbytes) || nbytes > kFabricatedBytes) {
         at.fail(ckpt::ReadErrorKind::kLimit, "fabricated storage '" + storage.key + "' would be over 1 MiB");
       }
-      storage.data_offset = 0;
+      storage.set_data_offset(0);
       storage.nbytes = nbytes;
       storage.source = zeros();
     });

@@ -20,7 +20,7 @@ TEST(Materialize, ZeroCopyViewOfTheMappedFile) {
   const at::Tensor t = materialize(ref);
   EXPECT_EQ(t.sizes().vec(), ref.sizes);
   EXPECT_EQ(static_cast<const void*>(t.data_ptr()),
-            static_cast<const void*>(ref.storage->source->data() + ref.storage->data_offset));
+            static_cast<const void*>(ref.storage->source->data() + ref.storage->data_offset()));
 }
 
 TEST(Materialize, TiedTensorsShareMemoryAndViewsKeepStrides) {
