@@ -79,73 +79,19 @@ MODEL_SEED = 1   # as fixtures/generate_dcgan.py
 BATCH_SEED = 1234
 BATCH = 4
 
-# ---------------------------------------------------------------------------
-# the current model (keep in sync with fixtures/generate_dcgan.py)
-
-
-class Generator(nn.Module):
-    def __init__(self, nz, ngf, nc):
-        super().__init__()
-        self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),
-            nn.BatchNorm2d(ngf * 8),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(ngf * 4),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(ngf * 2),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(ngf),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
-            nn.Tanh(),
-        )
-
-    def forward(self, input):
-        return self.main(input)
-
-
-class Discriminator(nn.Module):
-    def __init__(self, nc, ndf):
-        super().__init__()
-        self.main = nn.Sequential(
-            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(ndf * 2),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(ndf * 4),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(ndf * 8),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
-            nn.Sigmoid(),
-        )
-
-    def forward(self, input):
-        return self.main(input)
-
-
-def weights_init(m):
-    classname = m.__class__.__name__
-    if classname.find('Conv') != -1:
-        nn.init.normal_(m.weight.data, 0.0, 0.02)
-    elif classname.find('BatchNorm') != -1:
-        nn.init.normal_(m.weight.data, 1.0, 0.02)
-        nn.init.constant_(m.bias.data, 0)
+# The current model is the one fixtures/generate_dcgan.py defines (its Generator,
+# Discriminator and weights_init): one definition for the writer and the oracle.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures"))
+from generate_dcgan import Discriminator, Generator, weights_init  # noqa: E402
 
 
 def build_current(cfg):
     """{'generator': G, 'discriminator': D}, initialised like the fixtures' models."""
     torch.manual_seed(MODEL_SEED)
     np.random.seed(MODEL_SEED)
-    G = Generator(cfg['nz'], cfg['ngf'], cfg['nc'])
+    G = Generator(nz=cfg['nz'], ngf=cfg['ngf'], nc=cfg['nc'])
     G.apply(weights_init)
-    D = Discriminator(cfg['nc'], cfg['ndf'])
+    D = Discriminator(nc=cfg['nc'], ndf=cfg['ndf'])
     D.apply(weights_init)
     return {'generator': G, 'discriminator': D}
 
