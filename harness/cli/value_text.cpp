@@ -60,12 +60,6 @@ std::string format_float(double v) {
   return out + digits.substr(0, int_digits) + "." + digits.substr(int_digits);
 }
 
-std::string format_shape(const std::vector<std::int64_t>& dims) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < dims.size(); ++i) out += (i ? ", " : "") + std::to_string(dims[i]);
-  return out + "]";
-}
-
 namespace {
 std::string render(const Value& v, std::size_t budget) {
   switch (v.kind) {

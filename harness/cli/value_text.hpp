@@ -10,7 +10,6 @@ namespace ckpt {
 std::string format_bytes(std::uint64_t bytes);   // "3.0 KiB"
 std::string format_count(std::uint64_t n);       // "12,345"
 std::string format_float(double v);              // shortest round-trip: 0.1, 1e-08, nan
-std::string format_shape(const std::vector<std::int64_t>& dims);  // "[64, 3, 4, 4]"
 // A one-line rendering of a scalar or small value: 7, 0.5, 'text', (0.5, 0.999), None.
 std::string format_scalar(const Value& v, std::size_t max_chars = 80);
 

@@ -53,15 +53,8 @@ const Checkpoint& CheckpointSet::get(const std::string& file) {
 }
 
 namespace {
-// Attributes of a LibTorch archive object (its BUILD state), or of a dict.
-const std::vector<DictEntry>* members(const Value& v) {
-  if (v.kind == ValueKind::kDict) return &v.entries;
-  if (v.kind == ValueKind::kObject && v.state && v.state->kind == ValueKind::kDict) return &v.state->entries;
-  return nullptr;
-}
-
 std::string describe_keys(const Value& v) {
-  const auto* m = members(v);
+  const auto* m = members_of(v);
   if (!m) return std::string("a ") + to_string(v.kind);
   std::string keys;
   std::size_t shown = 0;
@@ -79,10 +72,10 @@ std::string describe_keys(const Value& v) {
 // A LibTorch module archive holds submodules as nested objects: flatten them to the dotted
 // keys of a state dict ("main.0.weight"), as torch::load would see them.
 void flatten_object(const Value& object, const std::string& prefix, StateDict& out) {
-  for (const auto& e : *members(object)) {
+  for (const auto& e : *members_of(object)) {
     if (e.key->kind != ValueKind::kStr) continue;
     const std::string key = prefix + e.key->text;
-    if (e.value->kind == ValueKind::kObject && members(*e.value)) {
+    if (e.value->kind == ValueKind::kObject && members_of(*e.value)) {
       flatten_object(*e.value, key + ".", out);
     } else if (e.value->kind == ValueKind::kTensor) {
       out.entries.push_back({key, key, e.value});
@@ -112,7 +105,7 @@ const Value* resolve_path(const Checkpoint& checkpoint, const std::vector<PathSt
       if (static_cast<std::size_t>(step.index) >= v->items.size()) return nullptr;
       v = v->items[static_cast<std::size_t>(step.index)];
     } else {
-      const auto* m = members(*v);
+      const auto* m = members_of(*v);
       if (!m) {
         throw LayoutError(checkpoint.file() + ": " + format_path(walked) + " is a " + to_string(v->kind) +
                           ", expected a dict holding '" + step.key + "'");
@@ -140,7 +133,7 @@ StateDict extract_state_dict(CheckpointSet& files, const ComponentSource& source
   }
   StateDict out;
   out.source = ckpt.file() + " " + format_path(source.path);
-  if (v->kind == ValueKind::kObject && members(*v)) {
+  if (v->kind == ValueKind::kObject && members_of(*v)) {
     flatten_object(*v, "", out);
   } else if (v->kind == ValueKind::kDict) {
     for (const auto& e : v->entries) {

@@ -15,24 +15,9 @@
 namespace ckpt {
 
 namespace {
-const std::vector<DictEntry>* members(const Value& v) {
-  if (v.kind == ValueKind::kDict) return &v.entries;
-  if (v.kind == ValueKind::kObject && v.state && v.state->kind == ValueKind::kDict) return &v.state->entries;
-  return nullptr;
-}
-
-const Value* member(const Value& v, const std::string& key) {
-  const auto* m = members(v);
-  if (!m) return nullptr;
-  for (const auto& e : *m) {
-    if (e.key->kind == ValueKind::kStr && e.key->text == key) return e.value;
-  }
-  return nullptr;
-}
-
 std::map<std::string, const Value*> string_members(const Value& v) {
   std::map<std::string, const Value*> out;
-  if (const auto* m = members(v)) {
+  if (const auto* m = members_of(v)) {
     for (const auto& e : *m) {
       if (e.key->kind == ValueKind::kStr) out[e.key->text] = e.value;
     }
@@ -77,22 +62,22 @@ SavedOptimizerState read_python(const Value& saved) {
 SavedOptimizerState read_libtorch(const Value& saved) {
   SavedOptimizerState out;
   out.format = "libtorch";
-  const Value* groups = member(saved, "param_groups");
-  const Value* state = member(saved, "state");
+  const Value* groups = member_of(saved, "param_groups");
+  const Value* state = member_of(saved, "state");
   if (!groups || !state) throw std::invalid_argument("LibTorch optimizer archive without 'param_groups' or 'state'");
   std::map<std::string, std::size_t> position_of;
   for (std::size_t g = 0;; ++g) {
-    const Value* group = member(*groups, "param_groups/" + std::to_string(g));
+    const Value* group = member_of(*groups, "param_groups/" + std::to_string(g));
     if (!group) break;
     SavedOptimizerState::Group parsed;
     for (std::size_t i = 0;; ++i) {
-      const Value* address = member(*group, "params/" + std::to_string(i));
+      const Value* address = member_of(*group, "params/" + std::to_string(i));
       if (!address) break;
       if (address->kind != ValueKind::kStr) throw std::invalid_argument("a LibTorch param id is not a string");
       position_of[address->text] = position_of.size();
       parsed.positions.push_back(position_of[address->text]);
     }
-    if (const Value* options = member(*group, "options")) parsed.hyper = string_members(*options);
+    if (const Value* options = member_of(*group, "options")) parsed.hyper = string_members(*options);
     out.groups.push_back(std::move(parsed));
   }
   for (const auto& [address, value] : string_members(*state)) {
@@ -177,12 +162,6 @@ bool classes_agree(const std::string& saved, const std::string& model) {
   return saved == "Adam or AdamW" && (model == "Adam" || model == "AdamW");
 }
 
-std::string format_shape_text(const std::vector<std::int64_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
 std::vector<at::Tensor> flat_params(const torch::optim::Optimizer& o) {
   std::vector<at::Tensor> out;
   for (const auto& g : o.param_groups()) {
@@ -194,7 +173,7 @@ std::vector<at::Tensor> flat_params(const torch::optim::Optimizer& o) {
 
 SavedOptimizerState read_saved_optimizer(const Value& saved) {
   if (saved.kind == ValueKind::kDict && saved.find("param_groups")) return read_python(saved);
-  if (saved.kind == ValueKind::kObject && member(saved, "param_groups")) return read_libtorch(saved);
+  if (saved.kind == ValueKind::kObject && member_of(saved, "param_groups")) return read_libtorch(saved);
   throw std::invalid_argument(std::string("expected an optimizer state dict ({'state', 'param_groups'}), found a ") +
                               to_string(saved.kind));
 }
@@ -278,8 +257,8 @@ OptimizerComparison compare_optimizer(const Optimizer& optimizer, const SavedOpt
         continue;
       }
       if (v->tensor.sizes != params[position].sizes().vec()) {
-        out.problems.push_back(name_of(position) + ": state '" + key + "' has shape " + format_shape_text(v->tensor.sizes) +
-                               ", the parameter has " + format_shape_text(params[position].sizes().vec()));
+        out.problems.push_back(name_of(position) + ": state '" + key + "' has shape " + format_shape(v->tensor.sizes) +
+                               ", the parameter has " + format_shape(params[position].sizes().vec()));
       }
     }
   }

@@ -38,6 +38,12 @@ bool TensorRef::is_contiguous() const {
   return true;
 }
 
+std::string format_shape(const std::vector<std::int64_t>& dims) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) out += (i ? ", " : "") + std::to_string(dims[i]);
+  return out + "]";
+}
+
 std::string check_view_within_storage(const TensorRef& t) {
   if (t.sizes.size() != t.strides.size()) {
     return "size has " + std::to_string(t.sizes.size()) + " dimensions but stride has " +

@@ -48,6 +48,9 @@ struct TensorRef {
   bool is_contiguous() const;
 };
 
+// "[64, 3, 4, 4]": how shapes appear in every message and view.
+std::string format_shape(const std::vector<std::int64_t>& dims);
+
 // Checks that every element the view can address lies inside its storage, with
 // overflow-checked arithmetic. Returns an empty string when valid, else what is wrong.
 std::string check_view_within_storage(const TensorRef& tensor);

@@ -81,6 +81,21 @@ std::string scalar_repr(const Value& v) {
 }
 }  // namespace
 
+const std::vector<DictEntry>* members_of(const Value& v) {
+  if (v.kind == ValueKind::kDict) return &v.entries;
+  if (v.kind == ValueKind::kObject && v.state && v.state->kind == ValueKind::kDict) return &v.state->entries;
+  return nullptr;
+}
+
+const Value* member_of(const Value& v, std::string_view key) {
+  const auto* m = members_of(v);
+  if (!m) return nullptr;
+  for (const auto& e : *m) {
+    if (e.key->kind == ValueKind::kStr && e.key->text == key) return e.value;
+  }
+  return nullptr;
+}
+
 PathComponent key_component(const Value& key) {
   if (key.kind == ValueKind::kStr) return {PathComponent::Kind::kKey, key.text, 0};
   if (key.kind == ValueKind::kInt && !key.big_integer) return {PathComponent::Kind::kIntKey, {}, key.integer};

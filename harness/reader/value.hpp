@@ -101,6 +101,11 @@ struct ValueChild {
 // and state (`.lr` for a dict state). Every walker of the tree uses this one definition.
 std::vector<ValueChild> children_of(const Value& value);
 
+// The named members of a dict, or of a LibTorch archive object (its BUILD state dict);
+// nullptr for anything else. member_of finds one by string key.
+const std::vector<DictEntry>* members_of(const Value& value);
+const Value* member_of(const Value& value, std::string_view key);
+
 // A path component for a dict key: ['name'], [3], or a rendering for unusual keys.
 PathComponent key_component(const Value& key);
 
