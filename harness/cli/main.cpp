@@ -5,12 +5,13 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <vector>
 
 #include "cli/inspect_command.hpp"
+#include "cli/run_command.hpp"
 #include "cli/version.hpp"
+#include "cli/worker_path.hpp"
 
 namespace {
 // Subcommands that load plugins run in ckpt-harness-worker, the LibTorch side, which this
@@ -18,9 +19,7 @@ namespace {
 const char* const kWorkerCommands[] = {"plugins", "diff"};
 
 [[noreturn]] void exec_worker(int argc, char** argv) {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::string worker = (ec ? std::filesystem::path(argv[0]) : exe).parent_path() / "ckpt-harness-worker";
+  const std::string worker = ckpt::worker_executable(argv[0]);
   std::vector<char*> args{const_cast<char*>(worker.c_str())};
   for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);
@@ -41,18 +40,24 @@ int main(int argc, char** argv) {
       "ckpt-harness " + std::string(ckpt::kHarnessVersion) +
       ": checks that PyTorch / LibTorch checkpoints still load into the current version of their models.\n\n"
       "Start with:\n"
+      "  ckpt-harness run                     the main job: every checkpoint x plugin version x scenario\n"
+      "                                       of ckpt-harness.toml (--config F, --jobs N, --shard K/N, --list)\n"
       "  ckpt-harness inspect model.pt        show what a checkpoint holds (safe: runs no code from it)\n"
       "  ckpt-harness inspect --json a.pt     the same as JSON\n"
       "  ckpt-harness plugins                 list the architecture plugins\n"
       "  ckpt-harness diff ckpt.pt --plugin dcgan --option nz=100\n"
       "                                       how the checkpoint fits the plugin's current model\n\n"
-      "Exit codes: 0 success, 1 a checkpoint failed (unreadable or security findings), 2 usage error."};
+      "Exit codes: 0 success, 1 a checkpoint failed (or, for run, an unexpected failure), 2 usage or\n"
+      "configuration error; run also: 3 nothing selected, 4 a report not written, 130 interrupted."};
   app.set_version_flag("--version", std::string("ckpt-harness ") + ckpt::kHarnessVersion + " (built against LibTorch " +
                                         ckpt::kTorchVersion + ")");
   app.require_subcommand(1);
   int exit_code = 0;
   ckpt::InspectOptions inspect;
   ckpt::add_inspect_command(app, inspect, exit_code);
+  ckpt::RunOptions run;
+  for (int i = 0; i < argc; ++i) run.command_line += (i ? " " : "") + std::string(argv[i]);
+  ckpt::add_run_command(app, run, exit_code);
   // Listed for --help; they run in ckpt-harness-worker (see exec_worker).
   app.add_subcommand("plugins", "List architecture plugins: name, version, ABI, modules, optimizers (`plugins --help`)");
   app.add_subcommand("diff", "How a checkpoint fits a plugin's current model, like load_state_dict but complete (`diff --help`)");

@@ -1,92 +1,314 @@
 #include "config/config.hpp"
 
+#include <fnmatch.h>
 #include <glob.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <regex>
 #include <set>
+#include <sstream>
 #include <toml++/toml.h>
 
 #include "config/suggest.hpp"
+#include "config/toml_fields.hpp"
+#include "engine/layout.hpp"
+#include "results/scenarios.hpp"
 
 namespace ckpt {
+
+using detail::TomlFields;
 
 ConfigError::ConfigError(const std::string& file, int line, int column, const std::string& message)
     : std::runtime_error(line > 0 ? file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message
                                   : file + ": " + message) {}
 
+void fail_config(const SourcePlace& where, const std::string& message) {
+  throw ConfigError(where.file, where.line, where.column, message);
+}
+
 bool HarnessConfig::allows_global(const std::string& name) const {
   return std::find(allowed_globals.begin(), allowed_globals.end(), name) != allowed_globals.end();
 }
 
-namespace {
-[[noreturn]] void fail_at(const std::string& file, const toml::source_region& where, const std::string& message) {
-  throw ConfigError(file, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column), message);
+bool PluginSelector::matches(const std::string& plugin_name, const std::string& version) const {
+  return (name == "*" || name == plugin_name) && ::fnmatch(version_glob.c_str(), version.c_str(), 0) == 0;
 }
 
-// Rejects keys the harness does not know, suggesting the nearest known one.
-void check_keys(const std::string& file, const toml::table& table, const std::string& table_name,
-                const std::vector<std::string>& known) {
-  for (const auto& [key, node] : table) {
-    const std::string k(key.str());
-    if (std::find(known.begin(), known.end(), k) != known.end()) continue;
-    std::string message = "unknown key '" + k + "'" + (table_name.empty() ? "" : " in [" + table_name + "]");
-    const std::string nearest = nearest_word(k, known);
-    message += nearest.empty() ? "; known keys: " + join_words(known) : "; did you mean '" + nearest + "'?";
-    fail_at(file, key.source(), message);
+std::string PluginSelector::text() const { return version_glob == "*" ? name : name + "@" + version_glob; }
+
+PluginSelector parse_plugin_selector(const std::string& text, const SourcePlace& where) {
+  PluginSelector s;
+  s.where = where;
+  const auto at = text.find('@');
+  s.name = text.substr(0, at);
+  if (at != std::string::npos) s.version_glob = text.substr(at + 1);
+  if (s.name.empty() || s.version_glob.empty()) {
+    fail_config(where, "plugin selector '" + text + "': expected NAME or NAME@VERSION-GLOB (for example dcgan@2.*)");
   }
+  return s;
 }
 
-std::vector<Located> string_array(const std::string& file, const toml::table& table, const std::string& key,
-                                  const std::string& table_name) {
-  std::vector<Located> out;
-  const toml::node* node = table.get(key);
-  if (!node) return out;
-  const toml::array* array = node->as_array();
-  if (!array) fail_at(file, node->source(), "[" + table_name + "] " + key + " must be an array of strings");
-  for (const toml::node& item : *array) {
-    const auto* s = item.as_string();
-    if (!s) fail_at(file, item.source(), "[" + table_name + "] " + key + " must hold only strings");
-    out.push_back({s->get(), static_cast<int>(item.source().begin.line), static_cast<int>(item.source().begin.column)});
+namespace {
+const std::vector<std::string> kScenarioKeys = {
+    "relaxed_threshold", "dtype_policy", "rtol", "atol", "epoch_convention", "first_epoch", "steps_per_epoch",
+    "optimizer_state", "resume_steps", "resume_split", "resume_bitwise", "batch"};
+
+// Reads the scenario settings present in `f` over `base` (the [scenarios] table or a
+// group's overrides of it).
+ScenarioSettings read_scenario_settings(const TomlFields& f, ScenarioSettings s) {
+  if (auto v = f.number("relaxed_threshold", 0.0, 1.0)) s.relaxed_threshold = *v;
+  if (auto v = f.choice("dtype_policy", {"cast", "cast-floating", "exact"})) s.dtype_policy = *v;
+  if (auto v = f.number("rtol", 0.0, 1.0)) s.rtol = *v;
+  if (auto v = f.number("atol", 0.0, 1e6)) s.atol = *v;
+  if (auto v = f.choice("epoch_convention", {"last-completed", "next"})) s.epoch_convention = *v;
+  if (auto v = f.integer("first_epoch", 0, 1)) s.first_epoch = *v;
+  if (auto v = f.integer("steps_per_epoch", 0, INT32_MAX)) s.steps_per_epoch = *v;
+  if (auto v = f.choice("optimizer_state", {"optional", "required"})) s.optimizer_state = *v;
+  if (auto v = f.integer("resume_steps", 2, 1000)) s.resume_steps = *v;
+  if (auto v = f.integer("resume_split", 1, 999)) s.resume_split = *v;
+  if (auto v = f.boolean("resume_bitwise")) s.resume_bitwise = *v;
+  if (auto v = f.integer("batch", 2, 1024)) s.batch = *v;
+  if (s.resume_split >= s.resume_steps) {
+    fail_config(f.place_of("resume_split"), "resume_split (" + std::to_string(s.resume_split) +
+                                                ") must be less than resume_steps (" + std::to_string(s.resume_steps) + ")");
+  }
+  return s;
+}
+
+std::vector<std::string> scenario_list(const TomlFields& f, const std::string& key) {
+  std::vector<std::string> out;
+  const auto names = f.strings(key);
+  if (!names) return out;
+  const std::vector<std::string> known = scenario_names();
+  for (const Located& n : *names) {
+    if (!find_scenario(n.value)) {
+      const std::string nearest = nearest_word(n.value, known);
+      fail_config({f.file(), n.line, n.column},
+                  "unknown scenario '" + n.value + "'" +
+                      (nearest.empty() ? "; known: " + join_words(known) : "; did you mean '" + nearest + "'?"));
+    }
+    if (std::find(out.begin(), out.end(), n.value) != out.end()) {
+      fail_config({f.file(), n.line, n.column}, "scenario '" + n.value + "' is listed twice");
+    }
+    out.push_back(n.value);
   }
   return out;
 }
 
-const toml::table* sub_table(const std::string& file, const toml::table& root, const std::string& name) {
-  const toml::node* node = root.get(name);
-  if (!node) return nullptr;
-  if (!node->is_table()) fail_at(file, node->source(), "'" + name + "' must be a table ([" + name + "])");
-  return node->as_table();
+void read_run(const TomlFields& f, HarnessConfig& config) {
+  f.check_keys({"jobs", "timeout_seconds", "memory_limit_mib", "max_file_mib", "report_dir", "formats",
+                "expectations_file", "fail_on_stale_expectations"});
+  RunSettings& r = config.run;
+  if (auto v = f.integer("jobs", 0, 256)) r.jobs = static_cast<int>(*v);
+  if (auto v = f.number("timeout_seconds", 0.1, 86400)) r.timeout_seconds = *v;
+  if (auto v = f.integer("memory_limit_mib", 256, 1 << 22)) r.memory_limit_mib = static_cast<std::uint64_t>(*v);
+  if (auto v = f.integer("max_file_mib", 1, 1 << 24)) r.max_file_mib = static_cast<std::uint64_t>(*v);
+  if (auto v = f.string("report_dir")) r.report_dir = v->value;
+  if (auto v = f.strings("formats")) {
+    r.formats.clear();
+    for (const Located& l : *v) {
+      if (l.value != "json") {
+        fail_config({f.file(), l.line, l.column}, "[run] formats: unknown format '" + l.value + "' (known: 'json')");
+      }
+      r.formats.push_back(l.value);
+    }
+  }
+  if (auto v = f.string("expectations_file")) r.expectations_file = config_relative(config, v->value);
+  if (auto v = f.boolean("fail_on_stale_expectations")) r.fail_on_stale_expectations = *v;
+}
+
+void read_plugins(const TomlFields& f, HarnessConfig& config, const toml::table& table) {
+  if (auto v = f.strings("paths")) config.plugin_paths = *v;
+  for (const auto& [key, node] : table) {
+    const std::string name(key.str());
+    if (name == "paths") continue;
+    if (!node.is_table()) {
+      f.fail(node, "[plugins] " + name + ": expected 'paths = [...]' or a table [plugins." + name +
+                       "] with options = { ... } for the plugin named '" + name + "'");
+    }
+    const TomlFields p(f.file(), *node.as_table(), "plugins." + name);
+    p.check_keys({"options"});
+    PluginSettings settings;
+    settings.where = detail::place_in(f.file(), key.source());
+    if (const toml::table* options = p.table("options")) {
+      for (const auto& [okey, ovalue] : *options) {
+        std::string text;
+        if (const auto* s = ovalue.as_string()) {
+          text = s->get();
+        } else if (const auto* i = ovalue.as_integer()) {
+          text = std::to_string(i->get());
+        } else if (const auto* d = ovalue.as_floating_point()) {
+          std::ostringstream out;
+          out.precision(17);
+          out << d->get();
+          text = out.str();
+        } else if (const auto* b = ovalue.as_boolean()) {
+          text = b->get() ? "true" : "false";
+        } else {
+          p.fail(ovalue, "[plugins." + name + "] options." + std::string(okey.str()) +
+                             " must be a string, number or boolean");
+        }
+        settings.options[std::string(okey.str())] = text;
+      }
+    }
+    config.plugin_settings[name] = settings;
+  }
+}
+
+CheckpointGroup read_group(const TomlFields& f, const HarnessConfig& config, std::size_t index) {
+  std::vector<std::string> known = {"name", "files", "label", "plugins", "layout", "key_rules"};
+  known.insert(known.end(), kScenarioKeys.begin(), kScenarioKeys.end());
+  f.check_keys(known);
+  CheckpointGroup g;
+  g.name = "checkpoints[" + std::to_string(index) + "]";
+  g.where = f.place_of("files");
+  if (auto v = f.string("name")) g.name = v->value;
+  auto files = f.strings("files");
+  if (!files || files->empty()) {
+    fail_config(g.where, "[[checkpoints]] '" + g.name + "' has no files: add files = [\"path/or/*.pt\", ...]");
+  }
+  g.files = *files;
+  if (auto v = f.string("label")) g.label = v->value;
+  if (auto v = f.strings("plugins")) {
+    for (const Located& s : *v) g.plugins.push_back(parse_plugin_selector(s.value, {f.file(), s.line, s.column}));
+  }
+  if (auto v = f.choice("layout", layout_preset_names())) g.layout = *v;
+  g.scenarios = read_scenario_settings(f, config.scenarios);
+  return g;
+}
+
+std::vector<KeyRuleSetting> read_key_rules(const TomlFields& f, const toml::table& table) {
+  std::vector<KeyRuleSetting> rules;
+  const toml::node* node = table.get("key_rules");
+  if (!node) return rules;
+  const toml::array* array = node->as_array();
+  if (!array) f.fail(*node, f.qualified("key_rules") + " must be an array of { pattern = '...', replace = '...' }");
+  for (const toml::node& item : *array) {
+    const toml::table* rule = item.as_table();
+    if (!rule) f.fail(item, f.qualified("key_rules") + " must hold tables { pattern = '...', replace = '...' }");
+    const TomlFields r(f.file(), *rule, "key_rules");
+    r.check_keys({"pattern", "replace"});
+    const auto pattern = r.string("pattern");
+    if (!pattern) f.fail(item, "a key rule needs pattern = '<regex>' (and replace = '...', default '')");
+    try {
+      std::regex check(pattern->value, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      fail_config({f.file(), pattern->line, pattern->column},
+                  "key rule pattern '" + pattern->value + "' is not a valid regex: " + e.what());
+    }
+    const auto replace = r.string("replace");
+    rules.push_back({pattern->value, replace ? replace->value : ""});
+  }
+  return rules;
+}
+
+ExpectationSetting read_expectation(const TomlFields& f) {
+  f.check_keys({"plugin", "checkpoints", "scenario", "component", "outcome", "missing", "unexpected", "reason"});
+  ExpectationSetting e;
+  e.where = f.place_of("scenario");
+  const auto plugin = f.string("plugin");
+  e.plugin = plugin ? parse_plugin_selector(plugin->value, {f.file(), plugin->line, plugin->column})
+                    : PluginSelector{"*", "*", e.where};
+  if (auto v = f.strings("checkpoints")) {
+    for (const auto& l : *v) e.checkpoints.push_back(l.value);
+  }
+  if (e.checkpoints.empty()) e.checkpoints.push_back("*");
+  const auto scenario = f.string("scenario");
+  if (!scenario) fail_config(e.where, "an expectation needs scenario = '<name>' (known: " + join_words(scenario_names()) + ")");
+  if (!find_scenario(scenario->value)) {
+    const std::string nearest = nearest_word(scenario->value, scenario_names());
+    fail_config({f.file(), scenario->line, scenario->column},
+                "unknown scenario '" + scenario->value + "'" +
+                    (nearest.empty() ? "; known: " + join_words(scenario_names()) : "; did you mean '" + nearest + "'?"));
+  }
+  e.scenario = scenario->value;
+  if (auto v = f.string("component")) e.component = v->value;
+  if (auto v = f.choice("outcome", {"fail", "error", "skipped"})) e.outcome = *v;
+  auto keys = [&](const std::string& key) -> std::optional<std::vector<std::string>> {
+    auto v = f.strings(key);
+    if (!v) return std::nullopt;
+    std::vector<std::string> out;
+    for (const auto& l : *v) out.push_back(l.value);
+    return out;
+  };
+  e.missing = keys("missing");
+  e.unexpected = keys("unexpected");
+  if (auto v = f.string("reason")) e.reason = v->value;
+  return e;
+}
+
+std::vector<ExpectationSetting> read_expectations(const TomlFields& root) {
+  std::vector<ExpectationSetting> out;
+  if (const toml::array* list = root.array_of_tables("expectations")) {
+    for (const toml::node& node : *list) out.push_back(read_expectation(TomlFields(root.file(), *node.as_table(), "expectations")));
+  }
+  return out;
+}
+
+toml::table parse_toml(const std::string& path) {
+  try {
+    return toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source();
+    if (where.begin.line == 0) throw ConfigError(path, 0, 0, std::string(e.description()));
+    fail_config(detail::place_in(path, where), std::string(e.description()));
+  }
 }
 }  // namespace
 
 HarnessConfig load_config(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    const auto& where = e.source();
-    if (where.begin.line == 0) throw ConfigError(path, 0, 0, std::string(e.description()));
-    fail_at(path, where, std::string(e.description()));
-  }
+  if (!std::filesystem::is_regular_file(path)) throw ConfigError(path, 0, 0, "cannot read the config: no such file");
+  const toml::table root = parse_toml(path);
   HarnessConfig config;
   config.file = path;
   config.base_dir = std::filesystem::absolute(path).parent_path().string();
-  check_keys(path, root, "", {"checkpoints", "security", "plugins"});
-  if (const toml::table* t = sub_table(path, root, "checkpoints")) {
-    check_keys(path, *t, "checkpoints", {"files"});
-    config.checkpoint_globs = string_array(path, *t, "files", "checkpoints");
+  const TomlFields top(path, root, "");
+  top.check_keys({"run", "plugins", "scenarios", "checkpoints", "expectations", "security"});
+  if (const toml::table* t = top.table("run")) read_run(TomlFields(path, *t, "run"), config);
+  if (const toml::table* t = top.table("plugins")) read_plugins(TomlFields(path, *t, "plugins"), config, *t);
+  if (const toml::table* t = top.table("scenarios")) {
+    const TomlFields f(path, *t, "scenarios");
+    std::vector<std::string> known = {"run"};
+    known.insert(known.end(), kScenarioKeys.begin(), kScenarioKeys.end());
+    f.check_keys(known);
+    config.scenarios = read_scenario_settings(f, config.scenarios);
+    config.scenarios.enabled = scenario_list(f, "run");
+    if (t->get("run") && config.scenarios.enabled.empty()) {
+      fail_config(f.place_of("run"), "[scenarios] run is empty: no scenario would run (leave it out to run all)");
+    }
   }
-  if (const toml::table* t = sub_table(path, root, "security")) {
-    check_keys(path, *t, "security", {"allowed_globals"});
-    for (auto& g : string_array(path, *t, "allowed_globals", "security")) config.allowed_globals.push_back(g.value);
+  if (config.scenarios.enabled.empty()) config.scenarios.enabled = scenario_names();
+  if (const toml::node* node = root.get("checkpoints"); node && node->is_table()) {
+    top.fail(*node, "checkpoints are an array of tables: write [[checkpoints]] (one per group of files), not [checkpoints]");
   }
-  if (const toml::table* t = sub_table(path, root, "plugins")) {
-    check_keys(path, *t, "plugins", {"paths"});
-    config.plugin_paths = string_array(path, *t, "paths", "plugins");
+  if (const toml::array* groups = top.array_of_tables("checkpoints")) {
+    std::set<std::string> names;
+    for (const toml::node& node : *groups) {
+      const TomlFields f(path, *node.as_table(), "checkpoints");
+      CheckpointGroup g = read_group(f, config, config.groups.size());
+      g.key_rules = read_key_rules(f, *node.as_table());
+      if (!names.insert(g.name).second) fail_config(f.place_of("name"), "two [[checkpoints]] groups are named '" + g.name + "'");
+      config.groups.push_back(std::move(g));
+    }
   }
-  if (config.checkpoint_globs.empty()) {
-    throw ConfigError(path, 1, 1, "no checkpoints: add [checkpoints] files = [\"path/or/*.pt\", ...]");
+  if (config.groups.empty()) {
+    throw ConfigError(path, 1, 1, "no checkpoints: add [[checkpoints]] with files = [\"path/or/*.pt\", ...]");
+  }
+  config.expectations = read_expectations(top);
+  if (const toml::table* t = top.table("security")) {
+    const TomlFields f(path, *t, "security");
+    f.check_keys({"allowed_globals"});
+    if (auto v = f.strings("allowed_globals")) {
+      for (const auto& g : *v) config.allowed_globals.push_back(g.value);
+    }
+  }
+  if (!config.run.expectations_file.empty() && std::filesystem::exists(config.run.expectations_file)) {
+    const std::string& baseline = config.run.expectations_file;
+    const toml::table b = parse_toml(baseline);
+    const TomlFields f(baseline, b, "");
+    f.check_keys({"expectations"});
+    for (auto& e : read_expectations(f)) config.expectations.push_back(std::move(e));
   }
   return config;
 }
@@ -96,26 +318,42 @@ std::string config_relative(const HarnessConfig& config, const std::string& path
   return p.is_absolute() ? path : (std::filesystem::path(config.base_dir) / p).lexically_normal().string();
 }
 
-std::vector<std::string> expand_checkpoints(const HarnessConfig& config) {
+bool is_golden_file(const std::string& path) {
+  static const std::string kSuffix = ".golden.pt";
+  return path.size() >= kSuffix.size() && path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
+}
+
+std::vector<std::string> expand_group(const HarnessConfig& config, const CheckpointGroup& group) {
   std::vector<std::string> files;
   std::set<std::string> seen;
-  for (const Located& located : config.checkpoint_globs) {
+  for (const Located& located : group.files) {
     const std::string& pattern = located.value;
-    const std::filesystem::path full = std::filesystem::path(pattern).is_absolute()
-                                           ? std::filesystem::path(pattern)
-                                           : std::filesystem::path(config.base_dir) / pattern;
+    const std::string full = config_relative(config, pattern);
     glob_t matches{};
     const int rc = ::glob(full.c_str(), 0, nullptr, &matches);
     if (rc == GLOB_NOMATCH || matches.gl_pathc == 0) {
       ::globfree(&matches);
       throw ConfigError(config.file, located.line, located.column,
-                        "[checkpoints] files: '" + pattern + "' matches no file (relative to " + config.base_dir + ")");
+                        "[[checkpoints]] '" + group.name + "' files: '" + pattern + "' matches no file (relative to " +
+                            config.base_dir + ")");
     }
     for (std::size_t i = 0; i < matches.gl_pathc; ++i) {
       const std::string match = std::filesystem::relative(matches.gl_pathv[i]).string();
+      if (is_golden_file(match)) continue;  // recorded outputs beside a checkpoint, not one
       if (seen.insert(match).second) files.push_back(match);
     }
     ::globfree(&matches);
+  }
+  return files;
+}
+
+std::vector<std::string> expand_checkpoints(const HarnessConfig& config) {
+  std::vector<std::string> files;
+  std::set<std::string> seen;
+  for (const auto& group : config.groups) {
+    for (auto& f : expand_group(config, group)) {
+      if (seen.insert(f).second) files.push_back(std::move(f));
+    }
   }
   return files;
 }

@@ -1,7 +1,12 @@
 #pragma once
-// The harness configuration (TOML). This first version knows which checkpoints a run
-// covers and which non-allow-listed globals the team accepts in them; later sections
-// (plugins, scenarios, expectations) extend the same file and the same checks.
+// The harness configuration (TOML): how a run goes ([run]), which plugins ([plugins]),
+// which checkpoints and what they are meant for ([[checkpoints]]), how scenarios judge
+// ([scenarios], overridable per checkpoint group) and the known differences
+// ([[expectations]], inline or in a separate baseline file). Every mistake is a
+// ConfigError located at file:line:column.
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -15,22 +20,105 @@ class ConfigError : public std::runtime_error {
   ConfigError(const std::string& file, int line, int column, const std::string& message);
 };
 
-// A value from the config with where it was written, for errors found later.
+// Where a value was written, for errors found after loading (unknown plugin, no match).
+struct SourcePlace {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+// A value from the config with where it was written.
 struct Located {
   std::string value;
   int line = 0;
   int column = 0;
 };
 
+[[noreturn]] void fail_config(const SourcePlace& where, const std::string& message);
+
+struct RunSettings {
+  int jobs = 0;                          // 0: one worker per core
+  double timeout_seconds = 300;          // wall clock per unit
+  std::uint64_t memory_limit_mib = 8192; // per worker (data segment)
+  std::uint64_t max_file_mib = 0;        // 0: the reader's default cap
+  std::string report_dir = "ckpt-harness-report";
+  std::vector<std::string> formats = {"json"};
+  std::string expectations_file;         // absolute; "" when none
+  bool fail_on_stale_expectations = false;
+};
+
+// How scenarios judge; [scenarios] sets them, a [[checkpoints]] group may override.
+struct ScenarioSettings {
+  std::vector<std::string> enabled;       // scenario names, run order; default all
+  double relaxed_threshold = 0.9;         // fraction of the model's elements that must load
+  std::string dtype_policy = "cast-floating";  // "cast" (as PyTorch), "cast-floating", "exact"
+  double rtol = 1e-4;
+  double atol = 1e-5;
+  std::string epoch_convention = "last-completed";  // or "next": the saved epoch is the one to run
+  std::int64_t first_epoch = 0;
+  std::int64_t steps_per_epoch = 0;       // 0: unknown, step counts are not checked
+  std::string optimizer_state = "optional";  // "required": absent state fails
+  std::int64_t resume_steps = 4;          // k
+  std::int64_t resume_split = 2;          // k1: save and reload after this many steps
+  bool resume_bitwise = true;             // false: within rtol/atol
+  std::int64_t batch = 4;                 // sample batch for behaviour checks
+};
+
+struct KeyRuleSetting {
+  std::string pattern;
+  std::string replacement;
+};
+
+// A plugin selector: "dcgan" (every version) or "dcgan@2.*" (version glob).
+struct PluginSelector {
+  std::string name;
+  std::string version_glob = "*";
+  SourcePlace where;
+  bool matches(const std::string& name, const std::string& version) const;
+  std::string text() const;
+};
+PluginSelector parse_plugin_selector(const std::string& text, const SourcePlace& where);
+
+struct CheckpointGroup {
+  std::string name;                      // "dcgan-v1"; default "checkpoints[N]"
+  SourcePlace where;
+  std::vector<Located> files;            // globs, relative to the config's directory
+  std::string label;                     // the model version that wrote them
+  std::vector<PluginSelector> plugins;   // empty: only the format scenario runs
+  std::string layout = "gan";
+  std::vector<KeyRuleSetting> key_rules;
+  ScenarioSettings scenarios;            // [scenarios] with this group's overrides
+};
+
+struct PluginSettings {
+  SourcePlace where;
+  std::map<std::string, std::string> options;
+};
+
+struct ExpectationSetting {
+  SourcePlace where;
+  PluginSelector plugin;                 // name "*" matches units without a plugin too
+  std::vector<std::string> checkpoints;  // globs against config-relative paths
+  std::string scenario;
+  std::string component = "*";
+  std::string outcome = "fail";          // "fail", "error" or "skipped"
+  std::optional<std::vector<std::string>> missing;
+  std::optional<std::vector<std::string>> unexpected;
+  std::string reason;
+};
+
 struct HarnessConfig {
-  std::string file;                           // the config file as given
-  std::string base_dir;                       // paths in the config are relative to it
-  std::vector<Located> checkpoint_globs;      // [checkpoints] files (at least one)
+  std::string file;                      // the config file as given
+  std::string base_dir;                  // paths in the config are relative to it
+  RunSettings run;
+  std::vector<Located> plugin_paths;     // [plugins] paths: files or directories
+  std::map<std::string, PluginSettings> plugin_settings;  // [plugins.NAME]
+  std::vector<CheckpointGroup> groups;   // [[checkpoints]] (at least one)
+  ScenarioSettings scenarios;            // [scenarios]
+  std::vector<ExpectationSetting> expectations;  // [[expectations]] then the baseline file's
   // [security] allowed_globals: found in checkpoints, reviewed and accepted by the team
   // (for example "argparse.Namespace"); still listed, but not a failure.
   std::vector<std::string> allowed_globals;
-  // [plugins] paths: plugin files or directories, relative to the config's directory.
-  std::vector<Located> plugin_paths;
 
   bool allows_global(const std::string& name) const;
 };
@@ -40,8 +128,13 @@ HarnessConfig load_config(const std::string& path);
 // A config path made absolute against the config's directory.
 std::string config_relative(const HarnessConfig& config, const std::string& path);
 
-// The checkpoint files the config names, in glob order without duplicates. A pattern
-// that matches nothing is an error (a typo would otherwise silently test nothing).
+// Golden-output files (NAME.golden.pt) sit beside checkpoints; globs never pick them.
+bool is_golden_file(const std::string& path);
+
+// The files of one group, in glob order without duplicates, relative to the current
+// directory. A pattern that matches nothing is an error (a typo would silently test nothing).
+std::vector<std::string> expand_group(const HarnessConfig& config, const CheckpointGroup& group);
+// Every group's files, without duplicates.
 std::vector<std::string> expand_checkpoints(const HarnessConfig& config);
 
 }  // namespace ckpt

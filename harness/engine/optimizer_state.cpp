@@ -6,6 +6,9 @@
 #include <torch/optim/rmsprop.h>
 #include <torch/optim/sgd.h>
 
+#include <ATen/ops/scalar_tensor.h>
+
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -341,5 +344,43 @@ void load_optimizer_state(Optimizer& optimizer, const SavedOptimizerState& saved
   }
 }
 
+std::optional<std::int64_t> saved_step_count(const SavedOptimizerState& saved) {
+  std::optional<std::int64_t> steps;
+  for (const auto& [position, s] : saved.state) {
+    auto it = s.find("step");
+    if (it == s.end()) continue;
+    const std::int64_t n = step_of(*it->second);
+    steps = steps ? std::max(*steps, n) : n;
+  }
+  return steps;
+}
+
+std::map<std::string, at::Tensor> optimizer_state_tensors(const Optimizer& optimizer) {
+  torch::optim::Optimizer& o = *optimizer.optimizer;
+  const std::vector<at::Tensor> params = flat_params(o);
+  std::map<std::string, at::Tensor> out;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    auto it = o.state().find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
+    if (it == o.state().end()) continue;
+    const std::string name = i < optimizer.parameters.size() ? optimizer.parameters[i] : "param " + std::to_string(i);
+    auto put = [&](const char* key, const at::Tensor& t) {
+      if (t.defined()) out[name + "." + key] = t;
+    };
+    auto step = [&](std::int64_t n) { out[name + ".step"] = at::scalar_tensor(static_cast<double>(n), at::kLong); };
+    const torch::optim::OptimizerParamState* state = it->second.get();
+    if (const auto* a = dynamic_cast<const torch::optim::AdamParamState*>(state)) {
+      step(a->step()), put("exp_avg", a->exp_avg()), put("exp_avg_sq", a->exp_avg_sq()), put("max_exp_avg_sq", a->max_exp_avg_sq());
+    } else if (const auto* w = dynamic_cast<const torch::optim::AdamWParamState*>(state)) {
+      step(w->step()), put("exp_avg", w->exp_avg()), put("exp_avg_sq", w->exp_avg_sq()), put("max_exp_avg_sq", w->max_exp_avg_sq());
+    } else if (const auto* s = dynamic_cast<const torch::optim::SGDParamState*>(state)) {
+      put("momentum_buffer", s->momentum_buffer());
+    } else if (const auto* r = dynamic_cast<const torch::optim::RMSpropParamState*>(state)) {
+      step(r->step()), put("square_avg", r->square_avg()), put("momentum_buffer", r->momentum_buffer()), put("grad_avg", r->grad_avg());
+    } else if (const auto* g = dynamic_cast<const torch::optim::AdagradParamState*>(state)) {
+      step(g->step()), put("sum", g->sum());
+    }
+  }
+  return out;
+}
 
 }  // namespace ckpt

@@ -6,6 +6,7 @@
 #include <ckpt/plugin.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,15 @@ struct OptimizerComparison {
 };
 
 OptimizerComparison compare_optimizer(const Optimizer& optimizer, const SavedOptimizerState* saved, const std::string& source);
+
+// The step count the saved state records (the largest per-parameter 'step'); nullopt when
+// the class keeps none or no step was taken.
+std::optional<std::int64_t> saved_step_count(const SavedOptimizerState& saved);
+
+// Every per-parameter state tensor of a LibTorch optimizer, keyed
+// "<qualified parameter>.<state>" ("generator.main.0.weight.exp_avg"; steps as 0-d tensors),
+// for comparing two optimizers' states.
+std::map<std::string, at::Tensor> optimizer_state_tensors(const Optimizer& optimizer);
 
 // Loads the saved state and hyper-parameters into the optimizer, as Python's
 // Optimizer.load_state_dict does. Call only when compare_optimizer found it loadable.

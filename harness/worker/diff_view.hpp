@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "worker/compatibility.hpp"
+#include "scenarios/compatibility.hpp"
 
 namespace ckpt {
 

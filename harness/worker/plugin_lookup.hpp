@@ -5,13 +5,13 @@
 #include <vector>
 
 #include "plugin_host/plugin_host.hpp"
+#include "plugin_host/plugin_paths.hpp"
 
 namespace ckpt {
 
-std::vector<std::string> plugin_search_dirs(const std::vector<std::string>& extra_dirs);
-
-// `name_or_path` is a plugin file, or the name of a plugin in one of `dirs` (directories,
-// or plugin files given by the config).
+// `name_or_path` is a plugin file, or NAME or NAME@VERSION-GLOB of a plugin in one of
+// `dirs` (directories, or plugin files given by the config); of several versions, the
+// newest is taken.
 std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::vector<std::string>& dirs);
 
 }  // namespace ckpt

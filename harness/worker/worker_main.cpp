@@ -1,5 +1,5 @@
 // ckpt-harness-worker: the part of ckpt-harness that links LibTorch and loads plugins.
-// `ckpt-harness plugins|diff ...` runs it; the runner will start it as its worker process.
+// `ckpt-harness plugins|diff ...` runs it; `ckpt-harness run` starts it as `serve`.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <filesystem>
@@ -12,6 +12,7 @@
 #include "reader/read_error.hpp"
 #include "worker/diff_view.hpp"
 #include "worker/plugin_lookup.hpp"
+#include "worker/serve.hpp"
 
 namespace {
 using namespace ckpt;
@@ -178,6 +179,10 @@ int main(int argc, char** argv) {
   diff->add_option("--config", d.config, "Also find plugins in the config's [plugins] paths");
   diff->add_flag("--json", d.json, "Write JSON (schema ckpt-harness.diff v1)");
   diff->callback([&] { status = run_diff(d); });
+
+  CLI::App* serve_command = app.add_subcommand(
+      "serve", "Serve units for `ckpt-harness run` (requests on fd 3, replies on fd 4); not for direct use");
+  serve_command->callback([&] { status = serve(); });
 
   try {
     app.parse(argc, argv);

@@ -1,6 +1,12 @@
+#pragma once
 // The canonical DCGAN of the PyTorch examples (dcgan/main.py): a generator and a
 // discriminator, each a `main` Sequential, trained with Adam. Sizes are options, so the
 // same plugin checks the small fixtures and full-size 64x64 checkpoints.
+//
+// One model, several versions: each plugin (dcgan_v1.cpp, dcgan_v2.cpp) passes a
+// DcganVersion to Dcgan and exports it with CKPT_PLUGIN. Every plugin includes this header
+// from exactly one translation unit; the unnamed namespace keeps each library's copy its
+// own when several versions are loaded into one process.
 #include <ckpt/plugin.hpp>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/init.h>
@@ -8,11 +14,20 @@
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/dropout.h>
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
 
 namespace {
 namespace nn = torch::nn;
+
+// What changed between versions of the model; everything else is shared.
+struct DcganVersion {
+  // The generator's first block has ngf * generator_first_width channels (v1: 8, v2: 16).
+  std::int64_t generator_first_width;
+  // p of a Dropout right before the discriminator's last conv; 0: no Dropout (v1).
+  double discriminator_dropout;
+};
 
 struct Sizes {
   std::int64_t nz, ngf, ndf, nc;
@@ -27,14 +42,32 @@ nn::Conv2d down(std::int64_t in, std::int64_t out, std::int64_t stride, std::int
 nn::ReLU relu() { return nn::ReLU(nn::ReLUOptions(true)); }
 nn::LeakyReLU leaky() { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)); }
 
+nn::Sequential generator_layers(const Sizes& s, const DcganVersion& v) {
+  const std::int64_t first = s.ngf * v.generator_first_width;
+  return nn::Sequential(up(s.nz, first, 1, 0), nn::BatchNorm2d(first), relu(),
+                        up(first, s.ngf * 4, 2, 1), nn::BatchNorm2d(s.ngf * 4), relu(),
+                        up(s.ngf * 4, s.ngf * 2, 2, 1), nn::BatchNorm2d(s.ngf * 2), relu(),
+                        up(s.ngf * 2, s.ngf, 2, 1), nn::BatchNorm2d(s.ngf), relu(),
+                        up(s.ngf, s.nc, 2, 1), nn::Tanh());
+}
+
+nn::Sequential discriminator_layers(const Sizes& s, const DcganVersion& v) {
+  nn::Sequential main(down(s.nc, s.ndf, 2, 1), leaky(),
+                      down(s.ndf, s.ndf * 2, 2, 1), nn::BatchNorm2d(s.ndf * 2), leaky(),
+                      down(s.ndf * 2, s.ndf * 4, 2, 1), nn::BatchNorm2d(s.ndf * 4), leaky(),
+                      down(s.ndf * 4, s.ndf * 8, 2, 1), nn::BatchNorm2d(s.ndf * 8), leaky());
+  // Appended layers are named by position, as Python's Sequential names them.
+  if (v.discriminator_dropout > 0) main->push_back(nn::Dropout(v.discriminator_dropout));
+  main->push_back(down(s.ndf * 8, 1, 1, 0));
+  main->push_back(nn::Sigmoid());
+  return main;
+}
+
 struct GeneratorImpl : nn::Module {
   nn::Sequential main;
-  explicit GeneratorImpl(const Sizes& s)
-      : main(up(s.nz, s.ngf * 8, 1, 0), nn::BatchNorm2d(s.ngf * 8), relu(),
-             up(s.ngf * 8, s.ngf * 4, 2, 1), nn::BatchNorm2d(s.ngf * 4), relu(),
-             up(s.ngf * 4, s.ngf * 2, 2, 1), nn::BatchNorm2d(s.ngf * 2), relu(),
-             up(s.ngf * 2, s.ngf, 2, 1), nn::BatchNorm2d(s.ngf), relu(),
-             up(s.ngf, s.nc, 2, 1), nn::Tanh()) {
+  // The input and output channels, kept so sample_input does not depend on layer positions.
+  std::int64_t nz, nc;
+  GeneratorImpl(const Sizes& s, const DcganVersion& v) : main(generator_layers(s, v)), nz(s.nz), nc(s.nc) {
     register_module("main", main);
   }
   torch::Tensor forward(const torch::Tensor& z) { return main->forward(z); }
@@ -42,12 +75,7 @@ struct GeneratorImpl : nn::Module {
 
 struct DiscriminatorImpl : nn::Module {
   nn::Sequential main;
-  explicit DiscriminatorImpl(const Sizes& s)
-      : main(down(s.nc, s.ndf, 2, 1), leaky(),
-             down(s.ndf, s.ndf * 2, 2, 1), nn::BatchNorm2d(s.ndf * 2), leaky(),
-             down(s.ndf * 2, s.ndf * 4, 2, 1), nn::BatchNorm2d(s.ndf * 4), leaky(),
-             down(s.ndf * 4, s.ndf * 8, 2, 1), nn::BatchNorm2d(s.ndf * 8), leaky(),
-             down(s.ndf * 8, 1, 1, 0), nn::Sigmoid()) {
+  DiscriminatorImpl(const Sizes& s, const DcganVersion& v) : main(discriminator_layers(s, v)) {
     register_module("main", main);
   }
   torch::Tensor forward(const torch::Tensor& image) { return main->forward(image); }
@@ -76,6 +104,8 @@ std::vector<std::string> qualified(const std::string& prefix, const nn::Module& 
 
 class Dcgan : public ckpt::Architecture {
  public:
+  explicit Dcgan(const DcganVersion& version) : version_(version) {}
+
   ckpt::Model build(const ckpt::Options& options) const override {
     ckpt::check_known_options(options, {"nz", "ngf", "ndf", "nc", "lr", "beta1", "beta2", "seed"});
     const Sizes s{ckpt::option_int(options, "nz", 100, 1, 4096), ckpt::option_int(options, "ngf", 64, 1, 4096),
@@ -85,8 +115,8 @@ class Dcgan : public ckpt::Architecture {
     const double beta2 = ckpt::option_double(options, "beta2", 0.999);
     torch::manual_seed(ckpt::option_int(options, "seed", 0, 0, INT64_MAX));
 
-    auto generator = std::make_shared<GeneratorImpl>(s);
-    auto discriminator = std::make_shared<DiscriminatorImpl>(s);
+    auto generator = std::make_shared<GeneratorImpl>(s, version_);
+    auto discriminator = std::make_shared<DiscriminatorImpl>(s, version_);
     init_weights(*generator);
     init_weights(*discriminator);
     auto adam = [&](const nn::Module& m) {
@@ -105,10 +135,8 @@ class Dcgan : public ckpt::Architecture {
   torch::Tensor sample_input(const ckpt::Model& model, const std::string& module, std::int64_t batch) const override {
     torch::manual_seed(1234);
     const auto& g = std::dynamic_pointer_cast<GeneratorImpl>(model.modules.at(0).module);
-    const std::int64_t nz = g->main[0]->as<nn::ConvTranspose2d>()->options.in_channels();
-    const std::int64_t nc = g->main[12]->as<nn::ConvTranspose2d>()->options.out_channels();
-    if (module == "generator") return torch::randn({batch, nz, 1, 1});
-    if (module == "discriminator") return torch::randn({batch, nc, 64, 64});
+    if (module == "generator") return torch::randn({batch, g->nz, 1, 1});
+    if (module == "discriminator") return torch::randn({batch, g->nc, 64, 64});
     return {};
   }
 
@@ -136,7 +164,8 @@ class Dcgan : public ckpt::Architecture {
     opt_g.step();
     return true;
   }
+
+ private:
+  DcganVersion version_;
 };
 }  // namespace
-
-CKPT_PLUGIN(Dcgan, "dcgan", "1.0.0", "DCGAN of the PyTorch examples: Generator and Discriminator over `main` Sequentials, Adam")

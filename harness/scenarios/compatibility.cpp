@@ -1,4 +1,4 @@
-#include "worker/compatibility.hpp"
+#include "scenarios/compatibility.hpp"
 
 #include <set>
 
@@ -48,8 +48,8 @@ CompatibilityReport check_compatibility(CheckpointSet& files, const Plugin& plug
     auto source = layout.modules.find(module.name);
     try {
       if (source == layout.modules.end()) throw LayoutError("the layout does not say where '" + module.name + "' is");
-      const StateDict state = extract_state_dict(files, source->second, layout.key_rules);
-      result.comparison = compare_module(schema_of(module.name, *module.module), state);
+      result.state = extract_state_dict(files, source->second, layout.key_rules);
+      result.comparison = compare_module(schema_of(module.name, *module.module), result.state);
     } catch (const LayoutError& e) {
       result.error = e.what();
     } catch (const KeyRuleError& e) {
@@ -72,8 +72,8 @@ CompatibilityReport check_compatibility(CheckpointSet& files, const Plugin& plug
         where = ckpt.file() + " " + format_path(source->second.path);
       }
       if (saved) {
-        const SavedOptimizerState state = read_saved_optimizer(*saved);
-        result.comparison = compare_optimizer(optimizer, &state, where);
+        result.saved = read_saved_optimizer(*saved);
+        result.comparison = compare_optimizer(optimizer, &*result.saved, where);
       } else {
         result.comparison = compare_optimizer(optimizer, nullptr, where);
       }

@@ -14,11 +14,13 @@ namespace ckpt {
 
 struct ModuleResult {
   ModuleComparison comparison;
+  StateDict state;    // what the layout and key rules took from the checkpoint
   std::string error;  // the component could not be found or read (layout, reader)
 };
 
 struct OptimizerResult {
   OptimizerComparison comparison;
+  std::optional<SavedOptimizerState> saved;  // absent: no state saved (or unreadable)
   std::string error;
 };
 

@@ -1,0 +1,242 @@
+#include "cli/run_command.hpp"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "cli/version.hpp"
+#include "cli/worker_path.hpp"
+#include "config/config.hpp"
+#include "plugin_host/plugin_paths.hpp"
+#include "reports/atomic_file.hpp"
+#include "reports/console_reporter.hpp"
+#include "reports/json_report.hpp"
+#include "runner/expectations.hpp"
+#include "runner/interrupt.hpp"
+#include "runner/run_plan.hpp"
+#include "runner/supervisor.hpp"
+
+namespace ckpt {
+
+namespace {
+namespace fs = std::filesystem;
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string host_name() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+// The plugin files of the run: the config's [plugins] paths, else --plugin-dir, the
+// environment and the directory beside the executable.
+std::vector<std::string> plugin_files(const HarnessConfig& config, const std::vector<std::string>& extra_dirs) {
+  std::vector<std::string> files;
+  if (!config.plugin_paths.empty()) {
+    for (const Located& p : config.plugin_paths) {
+      const std::string path = config_relative(config, p.value);
+      if (!fs::exists(path)) {
+        throw ConfigError(config.file, p.line, p.column, "[plugins] paths: '" + p.value + "' does not exist (" + path + ")");
+      }
+      for (auto& f : plugin_files_in(path)) files.push_back(std::move(f));
+    }
+  }
+  for (const auto& dir : plugin_search_dirs(extra_dirs)) {
+    if (!config.plugin_paths.empty() && std::find(extra_dirs.begin(), extra_dirs.end(), dir) == extra_dirs.end()) continue;
+    for (auto& f : plugin_files_in(dir)) {
+      if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(std::move(f));
+    }
+  }
+  return files;
+}
+
+bool needs_plugins(const HarnessConfig& config) {
+  for (const auto& g : config.groups) {
+    if (!g.plugins.empty()) return true;
+  }
+  return false;
+}
+
+// A plugin file that would not load (or killed its worker) fails as its own unit.
+UnitResult plugin_failure_unit(const DescribeOutcome& d) {
+  UnitResult u;
+  u.id = "plugin/" + d.file;
+  u.plugin.file = d.file;
+  u.checkpoint = "";
+  CaseResult c;
+  c.scenario = "plugin-load";
+  c.outcome = Outcome::kError;
+  c.message = d.error.substr(0, d.error.find('\n'));
+  c.details = d.error;
+  u.cases.push_back(c);
+  return u;
+}
+
+void print_plan(const RunPlan& plan, std::ostream& out) {
+  for (const auto& unit : plan.units) {
+    out << unit.result.id << "\n";
+    for (const auto& c : unit.request.cases) out << "  " << c.scenario << (c.component.empty() ? "" : "/" + c.component) << "\n";
+  }
+  out << plan.units.size() << " unit(s), " << plan.cases << " case(s) of " << plan.units_before_selection
+      << " unit(s) in the config\n";
+}
+
+int exit_code_of(const RunResult& run, bool fail_on_stale) {
+  if (run.interrupted) return kExitInterrupted;
+  const Totals t = run.totals();
+  return t.failed + t.errors > 0 || (fail_on_stale && t.stale > 0) ? 1 : 0;
+}
+}  // namespace
+
+void add_run_command(CLI::App& app, RunOptions& o, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "run", "The main job: every checkpoint x plugin version x scenario of the config, in isolated workers. Exit 0 "
+             "all as expected, 1 unexpected failures, 2 config/usage error, 3 nothing selected, 4 report not written, "
+             "130 interrupted.");
+  cmd->add_option("--config", o.config, "The config (default: ckpt-harness.toml)");
+  cmd->add_option("--jobs,-j", o.jobs, "Workers in parallel (default: [run] jobs, 0 = one per core)")->check(CLI::Range(0, 256));
+  cmd->add_option("--shard", o.shard, "K/N: run the K-th of N shards (units split by a stable hash of their id)");
+  cmd->add_option("--filter", o.filter,
+                  "Cases to run, gtest-style: 'POS[:POS]-NEG[:NEG]' globs over ids like "
+                  "'dcgan@2.0.0/fixtures/dcgan/current.pt/strict-load/generator'");
+  cmd->add_flag("--list", o.list, "Show the units and cases that would run, and run nothing");
+  cmd->add_flag("--update-expectations", o.update_expectations,
+                "Write today's failures as the expectations baseline ([run] expectations_file) for review");
+  cmd->add_option("--report-dir", o.report_dir, "Where reports go (default: [run] report_dir)");
+  cmd->add_option("--timeout", o.timeout_seconds, "Seconds per unit (default: [run] timeout_seconds)")->check(CLI::PositiveNumber);
+  cmd->add_option("--plugin-dir", o.plugin_dirs, "More directories with plugins");
+  cmd->add_flag("--verbose,-v", o.verbose, "Print every case, not only failures");
+  cmd->callback([&] { exit_code = run_harness(o); });
+}
+
+int run_harness(const RunOptions& o) {
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    const HarnessConfig config = load_config(o.config);
+    const CaseFilter filter(o.filter);
+    Shard shard;
+    if (!o.shard.empty()) {
+      try {
+        shard = parse_shard(o.shard);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+    }
+    SupervisorOptions so;
+    so.worker_executable = worker_executable(nullptr);
+    const int jobs = o.jobs >= 0 ? o.jobs : config.run.jobs;
+    so.jobs = jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    so.unit_timeout_seconds = o.timeout_seconds > 0 ? o.timeout_seconds : config.run.timeout_seconds;
+    so.limits.memory_bytes = config.run.memory_limit_mib << 20;
+    Supervisor supervisor(so);
+
+    std::vector<DescribedPlugin> plugins;
+    std::vector<UnitResult> plugin_failures;
+    if (needs_plugins(config)) {
+      const std::vector<std::string> files = plugin_files(config, o.plugin_dirs);
+      if (files.empty()) {
+        throw ConfigError(config.file, 0, 0,
+                          "no plugin files found: build them (cmake --build build) or name them in [plugins] paths");
+      }
+      nlohmann::json options = nlohmann::json::object();
+      for (const auto& [name, settings] : config.plugin_settings) options[name] = settings.options;
+      for (const DescribeOutcome& d : supervisor.describe(files, options)) {
+        if (d.plugin) {
+          for (const auto& p : plugins) {
+            if (p.name == d.plugin->name && p.version == d.plugin->version) {
+              throw ConfigError(config.file, 0, 0, "two plugin files are " + p.name + "@" + p.version + ": " + p.file +
+                                                       " and " + d.file + " (keep one)");
+            }
+          }
+          plugins.push_back(*d.plugin);
+        } else {
+          plugin_failures.push_back(plugin_failure_unit(d));
+        }
+      }
+    }
+    check_plugin_references(config, plugins);
+    RunPlan plan = plan_run(config, plugins, filter, shard);
+    if (o.list) {
+      print_plan(plan, std::cout);
+      return plan.units.empty() ? kExitNothingSelected : 0;
+    }
+    if (plan.units.empty() && plugin_failures.empty()) {
+      std::cerr << "nothing selected: " << plan.units_before_selection << " unit(s) in " << config.file
+                << (o.filter.empty() ? "" : ", none with a case matching --filter '" + o.filter + "'")
+                << (o.shard.empty() ? "" : ", none in shard " + o.shard) << "\n";
+      return kExitNothingSelected;
+    }
+
+    RunResult run;
+    Environment& env = run.environment;
+    env = {kHarnessVersion, kTorchVersion, host_name(), config.file, utc_now(), o.command_line, so.jobs, o.shard, o.filter};
+    const bool terminal = ::isatty(STDOUT_FILENO) && !std::getenv("CI");
+    ConsoleReporter console(std::cout, terminal, o.verbose);
+    console.on_run_start(env, plan.units.size(), plan.cases);
+    for (auto& f : plugin_failures) {
+      run.notes.push_back("plugin " + f.plugin.file + " could not be used: " + f.cases.front().message);
+      run.units.push_back(f);
+    }
+    for (auto& u : supervisor.run(std::move(plan.units), [&](UnitResult& u) { apply_expectations(config, u); }, console)) {
+      run.units.push_back(std::move(u));
+    }
+    run.interrupted = interrupted();
+    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    console.on_run_end(run);
+
+    int status = exit_code_of(run, config.run.fail_on_stale_expectations);
+    const std::string report_dir = o.report_dir.empty() ? config_relative(config, config.run.report_dir) : o.report_dir;
+    for (const auto& format : config.run.formats) {
+      const std::string path = (fs::path(report_dir) / "results.json").string();
+      try {
+        if (format == "json") write_file_atomically(path, [&](std::ostream& out) { write_json_report(run, out); });
+        std::cout << "report: " << path << "\n";
+      } catch (const std::exception& e) {
+        std::cerr << "error [report]: " << e.what() << "\n";
+        if (status == 0) status = kExitReportFailed;
+      }
+    }
+    if (o.update_expectations && !run.interrupted) {
+      std::string path = config.run.expectations_file;
+      if (path.empty()) path = config_relative(config, fs::path(config.file).stem().string() + ".expectations.toml");
+      try {
+        write_file_atomically(path, [&](std::ostream& out) { out << expectations_baseline(config, run.units); });
+        std::cout << "expectations baseline written: " << path << " (review it with git diff)\n";
+        if (config.run.expectations_file.empty()) {
+          std::cout << "note: add [run] expectations_file = \"" << fs::path(path).filename().string()
+                    << "\" to " << config.file << " so runs use it\n";
+        }
+      } catch (const std::exception& e) {
+        std::cerr << "error [report]: " << e.what() << "\n";
+        if (status == 0) status = kExitReportFailed;
+      }
+    }
+    return status;
+  } catch (const ConfigError& e) {
+    std::cerr << "error [config]: " << e.what() << "\n";
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << "error [usage]: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace ckpt

@@ -1,0 +1,41 @@
+#pragma once
+// What the supervisor asks a worker to run: one unit (a plugin version x a checkpoint) and
+// the cases of it that were selected. Sent as one JSON line; plain values only.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace ckpt {
+
+struct PlannedCase {
+  std::string scenario;
+  std::string component;  // "" for checkpoint-wide scenarios
+};
+
+struct UnitRequest {
+  std::string id;
+  std::string plugin_file;                    // "" for a checkpoint no plugin is meant for
+  std::map<std::string, std::string> options; // the plugin's build options
+  std::string checkpoint;                     // path the worker opens
+  std::string golden;                         // recorded outputs beside it (may not exist)
+  std::string layout = "gan";
+  std::vector<KeyRuleSetting> key_rules;
+  std::vector<PlannedCase> cases;             // in run order
+  ScenarioSettings settings;
+  std::vector<std::string> allowed_globals;
+  std::uint64_t max_file_bytes = 0;           // 0: the reader's default
+};
+
+nlohmann::json to_json(const UnitRequest& request);
+UnitRequest request_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception
+
+// The golden-output file recorded for a checkpoint: same directory and stem, suffix
+// ".golden.pt" (runs/ckpt_0040.pt -> runs/ckpt_0040.golden.pt).
+std::string golden_path_for(const std::string& checkpoint);
+
+}  // namespace ckpt

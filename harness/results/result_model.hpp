@@ -1,0 +1,85 @@
+#pragma once
+// The result model: what a run found, written by the runner, read (const) by every
+// reporter. Plain values only: reporters never see a tensor or a plugin.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "results/outcome.hpp"
+
+namespace ckpt {
+
+struct CaseResult {
+  std::string scenario;   // "strict-load"
+  std::string component;  // "generator", "generator_optimizer", or "" for the checkpoint as a whole
+  Outcome outcome = Outcome::kError;
+  std::string message;    // one line: what a CI log shows
+  std::string details;    // full text: key lists, tables, hints (several lines)
+  // Structured facts, by scenario (documented in reports/README.md): missing, unexpected,
+  // shape_mismatches, dtype_mismatches, left_at_initialisation, fraction, ...
+  nlohmann::json data = nlohmann::json::object();
+  std::string expectation;  // why an expectation applied (or failed to), "" when none did
+  bool stale_expectation = false;  // an expected failure that no longer happens
+  double seconds = 0;
+
+  std::string id(const std::string& unit_id) const;  // unit id + "/scenario[/component]"
+};
+
+struct PluginRef {
+  std::string name;     // "" for a checkpoint no plugin is meant for (format only)
+  std::string version;
+  std::string file;
+  std::string label() const;  // "dcgan@2.0.0", or "(no plugin)"
+};
+
+struct UnitResult {
+  std::string id;          // "dcgan@2.0.0/fixtures/dcgan/current.pt": stable, used by shards
+  PluginRef plugin;
+  std::string checkpoint;  // as the config names it (relative to the config's directory)
+  std::string checkpoint_sha256;
+  std::string group;       // the [[checkpoints]] entry: its name
+  std::string label;       // the model version that wrote the checkpoint ("dcgan 1.x")
+  std::vector<CaseResult> cases;
+  double seconds = 0;
+  std::string worker_log;  // the worker's captured output while it ran this unit (capped)
+  Outcome worst() const;   // of the cases that ran; kSkipped when none did
+};
+
+struct Environment {
+  std::string harness_version;
+  std::string torch_version;
+  std::string hostname;
+  std::string config_file;
+  std::string started_at;  // UTC, YYYY-MM-DDTHH:MM:SSZ
+  std::string command_line;
+  int jobs = 1;
+  std::string shard;       // "K/N" or ""
+  std::string filter;
+};
+
+struct Totals {
+  std::size_t cases = 0, passed = 0, failed = 0, errors = 0, skipped = 0, expected_failures = 0, stale = 0;
+  void add(const CaseResult& c);
+};
+
+struct RunResult {
+  Environment environment;
+  std::vector<UnitResult> units;
+  double seconds = 0;
+  bool interrupted = false;
+  std::vector<std::string> notes;  // run-level problems (a plugin that would not load, ...)
+  Totals totals() const;
+};
+
+nlohmann::json to_json(const CaseResult& c);
+CaseResult case_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception
+nlohmann::json to_json(const UnitResult& u);
+UnitResult unit_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const RunResult& r);
+RunResult run_from_json(const nlohmann::json& j);
+
+inline constexpr int kResultsSchemaVersion = 1;
+
+}  // namespace ckpt

@@ -1,0 +1,139 @@
+#include "runner/run_plan.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "config/suggest.hpp"
+#include "plugin_host/plugin_paths.hpp"
+#include "results/scenarios.hpp"
+
+namespace ckpt {
+
+namespace {
+std::string found_text(const std::vector<DescribedPlugin>& plugins) {
+  std::string out;
+  for (const auto& p : plugins) out += (out.empty() ? "" : ", ") + p.name + "@" + p.version;
+  return out.empty() ? "none" : out;
+}
+
+void check_selector(const PluginSelector& s, const std::vector<DescribedPlugin>& plugins, const std::string& what) {
+  if (s.name == "*") return;
+  for (const auto& p : plugins) {
+    if (s.matches(p.name, p.version)) return;
+  }
+  std::vector<std::string> names;
+  for (const auto& p : plugins) names.push_back(p.name);
+  const std::string nearest = nearest_word(s.name, names);
+  fail_config(s.where, what + ": no plugin matches '" + s.text() + "' (found: " + found_text(plugins) + ")" +
+                           (nearest.empty() || nearest == s.name ? "" : "; did you mean '" + nearest + "'?"));
+}
+
+// The config-relative spelling of a checkpoint: what ids, expectations and reports use.
+std::string config_path(const HarnessConfig& config, const std::string& file) {
+  const auto abs = std::filesystem::absolute(file).lexically_normal();
+  const auto rel = abs.lexically_relative(config.base_dir);
+  return rel.empty() || rel.string().rfind("..", 0) == 0 ? abs.string() : rel.string();
+}
+
+std::vector<PlannedCase> cases_for(const ScenarioSettings& settings, const DescribedPlugin* plugin) {
+  std::vector<PlannedCase> out;
+  for (const auto& name : settings.enabled) {
+    const ScenarioInfo* s = find_scenario(name);
+    if (!plugin) {
+      if (!s->needs_plugin) out.push_back({name, ""});
+      continue;
+    }
+    switch (s->scope) {
+      case ScenarioScope::kCheckpoint: out.push_back({name, ""}); break;
+      case ScenarioScope::kModule:
+        for (const auto& m : plugin->modules) out.push_back({name, m});
+        break;
+      case ScenarioScope::kOptimizer:
+        for (const auto& o : plugin->optimizers) out.push_back({name, o});
+        break;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+void check_plugin_references(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins) {
+  std::vector<std::string> names;
+  for (const auto& p : plugins) names.push_back(p.name);
+  for (const auto& [name, settings] : config.plugin_settings) {
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    const std::string nearest = nearest_word(name, names);
+    fail_config(settings.where, "[plugins." + name + "]: no plugin named '" + name + "' (found: " + found_text(plugins) +
+                                    ")" + (nearest.empty() ? "" : "; did you mean '" + nearest + "'?"));
+  }
+  for (const auto& g : config.groups) {
+    for (const auto& s : g.plugins) check_selector(s, plugins, "[[checkpoints]] '" + g.name + "' plugins");
+  }
+  for (const auto& e : config.expectations) check_selector(e.plugin, plugins, "expectation");
+}
+
+RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins, const CaseFilter& filter,
+                 const Shard& shard) {
+  std::vector<const DescribedPlugin*> sorted;
+  for (const auto& p : plugins) sorted.push_back(&p);
+  std::sort(sorted.begin(), sorted.end(), [](const DescribedPlugin* a, const DescribedPlugin* b) {
+    return a->name != b->name ? a->name < b->name : compare_versions(a->version, b->version) < 0;
+  });
+  RunPlan plan;
+  std::map<std::string, std::string> group_of_unit;
+  for (const CheckpointGroup& group : config.groups) {
+    for (const std::string& file : expand_group(config, group)) {
+      std::vector<const DescribedPlugin*> targets;
+      for (const DescribedPlugin* p : sorted) {
+        for (const auto& s : group.plugins) {
+          if (s.matches(p->name, p->version)) {
+            targets.push_back(p);
+            break;
+          }
+        }
+      }
+      if (group.plugins.empty()) targets.push_back(nullptr);
+      for (const DescribedPlugin* p : targets) {
+        UnitPlan unit;
+        UnitResult& r = unit.result;
+        r.checkpoint = config_path(config, file);
+        r.plugin = p ? PluginRef{p->name, p->version, p->file} : PluginRef{};
+        r.id = (p ? p->name + "@" + p->version : std::string("format-only")) + "/" + r.checkpoint;
+        r.group = group.name;
+        r.label = group.label;
+        auto [it, fresh] = group_of_unit.emplace(r.id, group.name);
+        if (!fresh) {
+          fail_config(group.where, "'" + r.checkpoint + "' is in [[checkpoints]] '" + it->second + "' and '" + group.name +
+                                       "' for the same plugin " + r.plugin.label() + ": keep it in one group");
+        }
+        ++plan.units_before_selection;
+        if (!shard.selects(r.id)) continue;
+        UnitRequest& q = unit.request;
+        q.id = r.id;
+        q.plugin_file = p ? p->file : "";
+        if (p && config.plugin_settings.count(p->name)) q.options = config.plugin_settings.at(p->name).options;
+        q.checkpoint = file;
+        q.golden = golden_path_for(file);
+        q.layout = group.layout;
+        q.key_rules = group.key_rules;
+        q.settings = group.scenarios;
+        q.allowed_globals = config.allowed_globals;
+        q.max_file_bytes = config.run.max_file_mib * 1024 * 1024;
+        for (const PlannedCase& c : cases_for(group.scenarios, p)) {
+          CaseResult probe;
+          probe.scenario = c.scenario;
+          probe.component = c.component;
+          if (filter.selects(probe.id(r.id))) q.cases.push_back(c);
+        }
+        if (q.cases.empty()) continue;
+        plan.cases += q.cases.size();
+        plan.units.push_back(std::move(unit));
+      }
+    }
+  }
+  return plan;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,43 @@
+#pragma once
+// What a run will do, decided before any unit starts: for every [[checkpoints]] group,
+// every file, every plugin version it is meant for, one unit with its cases (a scenario
+// per checkpoint, per module or per optimizer), narrowed by --filter and --shard.
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "protocol/unit_request.hpp"
+#include "results/result_model.hpp"
+#include "runner/case_filter.hpp"
+
+namespace ckpt {
+
+// A plugin as a worker described it (the supervisor never loads one itself).
+struct DescribedPlugin {
+  std::string file;
+  std::string name;
+  std::string version;
+  std::string description;
+  std::vector<std::string> modules;
+  std::vector<std::string> optimizers;
+};
+
+struct UnitPlan {
+  UnitRequest request;
+  UnitResult result;  // identity filled in; cases come from the worker
+};
+
+struct RunPlan {
+  std::vector<UnitPlan> units;
+  std::size_t cases = 0;
+  std::size_t units_before_selection = 0;
+};
+
+// Every plugin the config names ([plugins.NAME], [[checkpoints]] plugins, expectations)
+// must exist among `plugins`; throws ConfigError at the name's place otherwise.
+void check_plugin_references(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins);
+
+RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins, const CaseFilter& filter,
+                 const Shard& shard);
+
+}  // namespace ckpt

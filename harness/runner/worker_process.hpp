@@ -1,0 +1,59 @@
+#pragma once
+// One worker process (`ckpt-harness-worker serve`) as the supervisor sees it: started
+// fresh with fork+exec from this process, which never ran LibTorch (so forking is safe),
+// in its own process group with a memory limit; spoken to over two pipes; its stdout and
+// stderr captured into a capped tail. Killing it kills everything it started.
+#include <sys/types.h>
+
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "runner/log_tail.hpp"
+
+namespace ckpt {
+
+struct WorkerLimits {
+  std::uint64_t memory_bytes = 0;  // RLIMIT_DATA; 0: none
+};
+
+class WorkerProcess {
+ public:
+  // Throws std::runtime_error when the process cannot be created.
+  WorkerProcess(const std::string& executable, const WorkerLimits& limits);
+  ~WorkerProcess();  // kills the group if still running
+  WorkerProcess(const WorkerProcess&) = delete;
+  WorkerProcess& operator=(const WorkerProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  int reply_fd() const { return reply_fd_; }
+  int log_fd() const { return log_fd_; }
+
+  bool send(const nlohmann::json& message);  // false when the worker is gone
+  void close_requests();                     // end of requests: an idle worker exits
+  // Reads what is available; returns false at end of file (the worker closed fd 4).
+  bool read_replies();
+  void read_log();
+  std::optional<nlohmann::json> next_message();  // parsed in arrival order
+  LogTail& log() { return log_; }
+
+  void signal_group(int signal);
+  // Waits for the exit (blocking up to `seconds`, then SIGKILL); describes how it ended:
+  // "exited with status 0", "was killed by SIGSEGV (signal 11)".
+  std::string reap(double seconds);
+  bool exited() const { return reaped_; }
+
+ private:
+  pid_t pid_ = -1;
+  int request_fd_ = -1, reply_fd_ = -1, log_fd_ = -1;
+  std::string pending_;
+  std::deque<nlohmann::json> messages_;
+  LogTail log_;
+  bool reaped_ = false;
+  std::string exit_text_;
+};
+
+std::string signal_text(int signal);  // "SIGSEGV (signal 11)"
+
+}  // namespace ckpt

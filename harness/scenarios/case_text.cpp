@@ -1,0 +1,42 @@
+#include "scenarios/case_text.hpp"
+
+#include <cstdio>
+
+namespace ckpt {
+
+CaseResult make_case(Outcome outcome, std::string message, std::string details, nlohmann::json data) {
+  CaseResult c;
+  c.outcome = outcome;
+  c.message = std::move(message);
+  c.details = std::move(details);
+  c.data = std::move(data);
+  return c;
+}
+
+std::string with_thousands(std::uint64_t n) {
+  std::string digits = std::to_string(n);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+  return digits;
+}
+
+std::string percent(double fraction) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f%%", fraction * 100.0);
+  return text;
+}
+
+std::string number_text(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", v);
+  return text;
+}
+
+std::string bullet_list(const std::string& title, const std::vector<std::string>& items, std::size_t cap) {
+  if (items.empty()) return "";
+  std::string out = title + " (" + with_thousands(items.size()) + "):\n";
+  for (std::size_t i = 0; i < items.size() && i < cap; ++i) out += "  " + items[i] + "\n";
+  if (items.size() > cap) out += "  ... and " + with_thousands(items.size() - cap) + " more\n";
+  return out;
+}
+
+}  // namespace ckpt

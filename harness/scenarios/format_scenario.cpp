@@ -1,0 +1,40 @@
+// format: the checkpoint parses, and holds no global the team has not accepted.
+#include <algorithm>
+
+#include "reader/checkpoint_summary.hpp"
+#include "scenarios/case_text.hpp"
+#include "scenarios/scenario_catalog.hpp"
+
+namespace ckpt {
+
+CaseResult run_format(UnitContext& ctx, const std::string&) {
+  const Checkpoint& c = ctx.checkpoint();  // a ReadError becomes a failure in run_unit
+  const CheckpointSummary summary = summarize(c.root());
+  const std::string what = std::string(to_string(c.format())) + ", " + with_thousands(summary.tensors) + " tensors, " +
+                           with_thousands(c.file_bytes()) + " bytes";
+  std::vector<std::string> refused, accepted;
+  nlohmann::json findings = nlohmann::json::array();
+  for (const auto& f : c.findings()) {
+    const bool allowed = std::find(ctx.request().allowed_globals.begin(), ctx.request().allowed_globals.end(),
+                                   f.global) != ctx.request().allowed_globals.end();
+    const std::string line = f.global + " at " + f.path + (f.dangerous ? " (DANGEROUS: executes code when unpickled)" : "");
+    (allowed ? accepted : refused).push_back(line);
+    findings.push_back({{"global", f.global}, {"path", f.path}, {"dangerous", f.dangerous}, {"accepted", allowed}});
+  }
+  nlohmann::json data{{"format", to_string(c.format())}, {"tensors", summary.tensors}, {"file_bytes", c.file_bytes()},
+                      {"findings", findings}};
+  const std::string details = bullet_list("globals accepted by [security] allowed_globals", accepted);
+  if (!refused.empty()) {
+    return make_case(Outcome::kFail,
+                     "holds " + std::to_string(refused.size()) + " global(s) outside the allow-list: " +
+                         refused.front().substr(0, refused.front().find(' ')),
+                     bullet_list("globals outside the reader's allow-list (not executed; accept reviewed ones in "
+                                 "[security] allowed_globals)",
+                                 refused) +
+                         details,
+                     data);
+  }
+  return make_case(Outcome::kPass, "reads safely: " + what, details, data);
+}
+
+}  // namespace ckpt

@@ -1,0 +1,154 @@
+// strict-load, relaxed-load, shapes, dtypes: one module's state dict against the model.
+#include <algorithm>
+
+#include "reader/dtype.hpp"
+#include "scenarios/case_text.hpp"
+#include "scenarios/scenario_catalog.hpp"
+
+namespace ckpt {
+
+namespace {
+using nlohmann::json;
+
+std::string dtype_text(DType d) { return std::string(dtype_name(d)); }
+
+// The module's comparison, or a failure case when the checkpoint does not hold it.
+const ModuleComparison* comparison_or_case(UnitContext& ctx, const std::string& module, CaseResult& failure) {
+  const ModuleResult& r = ctx.module_result(module);
+  if (r.error.empty()) return &r.comparison;
+  failure = make_case(Outcome::kFail, "'" + module + "' is not in the checkpoint where the layout says: " + r.error,
+                      "layout: " + ctx.layout().name + "\n" + r.error, json{{"error", r.error}});
+  return nullptr;
+}
+
+json shape_rows(const ModuleComparison& c) {
+  json rows = json::array();
+  for (const auto& m : c.shape_mismatches) rows.push_back({{"key", m.key}, {"checkpoint", m.checkpoint}, {"model", m.model}});
+  return rows;
+}
+
+json dtype_rows(const ModuleComparison& c) {
+  json rows = json::array();
+  for (const auto& m : c.dtype_mismatches) {
+    rows.push_back({{"key", m.key}, {"checkpoint", dtype_text(m.checkpoint)}, {"model", dtype_text(m.model)}});
+  }
+  return rows;
+}
+
+// Notes every load case shows: key rules applied, BatchNorm migration, hint.
+std::string load_notes(const ModuleComparison& c) {
+  std::string out = bullet_list("key rules applied", c.applied_rules);
+  out += bullet_list("BatchNorm v1 counters added as 0 (as PyTorch does)", c.migrated);
+  if (!c.hint.empty()) out += "hint: " + c.hint + "\n";
+  return out;
+}
+
+json key_data(const ModuleComparison& c) {
+  return json{{"source", c.source},          {"missing", c.missing},         {"unexpected", c.unexpected},
+              {"shape_mismatches", shape_rows(c)}, {"dtype_mismatches", dtype_rows(c)},
+              {"applied_rules", c.applied_rules}, {"hint", c.hint}};
+}
+
+std::string counts(const ModuleComparison& c) {
+  std::vector<std::string> parts;
+  if (!c.missing.empty()) parts.push_back(std::to_string(c.missing.size()) + " missing");
+  if (!c.unexpected.empty()) parts.push_back(std::to_string(c.unexpected.size()) + " unexpected");
+  if (!c.shape_mismatches.empty()) parts.push_back(std::to_string(c.shape_mismatches.size()) + " size mismatch");
+  if (!c.non_tensors.empty()) parts.push_back(std::to_string(c.non_tensors.size()) + " not a tensor");
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+bool is_floating(DType d) {
+  return d == DType::kFloat16 || d == DType::kFloat32 || d == DType::kFloat64 || d == DType::kBFloat16;
+}
+}  // namespace
+
+CaseResult run_strict_load(UnitContext& ctx, const std::string& module) {
+  CaseResult failure;
+  const ModuleComparison* c = comparison_or_case(ctx, module, failure);
+  if (!c) return failure;
+  if (!c->strictly_loadable()) {
+    return make_case(Outcome::kFail, "does not load strictly: " + counts(*c),
+                     c->pytorch_message() + "\n" + load_notes(*c), key_data(*c));
+  }
+  ctx.inference_model();  // really copies every tensor: unreadable tensor data fails here
+  return make_case(Outcome::kPass,
+                   "loads strictly: " + with_thousands(c->model_tensors) + " tensors, " +
+                       with_thousands(c->model_elements) + " elements",
+                   load_notes(*c), key_data(*c));
+}
+
+CaseResult run_relaxed_load(UnitContext& ctx, const std::string& module) {
+  CaseResult failure;
+  const ModuleComparison* c = comparison_or_case(ctx, module, failure);
+  if (!c) return failure;
+  LoadedModel fresh = ctx.build();
+  const Module* m = fresh.module(module);
+  if (!m) throw SkipCase("the plugin's model has no module '" + module + "'");
+  const LoadReport report = load_relaxed(*m->module, *c, ctx.module_result(module).state, ctx.dtype_policy());
+  const double fraction = report.fraction_by_elements();
+  const double threshold = ctx.settings().relaxed_threshold;
+  json data = key_data(*c);
+  data["fraction"] = fraction;
+  data["threshold"] = threshold;
+  data["tensors_loaded"] = report.tensors_loaded;
+  data["tensors_total"] = report.tensors_total;
+  data["left_at_initialisation"] = report.left_at_initialisation;
+  data["skipped"] = report.skipped;
+  data["cast"] = report.cast;
+  const std::string summary = "loaded " + std::to_string(report.tensors_loaded) + "/" +
+                              std::to_string(report.tensors_total) + " tensors, " + percent(fraction) + " of elements";
+  const std::string details = summary + " (threshold " + percent(threshold) + ")\n" +
+                              bullet_list("left at initialisation", report.left_at_initialisation) +
+                              bullet_list("not loaded", report.skipped) +
+                              bullet_list("unexpected (ignored)", c->unexpected) +
+                              bullet_list("cast to the model's dtype", report.cast) + load_notes(*c);
+  const Outcome outcome = fraction + 1e-12 >= threshold ? Outcome::kPass : Outcome::kFail;
+  return make_case(outcome, outcome == Outcome::kPass ? summary : summary + ", under the threshold of " + percent(threshold),
+                   details, data);
+}
+
+CaseResult run_shapes(UnitContext& ctx, const std::string& module) {
+  CaseResult failure;
+  const ModuleComparison* c = comparison_or_case(ctx, module, failure);
+  if (!c) return failure;
+  json data{{"shape_mismatches", shape_rows(*c)}};
+  if (c->shape_mismatches.empty()) return make_case(Outcome::kPass, "every shared tensor has the model's shape", "", data);
+  std::vector<std::string> rows;
+  for (const auto& m : c->shape_mismatches) {
+    rows.push_back(m.key + ": checkpoint " + format_shape(m.checkpoint) + ", model " + format_shape(m.model));
+  }
+  return make_case(Outcome::kFail,
+                   std::to_string(rows.size()) + " tensor(s) differ in shape, first " + c->shape_mismatches[0].key,
+                   bullet_list("shape differences (checkpoint vs model)", rows), data);
+}
+
+CaseResult run_dtypes(UnitContext& ctx, const std::string& module) {
+  CaseResult failure;
+  const ModuleComparison* c = comparison_or_case(ctx, module, failure);
+  if (!c) return failure;
+  const std::string& policy = ctx.settings().dtype_policy;
+  std::vector<std::string> refused, cast;
+  for (const auto& m : c->dtype_mismatches) {
+    const std::string row = m.key + ": checkpoint " + dtype_text(m.checkpoint) + ", model " + dtype_text(m.model);
+    const bool ok = policy == "cast" || (policy == "cast-floating" && is_floating(m.checkpoint) && is_floating(m.model));
+    (ok ? cast : refused).push_back(row);
+  }
+  json data{{"dtype_mismatches", dtype_rows(*c)}, {"policy", policy}};
+  const std::string details = bullet_list("refused by dtype_policy '" + policy + "'", refused) +
+                              bullet_list("cast on load (accepted by dtype_policy '" + policy + "')", cast);
+  if (!refused.empty()) {
+    return make_case(Outcome::kFail, std::to_string(refused.size()) + " tensor(s) have a dtype the policy '" + policy +
+                                         "' does not cast, first " + refused.front(),
+                     details, data);
+  }
+  if (!cast.empty()) {
+    return make_case(Outcome::kPass, std::to_string(cast.size()) + " tensor(s) cast on load (policy '" + policy + "')",
+                     details, data);
+  }
+  return make_case(Outcome::kPass, "every shared tensor has the model's dtype", "", data);
+}
+
+}  // namespace ckpt

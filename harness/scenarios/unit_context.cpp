@@ -1,0 +1,110 @@
+#include "scenarios/unit_context.hpp"
+
+#include "reader/read_error.hpp"
+
+namespace ckpt {
+
+namespace {
+ReadOptions read_options(const UnitRequest& r) {
+  ReadOptions o;
+  if (r.max_file_bytes > 0) o.max_file_bytes = r.max_file_bytes;
+  return o;
+}
+}  // namespace
+
+UnitContext::UnitContext(const UnitRequest& request, std::shared_ptr<Plugin> plugin)
+    : request_(request), plugin_(std::move(plugin)), files_(request.checkpoint, read_options(request)) {}
+
+const Plugin& UnitContext::plugin() const {
+  if (!plugin_) throw SkipCase("no plugin is meant for this checkpoint");
+  return *plugin_;
+}
+
+const Checkpoint& UnitContext::checkpoint() { return files_.get(""); }
+
+LoadedModel UnitContext::build() const { return plugin().build(request_.options); }
+
+const CheckpointLayout& UnitContext::layout() {
+  if (!layout_) {
+    if (!layout_model_) layout_model_ = build();
+    std::vector<std::string> modules, optimizers;
+    for (const auto& m : layout_model_->model().modules) modules.push_back(m.name);
+    for (const auto& o : layout_model_->model().optimizers) optimizers.push_back(o.name);
+    CheckpointLayout layout = layout_preset(request_.layout, modules, optimizers);
+    for (const auto& r : request_.key_rules) layout.key_rules.push_back({r.pattern, r.replacement});
+    layout_ = std::move(layout);
+  }
+  return *layout_;
+}
+
+const CompatibilityReport& UnitContext::compatibility() {
+  if (!compatibility_) {
+    const CheckpointLayout& l = layout();
+    compatibility_ = check_compatibility(files_, plugin(), *layout_model_, l);
+  }
+  return *compatibility_;
+}
+
+const ModuleResult& UnitContext::module_result(const std::string& module) {
+  for (const auto& m : compatibility().modules) {
+    if (m.comparison.module == module) return m;
+  }
+  throw SkipCase("the plugin's model has no module '" + module + "'");
+}
+
+const OptimizerResult& UnitContext::optimizer_result(const std::string& optimizer) {
+  for (const auto& o : compatibility().optimizers) {
+    if (o.comparison.optimizer == optimizer) return o;
+  }
+  throw SkipCase("the plugin's model has no optimizer '" + optimizer + "'");
+}
+
+void UnitContext::require_strict(const std::string& module) {
+  const ModuleResult& m = module_result(module);
+  if (!m.error.empty()) throw SkipCase("'" + module + "' could not be taken from the checkpoint: " + m.error);
+  if (!m.comparison.strictly_loadable()) {
+    throw SkipCase("'" + module + "' does not load strictly from this checkpoint (see strict-load)");
+  }
+}
+
+void UnitContext::load_modules(LoadedModel& model) {
+  for (auto& m : model.model().modules) {
+    const ModuleResult& r = module_result(m.name);
+    if (r.error.empty() && r.comparison.strictly_loadable()) load_strict(*m.module, r.comparison, r.state);
+  }
+}
+
+LoadedModel& UnitContext::inference_model() {
+  if (!inference_) {
+    LoadedModel model = build();
+    load_modules(model);
+    for (auto& m : model.model().modules) m.module->eval();
+    inference_ = std::move(model);
+  }
+  return *inference_;
+}
+
+LoadedModel UnitContext::make_resumed() {
+  LoadedModel model = build();
+  load_modules(model);
+  for (auto& o : model.model().optimizers) {
+    const OptimizerResult& r = optimizer_result(o.name);
+    if (r.error.empty() && r.saved && r.comparison.loadable()) load_optimizer_state(o, *r.saved);
+  }
+  for (auto& m : model.model().modules) m.module->train();
+  return model;
+}
+
+LoadedModel& UnitContext::resume_model() {
+  if (!resume_) resume_ = make_resumed();
+  return *resume_;
+}
+
+DTypePolicy UnitContext::dtype_policy() const {
+  const std::string& p = request_.settings.dtype_policy;
+  if (p == "cast") return DTypePolicy::kCastLikePyTorch;
+  if (p == "exact") return DTypePolicy::kExact;
+  return DTypePolicy::kCastFloating;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,62 @@
+#pragma once
+// Everything the scenarios of one unit share, made on first use and kept for the unit:
+// the checkpoint files, the plugin's model, the metadata comparison, and models loaded
+// for inference and for resuming. Scenarios read it; only it loads and builds.
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/apply.hpp"
+#include "engine/layout.hpp"
+#include "plugin_host/plugin_host.hpp"
+#include "protocol/unit_request.hpp"
+#include "scenarios/compatibility.hpp"
+
+namespace ckpt {
+
+// A reason a scenario cannot run (the module did not load, no training step, ...): the
+// case is skipped with this message.
+class SkipCase : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class UnitContext {
+ public:
+  UnitContext(const UnitRequest& request, std::shared_ptr<Plugin> plugin);
+
+  const UnitRequest& request() const { return request_; }
+  const ScenarioSettings& settings() const { return request_.settings; }
+  const Plugin& plugin() const;
+
+  const Checkpoint& checkpoint();          // the main file; throws ReadError
+  CheckpointSet& files() { return files_; }
+  const CheckpointLayout& layout();
+  const CompatibilityReport& compatibility();
+  const ModuleResult& module_result(const std::string& module);
+  const OptimizerResult& optimizer_result(const std::string& optimizer);
+
+  LoadedModel build() const;               // a freshly initialised model
+  // Every strictly loadable module loaded (strict), in eval(); other modules untouched.
+  LoadedModel& inference_model();
+  // Modules loaded strictly and saved optimizer states loaded, in train(): ready to train on.
+  LoadedModel& resume_model();
+  LoadedModel make_resumed();              // another one, not kept
+  // Throws SkipCase unless `module` loads strictly.
+  void require_strict(const std::string& module);
+  DTypePolicy dtype_policy() const;
+
+ private:
+  void load_modules(LoadedModel& model);
+  UnitRequest request_;
+  std::shared_ptr<Plugin> plugin_;
+  CheckpointSet files_;
+  std::optional<CheckpointLayout> layout_;
+  std::optional<LoadedModel> layout_model_;  // built once to learn component names
+  std::optional<CompatibilityReport> compatibility_;
+  std::optional<LoadedModel> inference_;
+  std::optional<LoadedModel> resume_;
+};
+
+}  // namespace ckpt

@@ -1,0 +1,146 @@
+#include "worker/serve.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <torch/version.h>
+
+#include "plugin_host/plugin_host.hpp"
+#include "protocol/unit_request.hpp"
+#include "scenarios/run_unit.hpp"
+
+namespace ckpt {
+
+namespace {
+using nlohmann::json;
+
+void send(const json& message) {
+  const std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(kReplyFd, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) std::_Exit(3);  // the supervisor is gone: nobody to report to
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+class PluginCache {
+ public:
+  std::shared_ptr<Plugin> get(const std::string& file) {
+    auto it = plugins_.find(file);
+    if (it != plugins_.end()) return it->second;
+    auto plugin = Plugin::load(file);
+    plugins_[file] = plugin;
+    return plugin;
+  }
+
+ private:
+  std::map<std::string, std::shared_ptr<Plugin>> plugins_;
+};
+
+json describe(PluginCache& cache, const json& request) {
+  const std::string file = request.at("file").get<std::string>();
+  json reply{{"op", "described"}, {"file", file}};
+  try {
+    auto plugin = cache.get(file);
+    const PluginInfo& info = plugin->info();
+    reply["name"] = info.name;
+    reply["version"] = info.version;
+    reply["description"] = info.description;
+    Options options;
+    const json& all = request.at("options");
+    if (all.contains(info.name)) options = all.at(info.name).get<Options>();
+    LoadedModel model = plugin->build(options);
+    json modules = json::array(), optimizers = json::array();
+    for (const auto& m : model.model().modules) modules.push_back(m.name);
+    for (const auto& o : model.model().optimizers) optimizers.push_back(o.name);
+    reply["modules"] = modules;
+    reply["optimizers"] = optimizers;
+    reply["ok"] = true;
+  } catch (const PluginError& e) {
+    reply["ok"] = false;
+    reply["error"] = e.what();
+  }
+  return reply;
+}
+
+bool run(PluginCache& cache, const json& message) {
+  const UnitRequest request = request_from_json(message.at("unit"));
+  std::shared_ptr<Plugin> plugin;
+  std::string plugin_error;
+  if (!request.plugin_file.empty()) {
+    try {
+      plugin = cache.get(request.plugin_file);
+    } catch (const PluginError& e) {
+      plugin_error = e.what();
+    }
+  }
+  UnitCallbacks callbacks;
+  callbacks.on_start = [](const PlannedCase& c) {
+    send({{"op", "phase"}, {"scenario", c.scenario}, {"component", c.component}});
+  };
+  callbacks.on_case = [](const CaseResult& c) { send({{"op", "case"}, {"case", to_json(c)}}); };
+  if (!plugin_error.empty()) {
+    for (const auto& planned : request.cases) {
+      CaseResult c;
+      c.scenario = planned.scenario;
+      c.component = planned.component;
+      c.outcome = Outcome::kError;
+      c.message = "plugin: " + plugin_error;
+      callbacks.on_case(c);
+    }
+    return false;
+  }
+  return run_unit(request, plugin, callbacks).out_of_memory;
+}
+}  // namespace
+
+int serve() {
+  if (::fcntl(kRequestFd, F_GETFD) < 0 || ::fcntl(kReplyFd, F_GETFD) < 0) {
+    std::cerr << "error: `serve` is the worker of `ckpt-harness run`, which starts it with its requests on fd 3 "
+                 "and replies on fd 4\n";
+    return 2;
+  }
+  ::fcntl(kRequestFd, F_SETFD, FD_CLOEXEC);
+  ::fcntl(kReplyFd, F_SETFD, FD_CLOEXEC);
+  FILE* requests = ::fdopen(kRequestFd, "r");
+  send({{"op", "ready"}, {"pid", ::getpid()}, {"torch", TORCH_VERSION}});
+  PluginCache cache;
+  char* line = nullptr;
+  std::size_t capacity = 0;
+  while (::getline(&line, &capacity, requests) > 0) {
+    json message;
+    try {
+      message = json::parse(line);
+    } catch (const json::exception& e) {
+      send({{"op", "protocol-error"}, {"error", e.what()}});
+      continue;
+    }
+    const std::string op = message.value("op", "");
+    try {
+      if (op == "describe") {
+        send(describe(cache, message));
+      } else if (op == "run") {
+        const bool replace = run(cache, message);
+        send({{"op", "done"}, {"id", message.at("unit").at("id")}, {"replace", replace}});
+      } else {
+        send({{"op", "protocol-error"}, {"error", "unknown op '" + op + "'"}});
+      }
+    } catch (const json::exception& e) {
+      send({{"op", "protocol-error"}, {"error", e.what()}});
+    }
+  }
+  std::free(line);
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,19 @@
+#pragma once
+// `ckpt-harness-worker serve`: the worker process of `ckpt-harness run`. It reads requests
+// (one JSON object per line) on fd 3 and writes messages on fd 4, so nothing a plugin
+// prints on stdout or stderr can corrupt the conversation:
+//   <- {"op":"ready","pid":N,"torch":"1.13.0"}
+//   -> {"op":"describe","file":F,"options":{name:{k:v}}}
+//   <- {"op":"described","file":F,"ok":true,"name":..,"version":..,"modules":[..],"optimizers":[..]}
+//   -> {"op":"run","unit":{...UnitRequest...}}
+//   <- {"op":"phase","scenario":S,"component":C} before each case, {"op":"case","case":{...}} after
+//   <- {"op":"done","id":ID,"replace":false}
+// It serves units until fd 3 closes. Plugins stay loaded between units.
+namespace ckpt {
+
+inline constexpr int kRequestFd = 3;
+inline constexpr int kReplyFd = 4;
+
+int serve();
+
+}  // namespace ckpt

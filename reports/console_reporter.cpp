@@ -1,0 +1,117 @@
+#include "reports/console_reporter.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+namespace ckpt {
+
+namespace {
+std::string upper(const char* text) {
+  std::string s = text;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+std::string seconds_text(double s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f s", s);
+  return text;
+}
+
+std::string pad(const std::string& s, std::size_t width) { return s.size() >= width ? s : s + std::string(width - s.size(), ' '); }
+
+std::string case_name(const CaseResult& c) { return c.component.empty() ? c.scenario : c.scenario + "[" + c.component + "]"; }
+
+bool notable(const CaseResult& c) { return c.outcome == Outcome::kFail || c.outcome == Outcome::kError; }
+}  // namespace
+
+void ConsoleReporter::on_run_start(const Environment& e, std::size_t units, std::size_t cases) {
+  out_ << "ckpt-harness " << e.harness_version << ": " << units << " unit(s), " << cases << " case(s), " << e.jobs
+       << " worker(s)" << (e.shard.empty() ? "" : ", shard " + e.shard) << (e.filter.empty() ? "" : ", filter " + e.filter)
+       << "\n";
+  out_.flush();
+}
+
+void ConsoleReporter::on_unit_end(const UnitResult& unit, std::size_t done, std::size_t total) {
+  const std::string counter = "[" + std::to_string(done) + "/" + std::to_string(total) + "]";
+  const Outcome worst = unit.worst();
+  if (terminal_ && !notable_unit(unit) && !verbose_) {
+    out_ << "\r\033[K" << counter << " " << to_string(worst) << "  " << unit.id << std::flush;
+    if (done == total) out_ << "\r\033[K";
+    return;
+  }
+  if (terminal_) out_ << "\r\033[K";
+  out_ << counter << " " << pad(upper(to_string(worst)), 13) << " " << unit.id << " (" << unit.cases.size() << " cases, "
+       << seconds_text(unit.seconds) << ")\n";
+  for (const auto& c : unit.cases) {
+    if (notable(c) || verbose_) out_ << "    " << pad(to_string(c.outcome), 13) << " " << case_name(c) << ": " << c.message << "\n";
+  }
+  out_.flush();
+}
+
+bool ConsoleReporter::notable_unit(const UnitResult& unit) {
+  for (const auto& c : unit.cases) {
+    if (notable(c)) return true;
+  }
+  return false;
+}
+
+void write_console_matrix(const RunResult& run, std::ostream& out) {
+  std::map<std::string, std::vector<const UnitResult*>> by_plugin;
+  for (const auto& u : run.units) {
+    if (!u.plugin.name.empty()) by_plugin[u.plugin.name].push_back(&u);
+  }
+  for (const auto& [name, units] : by_plugin) {
+    std::vector<std::string> versions, checkpoints;
+    std::map<std::pair<std::string, std::string>, Outcome> cell;
+    for (const UnitResult* u : units) {
+      if (std::find(versions.begin(), versions.end(), u->plugin.version) == versions.end()) versions.push_back(u->plugin.version);
+      if (std::find(checkpoints.begin(), checkpoints.end(), u->checkpoint) == checkpoints.end()) checkpoints.push_back(u->checkpoint);
+      cell[{u->checkpoint, u->plugin.version}] = u->worst();
+    }
+    std::size_t width = name.size() + 2;
+    for (const auto& c : checkpoints) width = std::max(width, c.size() + 2);
+    out << "\n" << pad(name + " (checkpoint \\ plugin version)", width);
+    for (const auto& v : versions) out << pad(v, 15);
+    out << "\n";
+    for (const auto& c : checkpoints) {
+      out << pad(c, width);
+      for (const auto& v : versions) {
+        auto it = cell.find({c, v});
+        out << pad(it == cell.end() ? "-" : to_string(it->second), 15);
+      }
+      out << "\n";
+    }
+  }
+}
+
+void ConsoleReporter::on_run_end(const RunResult& run) {
+  write_console_matrix(run, out_);
+  const Totals t = run.totals();
+  std::vector<std::string> failures, stale;
+  for (const auto& u : run.units) {
+    for (const auto& c : u.cases) {
+      if (notable(c)) failures.push_back(std::string(upper(to_string(c.outcome))) + " " + c.id(u.id) + ": " + c.message);
+      if (c.stale_expectation) stale.push_back(c.id(u.id) + ": " + c.expectation);
+    }
+  }
+  if (!failures.empty()) {
+    out_ << "\nUnexpected failures and errors (" << failures.size() << "):\n";
+    for (const auto& f : failures) out_ << "  " << f << "\n";
+  }
+  if (!stale.empty()) {
+    out_ << "\nExpectations that no longer happen (" << stale.size() << "), tighten the baseline:\n";
+    for (const auto& s : stale) out_ << "  " << s << "\n";
+  }
+  for (const auto& n : run.notes) out_ << "note: " << n << "\n";
+  out_ << "\n" << t.cases << " cases in " << run.units.size() << " units: " << t.passed << " passed, " << t.failed
+       << " failed, " << t.errors << " errors, " << t.expected_failures << " expected failures, " << t.skipped
+       << " skipped (" << seconds_text(run.seconds) << ")" << (run.interrupted ? " INTERRUPTED" : "") << "\n";
+  out_ << (t.failed + t.errors == 0 && !run.interrupted ? "PASSED: every checkpoint behaves as expected\n"
+                                                        : "FAILED: see the cases above\n");
+  out_.flush();
+}
+
+}  // namespace ckpt
