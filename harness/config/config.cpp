@@ -124,6 +124,9 @@ void read_plugins(const TomlFields& f, HarnessConfig& config, const toml::table&
     const std::string name(key.str());
     if (name == "paths") continue;
     if (!node.is_table()) {
+      if (!nearest_word(name, {"paths"}).empty()) {
+        fail_config(detail::place_in(f.file(), key.source()), "unknown key '" + name + "' in [plugins]; did you mean 'paths'?");
+      }
       f.fail(node, "[plugins] " + name + ": expected 'paths = [...]' or a table [plugins." + name +
                        "] with options = { ... } for the plugin named '" + name + "'");
     }
@@ -206,7 +209,7 @@ std::vector<KeyRuleSetting> read_key_rules(const TomlFields& f, const toml::tabl
 ExpectationSetting read_expectation(const TomlFields& f) {
   f.check_keys({"plugin", "checkpoints", "scenario", "component", "outcome", "missing", "unexpected", "reason"});
   ExpectationSetting e;
-  e.where = f.place_of("scenario");
+  e.where = f.place_of_table();
   const auto plugin = f.string("plugin");
   e.plugin = plugin ? parse_plugin_selector(plugin->value, {f.file(), plugin->line, plugin->column})
                     : PluginSelector{"*", "*", e.where};

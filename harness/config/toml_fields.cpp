@@ -19,6 +19,8 @@ SourcePlace TomlFields::place_of(const std::string& key) const {
   return place_in(file_, node ? node->source() : table_.source());
 }
 
+SourcePlace TomlFields::place_of_table() const { return place_in(file_, table_.source()); }
+
 void TomlFields::fail(const toml::node& node, const std::string& message) const { fail_config(place(node), message); }
 
 std::string TomlFields::qualified(const std::string& key) const { return name_.empty() ? key : "[" + name_ + "] " + key; }

@@ -31,6 +31,7 @@ class TomlFields {
 
   SourcePlace place(const toml::node& node) const;
   SourcePlace place_of(const std::string& key) const;  // the key's value, or the table
+  SourcePlace place_of_table() const;                  // the table's header
   [[noreturn]] void fail(const toml::node& node, const std::string& message) const;
   std::string qualified(const std::string& key) const;  // "[run] jobs"
   const std::string& file() const { return file_; }

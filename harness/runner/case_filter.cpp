@@ -29,9 +29,16 @@ bool any_match(const std::vector<std::string>& patterns, const std::string& id) 
 }  // namespace
 
 CaseFilter::CaseFilter(const std::string& text) {
-  const std::size_t dash = text.find('-');
+  // Case ids hold dashes ("strict-load"), so the negative part starts only at a '-' that
+  // begins the filter or follows a ':'.
+  std::size_t dash = text.rfind(":-") == std::string::npos ? std::string::npos : text.find(":-");
+  std::size_t skip = 2;
+  if (!text.empty() && text[0] == '-') {
+    dash = 0;
+    skip = 1;
+  }
   positive_ = split_patterns(text.substr(0, dash));
-  if (dash != std::string::npos) negative_ = split_patterns(text.substr(dash + 1));
+  if (dash != std::string::npos) negative_ = split_patterns(text.substr(dash + skip));
 }
 
 bool CaseFilter::selects(const std::string& case_id) const {

@@ -1,6 +1,7 @@
 #pragma once
 // --filter and --shard, as GoogleTest defines them for its tests: a filter is
-// "POS[:POS...][-NEG[:NEG...]]" with * and ? globs over case ids; a shard K/N (1 <= K <=
+// "POS[:POS...][:-NEG[:NEG...]]" (or "-NEG...") with * and ? globs over case ids; since
+// ids hold dashes, the negative part starts at a leading '-' or at ":-". A shard K/N (1 <= K <=
 // N) keeps the units whose id hashes to K-1 modulo N. The hash is of the unit id alone
 // (FNV-1a), so adding a checkpoint never moves the others to another shard.
 #include <cstdint>

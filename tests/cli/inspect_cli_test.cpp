@@ -112,7 +112,7 @@ TEST(InspectCli, ConfigErrorsExitTwo) {
   EXPECT_TRUE(contains(r.out, "error [config]: " + fixture("README.md") + ":")) << r.out;
 }
 
-const std::string kSmallDcgan = " --plugin dcgan --option nz=16 --option ngf=4 --option ndf=4";
+const std::string kSmallDcgan = " --plugin dcgan@1.0.0 --option nz=16 --option ngf=4 --option ndf=4";
 
 TEST(DiffCli, CurrentCheckpointIsStrictlyCompatible) {
   const CliRun r = run("diff " + fixture("dcgan/current.pt") + kSmallDcgan);
@@ -164,7 +164,7 @@ TEST(PluginsCli, PluginsFromTheConfig) {
   const std::string dir = ::testing::TempDir() + "ckpt-plugins-config";
   std::filesystem::create_directories(dir);
   const std::string config = dir + "/harness.toml";
-  std::ofstream(config) << "[checkpoints]\nfiles = [\"" << fixture("dcgan/current.pt") << "\"]\n[plugins]\npaths = [\""
+  std::ofstream(config) << "[[checkpoints]]\nfiles = [\"" << fixture("dcgan/current.pt") << "\"]\n[plugins]\npaths = [\""
                         << CKPT_TEST_GOOD_PLUGIN << "\"]\n";
   const CliRun listed = run("plugins --config " + config);
   EXPECT_EQ(listed.exit_code, 0) << listed.out;

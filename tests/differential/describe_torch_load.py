@@ -2,9 +2,10 @@
 """Describe what torch.load (or a reference safetensors reader) returns, canonically.
 
 Usage:
-    /usr/bin/python3 tests/differential/describe_torch_load.py OUT_DIR FILE...
+    /usr/bin/python3 tests/differential/describe_torch_load.py OUT_DIR [--root DIR] FILE...
 
-For each FILE, writes OUT_DIR/<basename of FILE>.jsonl: one JSON object per
+For each FILE, writes OUT_DIR/<path of FILE under DIR, '/' as '__'>.jsonl (the
+basename without --root): one JSON object per
 line, depth-first pre-order, each produced by
     json.dumps(d, sort_keys=True, ensure_ascii=True, separators=(',', ':'))
 The C++ reader emits the very same bytes from its own parse, so the two can be
@@ -286,19 +287,28 @@ def _has_hostile_dir(path):
     return 'hostile' in dirs
 
 
+def output_name(path, root):
+    """dcgan/v2/current.pt under ROOT -> dcgan__v2__current.pt.jsonl (basename without ROOT)."""
+    rel = os.path.relpath(path, root) if root else os.path.basename(path)
+    return rel.replace(os.sep, '__') + '.jsonl'
+
+
 def main(argv):
     if len(argv) < 3 or argv[1] in ('-h', '--help'):
         sys.stderr.write(__doc__)
         return 2
     out_dir, files = argv[1], argv[2:]
+    root = None
+    if len(files) >= 2 and files[0] == '--root':
+        root, files = files[1], files[2:]
     seen = {}
     errors = []
     for f in files:
         if _has_hostile_dir(f):
             errors.append('refusing %s: it is under a "hostile" directory' % f)
-        b = os.path.basename(f)
+        b = output_name(f, root)
         if b in seen:
-            errors.append('%s and %s share the basename %s' % (seen[b], f, b))
+            errors.append('%s and %s would share the output %s' % (seen[b], f, b))
         seen.setdefault(b, f)
     if errors:
         for e in errors:
@@ -313,7 +323,7 @@ def main(argv):
             sys.stderr.write('error: %s: %s: %s\n' % (f, type(e).__name__, e))
             status = 1
             continue
-        with open(os.path.join(out_dir, os.path.basename(f) + '.jsonl'), 'w', encoding='ascii',
+        with open(os.path.join(out_dir, output_name(f, root)), 'w', encoding='ascii',
                   newline='\n') as out:
             out.write(''.join(line + '\n' for line in lines))
     return status

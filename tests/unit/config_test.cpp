@@ -13,8 +13,8 @@ namespace {
 
 class ConfigTest : public TempDirTest {
  protected:
-  std::string write(const std::string& text) {
-    const std::string path = (dir_ / "harness.toml").string();
+  std::string write(const std::string& text, const std::string& name = "harness.toml") {
+    const std::string path = (dir_ / name).string();
     std::ofstream(path) << text;
     return path;
   }
@@ -26,7 +26,10 @@ class ConfigTest : public TempDirTest {
     }
     return "no error";
   }
+  std::string file() const { return (dir_ / "harness.toml").string(); }
 };
+
+const std::string kGroup = "[[checkpoints]]\nfiles = [\"a.pt\"]\n";
 
 TEST_F(ConfigTest, ShippedDefaultConfigNamesEveryFixtureFormat) {
   const HarnessConfig config = load_config(std::string(CKPT_FIXTURES_DIR) + "/../ckpt-harness.toml");
@@ -42,42 +45,144 @@ TEST_F(ConfigTest, ShippedDefaultConfigNamesEveryFixtureFormat) {
   EXPECT_TRUE(has("fixtures/libtorch/generator_module.pt"));
   EXPECT_TRUE(has("model.safetensors"));
   EXPECT_TRUE(has("model.safetensors.index.json"));
+  EXPECT_TRUE(has("fixtures/dcgan/v2/current.pt"));
+  EXPECT_FALSE(has("current.golden.pt"));  // recorded outputs, not checkpoints
   EXPECT_FALSE(has("evil_system.pt"));
   EXPECT_TRUE(config.allows_global("argparse.Namespace"));
   EXPECT_FALSE(config.allows_global("posix.system"));
+  EXPECT_EQ(config.plugin_settings.at("dcgan").options.at("ngf"), "4");
+  EXPECT_FALSE(config.expectations.empty());
 }
 
-TEST_F(ConfigTest, UnknownKeySuggestsTheNearest) {
-  EXPECT_EQ(error_of("[checkpoints]\nfile = [\"a.pt\"]\n"),
-            (dir_ / "harness.toml").string() + ":2:1: unknown key 'file' in [checkpoints]; did you mean 'files'?");
+TEST_F(ConfigTest, UnknownKeysSuggestTheNearest) {
+  EXPECT_EQ(error_of("[[checkpoints]]\nfile = [\"a.pt\"]\n"),
+            file() + ":2:1: unknown key 'file' in [checkpoints]; did you mean 'files'?");
   EXPECT_NE(error_of("[checkpoint]\n").find(":1:2: unknown key 'checkpoint'; did you mean 'checkpoints'?"), std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[run]\njbos = 2\n").find(":4:1: unknown key 'jbos' in [run]; did you mean 'jobs'?"),
+            std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[scenarios]\nrelaxed_treshold = 0.5\n").find("did you mean 'relaxed_threshold'?"),
+            std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[plugins]\npath = []\n").find("unknown key 'path' in [plugins]; did you mean 'paths'?"),
+            std::string::npos);
 }
 
-TEST_F(ConfigTest, WrongTypesAndSyntax) {
-  EXPECT_NE(error_of("[checkpoints]\nfiles = \"a.pt\"\n").find(":2:9: [checkpoints] files must be an array of strings"),
+TEST_F(ConfigTest, WrongTypesRangesAndSyntax) {
+  EXPECT_NE(error_of("[[checkpoints]]\nfiles = \"a.pt\"\n").find(":2:9: [checkpoints] files must be an array of strings"),
             std::string::npos);
-  EXPECT_NE(error_of("[checkpoints]\nfiles = [\"a.pt\", 3]\n").find(":2:18: [checkpoints] files must hold only strings"),
+  EXPECT_NE(error_of("[[checkpoints]]\nfiles = [\"a.pt\", 3]\n").find(":2:18: [checkpoints] files must hold only strings"),
             std::string::npos);
   EXPECT_NE(error_of("[checkpoints\n").find("harness.toml:1:"), std::string::npos);
   EXPECT_NE(error_of("[security]\n").find("no checkpoints"), std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[run]\njobs = \"two\"\n").find(":4:8: [run] jobs must be an integer"), std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[run]\njobs = 1000\n").find(":4:8: [run] jobs is 1000: expected 0 to 256"), std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[scenarios]\nrelaxed_threshold = 1.5\n").find("relaxed_threshold is 1.5: expected 0 to 1"),
+            std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[scenarios]\ndtype_policy = \"exakt\"\n").find("(did you mean 'exact'?)"), std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[scenarios]\nresume_steps = 3\nresume_split = 3\n")
+                .find("resume_split (3) must be less than resume_steps (3)"),
+            std::string::npos);
+  EXPECT_NE(error_of("[checkpoints]\nfiles = [\"a.pt\"]\n").find("write [[checkpoints]]"), std::string::npos);
+}
+
+TEST_F(ConfigTest, ScenarioNamesAreChecked) {
+  EXPECT_NE(error_of(kGroup + "[scenarios]\nrun = [\"strict-laod\"]\n")
+                .find(":4:8: unknown scenario 'strict-laod'; did you mean 'strict-load'?"),
+            std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[scenarios]\nrun = []\n").find("no scenario would run"), std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[scenarios]\nrun = [\"format\", \"format\"]\n").find("listed twice"), std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[[expectations]]\nscenario = \"shape\"\n").find("did you mean 'shapes'?"), std::string::npos);
+  const HarnessConfig config = load_config(write(kGroup + "[scenarios]\nrun = [\"shapes\", \"format\"]\n"));
+  EXPECT_EQ(config.scenarios.enabled, (std::vector<std::string>{"shapes", "format"}));
+  EXPECT_EQ(config.groups.at(0).scenarios.enabled, config.scenarios.enabled);
+}
+
+TEST_F(ConfigTest, GroupsOverrideScenarioSettingsAndKeepTheirRules) {
+  const HarnessConfig config = load_config(write(
+      "[scenarios]\noptimizer_state = \"required\"\nsteps_per_epoch = 10\n"
+      "[[checkpoints]]\nname = \"old\"\nfiles = [\"a.pt\"]\nplugins = [\"dcgan@1.*\"]\nlayout = \"netG\"\n"
+      "key_rules = [{ pattern = '^module\\.', replace = '' }]\nsteps_per_epoch = 3\n"
+      "[[checkpoints]]\nfiles = [\"b.pt\"]\n"));
+  ASSERT_EQ(config.groups.size(), 2u);
+  const CheckpointGroup& old = config.groups[0];
+  EXPECT_EQ(old.name, "old");
+  EXPECT_EQ(old.layout, "netG");
+  EXPECT_EQ(old.scenarios.steps_per_epoch, 3);
+  EXPECT_EQ(old.scenarios.optimizer_state, "required");  // inherited from [scenarios]
+  ASSERT_EQ(old.key_rules.size(), 1u);
+  EXPECT_EQ(old.key_rules[0].pattern, "^module\\.");
+  ASSERT_EQ(old.plugins.size(), 1u);
+  EXPECT_TRUE(old.plugins[0].matches("dcgan", "1.2.0"));
+  EXPECT_FALSE(old.plugins[0].matches("dcgan", "2.0.0"));
+  EXPECT_EQ(config.groups[1].name, "checkpoints[1]");
+  EXPECT_EQ(config.groups[1].scenarios.steps_per_epoch, 10);
+  EXPECT_NE(error_of(kGroup + "layout = \"gann\"\n").find("did you mean 'gan'?"), std::string::npos);
+  EXPECT_NE(error_of(kGroup + "key_rules = [{ pattern = '(' }]\n").find("is not a valid regex"), std::string::npos);
+  EXPECT_NE(error_of(kGroup + "name = \"x\"\n" + kGroup + "name = \"x\"\n").find("two [[checkpoints]] groups are named 'x'"),
+            std::string::npos);
+  EXPECT_NE(error_of(kGroup + "plugins = [\"@1\"]\n").find("expected NAME or NAME@VERSION-GLOB"), std::string::npos);
+}
+
+TEST_F(ConfigTest, PluginOptionsBecomeText) {
+  const HarnessConfig config =
+      load_config(write(kGroup + "[plugins.dcgan]\noptions = { nz = 16, lr = 0.5, name = \"x\", flag = true }\n"));
+  const auto& options = config.plugin_settings.at("dcgan").options;
+  EXPECT_EQ(options.at("nz"), "16");
+  EXPECT_EQ(options.at("lr"), "0.5");
+  EXPECT_EQ(options.at("name"), "x");
+  EXPECT_EQ(options.at("flag"), "true");
+  EXPECT_EQ(config.plugin_settings.at("dcgan").where.line, 3);
+  EXPECT_NE(error_of(kGroup + "[plugins.dcgan]\noptions = { nz = [1] }\n").find("must be a string, number or boolean"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, ExpectationsInlineAndFromTheBaselineFile) {
+  write("[[expectations]]\nplugin = \"dcgan@2.*\"\nscenario = \"strict-load\"\nmissing = [\"k\"]\n", "baseline.toml");
+  const HarnessConfig config = load_config(write(
+      kGroup + "[run]\nexpectations_file = \"baseline.toml\"\n"
+               "[[expectations]]\ncheckpoints = [\"old/*.pt\"]\nscenario = \"shapes\"\ncomponent = \"generator\"\n"
+               "outcome = \"skipped\"\nreason = \"why\"\n"));
+  ASSERT_EQ(config.expectations.size(), 2u);
+  const ExpectationSetting& inline_one = config.expectations[0];
+  EXPECT_EQ(inline_one.where.file, file());
+  EXPECT_EQ(inline_one.plugin.name, "*");
+  EXPECT_EQ(inline_one.outcome, "skipped");
+  EXPECT_FALSE(inline_one.missing.has_value());
+  const ExpectationSetting& from_file = config.expectations[1];
+  EXPECT_EQ(from_file.where.file, (dir_ / "baseline.toml").string());
+  EXPECT_EQ(from_file.where.line, 1);  // its [[expectations]] header
+  EXPECT_EQ(*from_file.missing, std::vector<std::string>{"k"});
+  EXPECT_EQ(from_file.outcome, "fail");
+  write("[[expectations]]\nscenario = \"nope\"\n", "baseline.toml");
+  EXPECT_NE(error_of(kGroup + "[run]\nexpectations_file = \"baseline.toml\"\n").find("baseline.toml:2:12: unknown scenario 'nope'"),
+            std::string::npos);
 }
 
 TEST_F(ConfigTest, PluginPathsAreRelativeToTheConfig) {
-  const HarnessConfig config = load_config(write("[checkpoints]\nfiles = [\"a.pt\"]\n[plugins]\npaths = [\"p/x.so\", \"/abs\"]\n"));
+  const HarnessConfig config = load_config(write(kGroup + "[plugins]\npaths = [\"p/x.so\", \"/abs\"]\n"));
   ASSERT_EQ(config.plugin_paths.size(), 2u);
   EXPECT_EQ(config_relative(config, config.plugin_paths[0].value), (dir_ / "p/x.so").string());
   EXPECT_EQ(config_relative(config, config.plugin_paths[1].value), "/abs");
 }
 
 TEST_F(ConfigTest, PatternThatMatchesNothingIsAnError) {
-  const HarnessConfig config = load_config(write("[checkpoints]\nfiles = [\n  \"nothing/*.pt\",\n]\n"));
+  const HarnessConfig config = load_config(write("[[checkpoints]]\nfiles = [\n  \"nothing/*.pt\",\n]\n"));
   try {
     expand_checkpoints(config);
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find(":3:3: [checkpoints] files: 'nothing/*.pt' matches no file"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find(":3:3: [[checkpoints]] 'checkpoints[0]' files: 'nothing/*.pt' matches no file"),
+              std::string::npos)
         << e.what();
   }
+}
+
+TEST_F(ConfigTest, GlobsSkipGoldenFiles) {
+  std::ofstream((dir_ / "a.pt").string()) << "x";
+  std::ofstream((dir_ / "a.golden.pt").string()) << "x";
+  const HarnessConfig config = load_config(write("[[checkpoints]]\nfiles = [\"*.pt\"]\n"));
+  const auto files = expand_checkpoints(config);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(std::filesystem::path(files[0]).filename(), "a.pt");
 }
 
 }  // namespace
