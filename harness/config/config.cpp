@@ -216,7 +216,6 @@ ExpectationSetting read_expectation(const TomlFields& f) {
   if (auto v = f.strings("checkpoints")) {
     for (const auto& l : *v) e.checkpoints.push_back(l.value);
   }
-  if (e.checkpoints.empty()) e.checkpoints.push_back("*");
   const auto scenario = f.string("scenario");
   if (!scenario) fail_config(e.where, "an expectation needs scenario = '<name>' (known: " + join_words(scenario_names()) + ")");
   if (!find_scenario(scenario->value)) {

@@ -98,7 +98,7 @@ struct PluginSettings {
 struct ExpectationSetting {
   SourcePlace where;
   PluginSelector plugin;                 // name "*" matches units without a plugin too
-  std::vector<std::string> checkpoints;  // globs against config-relative paths
+  std::vector<std::string> checkpoints;  // globs against config-relative paths; empty: all
   std::string scenario;
   std::string component = "*";
   std::string outcome = "fail";          // "fail", "error" or "skipped"

@@ -1,0 +1,237 @@
+// `ckpt-harness run` end to end: the real executable, its workers and the dcgan plugins
+// on fixtures written by Python's torch.save, checked through results.json.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_paths.hpp"
+
+namespace ckpt::test {
+namespace {
+
+using Json = nlohmann::json;
+
+bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+class RunCli : public TempDirTest {
+ protected:
+  CommandResult run(const std::string& args) {
+    return run_command(std::string(CKPT_HARNESS_BIN) + " run " + args + " --report-dir " + report_dir() + " 2>&1");
+  }
+  // A config in the temp dir that names fixtures by absolute path.
+  std::string config(const std::string& text) {
+    const std::string path = (dir_ / "harness.toml").string();
+    std::ofstream(path) << "[plugins.dcgan]\noptions = { nz = 16, ngf = 4, ndf = 4 }\n" << text;
+    return path;
+  }
+  std::string report_dir() const { return (dir_ / "report").string(); }
+  Json results() const {
+    std::ifstream in(report_dir() + "/results.json");
+    return Json::parse(in);
+  }
+  static const Json& unit(const Json& results, const std::string& id_suffix) {
+    for (const auto& u : results["units"]) {
+      const std::string id = u["id"];
+      if (id.size() >= id_suffix.size() && id.compare(id.size() - id_suffix.size(), id_suffix.size(), id_suffix) == 0) return u;
+    }
+    static const Json none;
+    ADD_FAILURE() << "no unit " << id_suffix;
+    return none;
+  }
+  static std::string outcome(const Json& unit, const std::string& scenario, const std::string& component = "") {
+    for (const auto& c : unit["cases"]) {
+      if (c["scenario"] == scenario && c["component"] == component) return c["outcome"];
+    }
+    return "absent";
+  }
+  static const Json& case_of(const Json& unit, const std::string& scenario, const std::string& component = "") {
+    for (const auto& c : unit["cases"]) {
+      if (c["scenario"] == scenario && c["component"] == component) return c;
+    }
+    static const Json none;
+    return none;
+  }
+  static std::string group(const std::string& name, const std::vector<std::string>& files, const std::string& extra = "") {
+    std::string out = "[[checkpoints]]\nname = \"" + name + "\"\nplugins = [\"dcgan\"]\nfiles = [";
+    for (const auto& f : files) out += "\"" + fixture(f) + "\", ";
+    return out + "]\n" + extra;
+  }
+};
+
+TEST_F(RunCli, DefaultConfigGivesTheExpectedMatrix) {
+  const CommandResult r = run_command(std::string("cd ") + CKPT_FIXTURES_DIR + "/.. && " + CKPT_HARNESS_BIN +
+                                      " run --report-dir " + report_dir() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "PASSED: every checkpoint behaves as expected")) << r.out;
+  EXPECT_TRUE(contains(r.out, "fixtures/dcgan/v2/current.pt        expected-fail  pass")) << r.out;
+  const Json j = results();
+  EXPECT_EQ(j["schema"], "ckpt-harness.results");
+  EXPECT_EQ(j["totals"]["failed"], 0);
+  EXPECT_EQ(j["totals"]["errors"], 0);
+  EXPECT_GT(j["totals"]["expected_failures"].get<int>(), 20);
+
+  // Version 1 on its own checkpoint: every scenario runs and passes.
+  const Json& v1 = unit(j, "dcgan@1.0.0/fixtures/dcgan/current.pt");
+  for (const char* s : {"strict-load", "relaxed-load", "shapes", "dtypes", "eval-mode", "train-mode", "golden-output"}) {
+    EXPECT_EQ(outcome(v1, s, "generator"), "pass") << s << "\n" << v1.dump(1);
+    EXPECT_EQ(outcome(v1, s, "discriminator"), "pass") << s;
+  }
+  for (const char* s : {"format", "epoch-resume", "resume-determinism"}) EXPECT_EQ(outcome(v1, s), "pass") << s;
+  EXPECT_EQ(outcome(v1, "optimizer-state", "generator_optimizer"), "pass");
+  EXPECT_EQ(case_of(v1, "golden-output", "generator")["data"]["elements_outside"], 0);
+
+  // Version 2 (a Dropout in the discriminator) on its own checkpoint: eval switches it off.
+  const Json& v2 = unit(j, "dcgan@2.0.0/fixtures/dcgan/v2/current.pt");
+  EXPECT_EQ(outcome(v2, "eval-mode", "discriminator"), "pass");
+  EXPECT_EQ(outcome(v2, "epoch-resume"), "pass");  // epoch 1, one step per epoch, Adam at step 2
+  EXPECT_EQ(case_of(v2, "epoch-resume")["data"]["resume_epoch"], 2);
+  EXPECT_EQ(outcome(v2, "golden-output", "generator"), "pass");
+
+  // Across versions: the declared incompatibilities, exactly.
+  const Json& cross = unit(j, "dcgan@2.0.0/fixtures/dcgan/current.pt");
+  EXPECT_EQ(outcome(cross, "strict-load", "discriminator"), "expected-fail");
+  EXPECT_EQ(case_of(cross, "strict-load", "discriminator")["data"]["missing"], Json::array({"main.12.weight"}));
+  EXPECT_EQ(outcome(cross, "relaxed-load", "discriminator"), "pass");  // 1 tensor of 20 missing
+  EXPECT_EQ(outcome(cross, "optimizer-state", "discriminator_optimizer"), "pass");  // Dropout has no parameters
+  EXPECT_EQ(outcome(cross, "eval-mode", "generator"), "skipped");
+  EXPECT_EQ(outcome(cross, "golden-output", "generator"), "skipped");
+
+  // The DataParallel checkpoint loads through its key rule; no optimizer is a warning.
+  const Json& dp = unit(j, "dcgan@1.0.0/fixtures/dcgan/dataparallel.pt");
+  EXPECT_EQ(outcome(dp, "strict-load", "generator"), "pass");
+  EXPECT_TRUE(contains(case_of(dp, "strict-load", "generator")["details"], "^module\\.")) << dp.dump(1);
+  const Json& no_opt = unit(j, "dcgan@1.0.0/fixtures/dcgan/no_optimizer.pt");
+  EXPECT_EQ(outcome(no_opt, "optimizer-state", "generator_optimizer"), "pass");
+  EXPECT_TRUE(case_of(no_opt, "optimizer-state", "generator_optimizer")["data"]["warning"].get<bool>());
+  EXPECT_EQ(outcome(unit(j, "format-only/fixtures/namespace_args.pt"), "format"), "pass");  // accepted global
+}
+
+TEST_F(RunCli, ScenarioFailuresSayWhy) {
+  // A truncated download and a checkpoint holding posix.system, beside good ones.
+  const std::string truncated = (dir_ / "truncated.pt").string();
+  {
+    std::ifstream in(fixture("dcgan/current.pt"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  const std::string cfg = config(
+      "[scenarios]\ndtype_policy = \"exact\"\n" +
+      group("strict", {"dcgan/no_optimizer.pt"}, "optimizer_state = \"required\"\n") +
+      group("steps", {"dcgan/current.pt"}, "steps_per_epoch = 1\n") + group("types", {"dcgan/fp16.pt"}) +
+      "[[checkpoints]]\nname = \"bad\"\nplugins = [\"dcgan@1.*\"]\nfiles = [\"" + truncated + "\"]\n" +
+      "[[checkpoints]]\nname = \"evil\"\nfiles = [\"" + fixture("hostile/evil_system.pt") + "\"]\n");
+  const CommandResult r = run("--config " + cfg + " --filter 'dcgan@1*:format-only*'");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const Json j = results();
+  const Json& required = unit(j, "dcgan/no_optimizer.pt");
+  EXPECT_EQ(outcome(required, "optimizer-state", "generator_optimizer"), "fail");
+  EXPECT_TRUE(contains(case_of(required, "optimizer-state", "generator_optimizer")["message"], "'required'"));
+  const Json& steps = unit(j, "dcgan/current.pt");
+  EXPECT_EQ(outcome(steps, "epoch-resume"), "fail");
+  EXPECT_TRUE(contains(case_of(steps, "epoch-resume")["message"],
+                       "generator_optimizer has taken 2 step(s); 8 completed epoch(s) x 1 steps per epoch = 8"))
+      << case_of(steps, "epoch-resume");
+  const Json& types = unit(j, "dcgan/fp16.pt");
+  EXPECT_EQ(outcome(types, "dtypes", "generator"), "fail");
+  EXPECT_TRUE(contains(case_of(types, "dtypes", "generator")["details"], "checkpoint float16, model float32"));
+  EXPECT_EQ(outcome(types, "strict-load", "generator"), "pass");  // PyTorch itself would cast
+  const Json& bad = unit(j, "truncated.pt");
+  EXPECT_EQ(outcome(bad, "format"), "fail");
+  EXPECT_EQ(outcome(bad, "strict-load", "generator"), "skipped");
+  const Json& evil = unit(j, "evil_system.pt");
+  EXPECT_EQ(outcome(evil, "format"), "fail");
+  EXPECT_TRUE(contains(case_of(evil, "format")["message"], "posix.system")) << evil.dump(1);
+  EXPECT_TRUE(contains(r.out, "FAIL dcgan@1.0.0/")) << r.out;
+}
+
+TEST_F(RunCli, ExpectationsExactDifferentAndStale) {
+  const std::string expectation =
+      "[[expectations]]\nplugin = \"dcgan@2.*\"\nscenario = \"strict-load\"\ncomponent = \"discriminator\"\n"
+      "missing = [\"main.12.weight\"]\nunexpected = [\"main.11.weight\"]\n"
+      "[[expectations]]\nplugin = \"dcgan@2.*\"\nscenario = \"strict-load\"\ncomponent = \"generator\"\n"
+      "missing = [\"main.0.weight\"]\n"
+      "[[expectations]]\nplugin = \"dcgan@1.*\"\nscenario = \"shapes\"\ncomponent = \"generator\"\nreason = \"old\"\n";
+  const std::string cfg = config(group("v1", {"dcgan/current.pt"}) + expectation);
+  const CommandResult r = run("--config " + cfg + " --filter '*strict-load*:*shapes*'");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const Json j = results();
+  const Json& v2 = unit(j, "dcgan@2.0.0/" + fixture("dcgan/current.pt"));
+  EXPECT_EQ(outcome(v2, "strict-load", "discriminator"), "expected-fail");
+  EXPECT_EQ(outcome(v2, "strict-load", "generator"), "fail");
+  EXPECT_TRUE(contains(case_of(v2, "strict-load", "generator")["message"],
+                       "fails differently than expected: missing keys differ: expected [main.0.weight], found []"));
+  const Json& v1 = unit(j, "dcgan@1.0.0/" + fixture("dcgan/current.pt"));
+  const Json& stale = case_of(v1, "shapes", "generator");
+  EXPECT_EQ(stale["outcome"], "pass");
+  EXPECT_TRUE(stale["stale_expectation"].get<bool>());
+  EXPECT_TRUE(contains(r.out, "Expectations that no longer happen (1)")) << r.out;
+  EXPECT_EQ(j["totals"]["stale_expectations"], 1);
+
+  // --update-expectations writes today's failures as the baseline (leaving what inline
+  // expectations cover to them); with the baseline the same run passes.
+  const std::string plain = config(group("v1", {"dcgan/current.pt"}));
+  const CommandResult update = run("--config " + plain + " --filter '*strict-load*:*shapes*' --update-expectations");
+  EXPECT_EQ(update.exit_code, 1) << update.out;  // the run itself still had unexpected failures
+  EXPECT_TRUE(contains(update.out, "expectations baseline written: ")) << update.out;
+  const std::string baseline = (dir_ / "harness.expectations.toml").string();
+  ASSERT_TRUE(std::filesystem::exists(baseline)) << update.out;
+  const std::string cfg2 = config(group("v1", {"dcgan/current.pt"}) + "[run]\nexpectations_file = \"harness.expectations.toml\"\n");
+  const CommandResult again = run("--config " + cfg2 + " --filter '*strict-load*:*shapes*'");
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_EQ(results()["totals"]["expected_failures"], 3);  // strict-load x2 and shapes of the generator
+}
+
+TEST_F(RunCli, ListFilterShardAndNothingSelected) {
+  const std::string cfg = config(group("v1", {"dcgan/current.pt", "dcgan/fp16.pt", "dcgan/batchnorm_v1.pt"}));
+  const CommandResult list = run("--config " + cfg + " --list");
+  EXPECT_EQ(list.exit_code, 0) << list.out;
+  EXPECT_TRUE(contains(list.out, "6 unit(s), 114 case(s) of 6 unit(s) in the config")) << list.out;
+  EXPECT_TRUE(contains(list.out, "  strict-load/generator\n")) << list.out;
+  const CommandResult filtered = run("--config " + cfg + " --list --filter '*/strict-load/*:-*discriminator'");
+  EXPECT_TRUE(contains(filtered.out, "6 unit(s), 6 case(s)")) << filtered.out;
+  std::size_t units = 0;
+  for (int k = 1; k <= 3; ++k) {
+    const CommandResult shard = run("--config " + cfg + " --list --shard " + std::to_string(k) + "/3");
+    const auto at = shard.out.rfind(" unit(s), ");
+    const auto line = shard.out.rfind('\n', at);
+    if (at != std::string::npos && shard.exit_code == 0) units += std::stoul(shard.out.substr(line + 1, at - line - 1));
+  }
+  EXPECT_EQ(units, 6u);
+  const CommandResult none = run("--config " + cfg + " --filter 'nothing*'");
+  EXPECT_EQ(none.exit_code, 3) << none.out;
+  EXPECT_TRUE(contains(none.out, "nothing selected")) << none.out;
+  const CommandResult bad_shard = run("--config " + cfg + " --shard 4/3");
+  EXPECT_EQ(bad_shard.exit_code, 2) << bad_shard.out;
+  EXPECT_TRUE(contains(bad_shard.out, "expected K/N with 1 <= K <= N")) << bad_shard.out;
+}
+
+TEST_F(RunCli, ConfigErrorsExitTwoWithTheirPlace) {
+  const std::string unknown = config(group("v1", {"dcgan/current.pt"}) + "[plugins.dcgn]\noptions = { nz = 16 }\n");
+  const CommandResult r = run("--config " + unknown);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(contains(r.out, "harness.toml:7:10: [plugins.dcgn]: no plugin named 'dcgn'")) << r.out;
+  EXPECT_TRUE(contains(r.out, "did you mean 'dcgan'?")) << r.out;
+  const std::string typo = config("[scenarios]\nrun = [\"golden\"]\n" + group("v1", {"dcgan/current.pt"}));
+  const CommandResult t = run("--config " + typo);
+  EXPECT_EQ(t.exit_code, 2) << t.out;
+  EXPECT_TRUE(contains(t.out, "harness.toml:4:8: unknown scenario 'golden'")) << t.out;
+  const CommandResult missing = run("--config " + (dir_ / "nope.toml").string());
+  EXPECT_EQ(missing.exit_code, 2) << missing.out;
+}
+
+TEST_F(RunCli, AnUnwritableReportIsExitFourAndTheSummaryStands) {
+  const std::string cfg = config(group("v1", {"dcgan/current.pt"}));
+  std::ofstream((dir_ / "a-file").string()) << "x";
+  const CommandResult r = run_command(std::string(CKPT_HARNESS_BIN) + " run --config " + cfg + " --filter '*format' --report-dir " +
+                                      (dir_ / "a-file" / "sub").string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 4) << r.out;
+  EXPECT_TRUE(contains(r.out, "error [report]: cannot write")) << r.out;
+  EXPECT_TRUE(contains(r.out, "PASSED")) << r.out;
+}
+
+}  // namespace
+}  // namespace ckpt::test
