@@ -39,6 +39,7 @@ void copy_into(at::Tensor& target, const TensorRef& ref) {
   at::Tensor source = materialize(ref);
   if (target.dim() == 0 && source.dim() == 1) source = source[0];  // PyTorch's 0-d compatibility
   target.copy_(source);
+  release_pages(ref);
 }
 
 LoadReport load(torch::nn::Module& module, const ModuleComparison& comparison, const StateDict& state, bool strict,

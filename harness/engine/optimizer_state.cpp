@@ -275,7 +275,9 @@ void load_optimizer_state(Optimizer& optimizer, const SavedOptimizerState& saved
   auto tensor = [](const std::map<std::string, const Value*>& s, const char* key) -> at::Tensor {
     auto it = s.find(key);
     if (it == s.end() || it->second->kind != ValueKind::kTensor) return {};
-    return materialize(it->second->tensor).clone();  // owned: the optimizer updates it in place
+    at::Tensor owned = materialize(it->second->tensor).clone();  // the optimizer updates it in place
+    release_pages(it->second->tensor);
+    return owned;
   };
   auto step = [](const std::map<std::string, const Value*>& s) -> std::int64_t {
     auto it = s.find("step");

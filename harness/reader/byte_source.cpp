@@ -83,6 +83,14 @@ void ByteSource::prefetch(std::size_t offset, std::size_t length) const {
   ::madvise(static_cast<std::uint8_t*>(mapping_) + begin, end - begin, MADV_POPULATE_READ);
 }
 
+void ByteSource::release(std::size_t offset, std::size_t length) const {
+  if (mapping_ == nullptr || offset >= size_ || length == 0) return;
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t begin = offset / page * page;
+  const std::size_t end = std::min(size_, offset + std::min(length, size_ - offset));
+  ::madvise(static_cast<std::uint8_t*>(mapping_) + begin, end - begin, MADV_DONTNEED);
+}
+
 std::string_view ByteSource::view(std::size_t offset, std::size_t length) const {
   if (offset > size_ || length > size_ - offset) {
     throw ReadError(ReadErrorKind::kTruncated, name_, "byte " + std::to_string(offset),

@@ -36,6 +36,10 @@ class ByteSource {
   // Maps the pages of [offset, offset + length) in one call before they are read
   // (MADV_POPULATE_READ): cheaper than one page fault per page. A hint: errors are ignored.
   void prefetch(std::size_t offset, std::size_t length) const;
+  // Drops the mapped pages of [offset, offset + length) from memory (MADV_DONTNEED): they
+  // are read from the file again if touched. Only for bytes copied out and never written
+  // through private_data(): a private page's changes would be lost.
+  void release(std::size_t offset, std::size_t length) const;
 
   static constexpr std::uint64_t kNoLimit = ~std::uint64_t{0};
 

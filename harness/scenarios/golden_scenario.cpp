@@ -38,7 +38,7 @@ CaseResult run_golden_output(UnitContext& ctx, const std::string& name) {
   const Value* entry = modules ? member_of(*modules, name) : nullptr;
   if (!entry) throw SkipCase(golden + " records no outputs of '" + name + "'");
   ctx.require_strict(name);
-  LoadedModel& model = ctx.inference_model();
+  LoadedModel& model = ctx.loaded_model();
   const Module* m = model.module(name);
   if (!m || !m->forward) throw SkipCase("'" + name + "' has no forward in the plugin");
   const at::Tensor input = materialize(tensor_member(*entry, "input", golden, name).tensor).clone();

@@ -73,7 +73,7 @@ CaseResult run_strict_load(UnitContext& ctx, const std::string& module) {
     return make_case(Outcome::kFail, "does not load strictly: " + counts(*c),
                      c->pytorch_message() + "\n" + load_notes(*c), key_data(*c));
   }
-  ctx.inference_model();  // really copies every tensor: unreadable tensor data fails here
+  ctx.loaded_model();  // really copies every tensor: unreadable tensor data fails here
   return make_case(Outcome::kPass,
                    "loads strictly: " + with_thousands(c->model_tensors) + " tensors, " +
                        with_thousands(c->model_elements) + " elements",

@@ -31,7 +31,7 @@ CaseResult run_optimizer_state(UnitContext& ctx, const std::string& optimizer) {
   if (!c.loadable()) {
     return make_case(Outcome::kFail, c.problems.front(), bullet_list("problems", c.problems) + hyper, data);
   }
-  ctx.resume_model();  // loads it for real
+  ctx.resumed_model();  // loads it for real
   return make_case(Outcome::kPass,
                    c.saved_class + " state fits the model's " + c.model_class +
                        (c.hyper_differences.empty() ? "" : " (" + std::to_string(c.hyper_differences.size()) +

@@ -24,12 +24,17 @@ const Checkpoint& UnitContext::checkpoint() { return files_.get(""); }
 
 LoadedModel UnitContext::build() const { return plugin().build(request_.options); }
 
+LoadedModel& UnitContext::described_model() {
+  if (!model_) model_ = build();
+  return *model_;
+}
+
 const CheckpointLayout& UnitContext::layout() {
   if (!layout_) {
-    if (!layout_model_) layout_model_ = build();
+    const Model& model = described_model().model();
     std::vector<std::string> modules, optimizers;
-    for (const auto& m : layout_model_->model().modules) modules.push_back(m.name);
-    for (const auto& o : layout_model_->model().optimizers) optimizers.push_back(o.name);
+    for (const auto& m : model.modules) modules.push_back(m.name);
+    for (const auto& o : model.optimizers) optimizers.push_back(o.name);
     CheckpointLayout layout = layout_preset(request_.layout, modules, optimizers);
     for (const auto& r : request_.key_rules) layout.key_rules.push_back({r.pattern, r.replacement});
     layout_ = std::move(layout);
@@ -40,7 +45,7 @@ const CheckpointLayout& UnitContext::layout() {
 const CompatibilityReport& UnitContext::compatibility() {
   if (!compatibility_) {
     const CheckpointLayout& l = layout();
-    compatibility_ = check_compatibility(files_, plugin(), *layout_model_, l);
+    compatibility_ = check_compatibility(files_, plugin(), described_model(), l);
   }
   return *compatibility_;
 }
@@ -74,30 +79,38 @@ void UnitContext::load_modules(LoadedModel& model) {
   }
 }
 
-LoadedModel& UnitContext::inference_model() {
-  if (!inference_) {
-    LoadedModel model = build();
-    load_modules(model);
-    for (auto& m : model.model().modules) m.module->eval();
-    inference_ = std::move(model);
+void UnitContext::load_optimizers(LoadedModel& model) {
+  for (auto& o : model.model().optimizers) {
+    const OptimizerResult& r = optimizer_result(o.name);
+    if (r.error.empty() && r.saved && r.comparison.loadable()) load_optimizer_state(o, *r.saved);
   }
-  return *inference_;
+}
+
+LoadedModel& UnitContext::loaded_model() {
+  compatibility();  // compares against the model before anything is loaded into it
+  LoadedModel& model = described_model();
+  if (!modules_loaded_) {
+    modules_loaded_ = true;
+    load_modules(model);
+  }
+  return model;
+}
+
+LoadedModel& UnitContext::resumed_model() {
+  LoadedModel& model = loaded_model();
+  if (!optimizers_loaded_) {
+    optimizers_loaded_ = true;
+    load_optimizers(model);
+  }
+  return model;
 }
 
 LoadedModel UnitContext::make_resumed() {
   LoadedModel model = build();
   load_modules(model);
-  for (auto& o : model.model().optimizers) {
-    const OptimizerResult& r = optimizer_result(o.name);
-    if (r.error.empty() && r.saved && r.comparison.loadable()) load_optimizer_state(o, *r.saved);
-  }
+  load_optimizers(model);
   for (auto& m : model.model().modules) m.module->train();
   return model;
-}
-
-LoadedModel& UnitContext::resume_model() {
-  if (!resume_) resume_ = make_resumed();
-  return *resume_;
 }
 
 DTypePolicy UnitContext::dtype_policy() const {

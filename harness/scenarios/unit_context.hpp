@@ -38,25 +38,29 @@ class UnitContext {
   const OptimizerResult& optimizer_result(const std::string& optimizer);
 
   LoadedModel build() const;               // a freshly initialised model
-  // Every strictly loadable module loaded (strict), in eval(); other modules untouched.
-  LoadedModel& inference_model();
-  // Modules loaded strictly and saved optimizer states loaded, in train(): ready to train on.
-  LoadedModel& resume_model();
-  LoadedModel make_resumed();              // another one, not kept
+  // The unit's model, built once: every strictly loadable module loaded (strict). Other
+  // modules keep their initialisation. Scenarios set eval()/train() as they need.
+  LoadedModel& loaded_model();
+  // The same model with every loadable saved optimizer state loaded: ready to train on.
+  // One model serves both, so a unit holds the parameters and optimizer state once.
+  LoadedModel& resumed_model();
+  LoadedModel make_resumed();              // another one, built and loaded afresh
   // Throws SkipCase unless `module` loads strictly.
   void require_strict(const std::string& module);
   DTypePolicy dtype_policy() const;
 
  private:
   void load_modules(LoadedModel& model);
+  void load_optimizers(LoadedModel& model);
+  LoadedModel& described_model();
   UnitRequest request_;
   std::shared_ptr<Plugin> plugin_;
   CheckpointSet files_;
   std::optional<CheckpointLayout> layout_;
-  std::optional<LoadedModel> layout_model_;  // built once to learn component names
+  std::optional<LoadedModel> model_;  // built once: component names, schema, then loaded
   std::optional<CompatibilityReport> compatibility_;
-  std::optional<LoadedModel> inference_;
-  std::optional<LoadedModel> resume_;
+  bool modules_loaded_ = false;
+  bool optimizers_loaded_ = false;
 };
 
 }  // namespace ckpt

@@ -71,4 +71,9 @@ at::Tensor materialize(const TensorRef& ref) {
   return base.as_strided(ref.sizes, ref.strides, ref.storage_offset);
 }
 
+void release_pages(const TensorRef& ref) {
+  if (!ref.storage || !ref.storage->source || ref.storage->nbytes == 0) return;
+  ref.storage->source->release(ref.storage->data_offset(), ref.storage->nbytes);
+}
+
 }  // namespace ckpt

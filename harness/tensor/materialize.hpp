@@ -13,4 +13,9 @@ at::Tensor materialize(const TensorRef& ref);
 
 at::ScalarType to_scalar_type(DType dtype);
 
+// After the tensor's bytes were copied elsewhere (a load into a model, a clone), returns
+// its storage's mapped pages to the system, so a load holds the model once, not the model
+// and the file. Tensors still viewing the storage read it from the file again.
+void release_pages(const TensorRef& ref);
+
 }  // namespace ckpt
