@@ -172,7 +172,10 @@ int run_harness(const RunOptions& o) {
         }
       }
     }
-    check_plugin_references(config, plugins);
+    // A plugin file that would not load has no known name: names the config gives that
+    // match nothing may be it, so they are reported with it instead of stopping the run.
+    std::vector<std::string> unresolved;
+    check_plugin_references(config, plugins, plugin_failures.empty() ? nullptr : &unresolved);
     RunPlan plan = plan_run(config, plugins, filter, shard);
     if (o.list) {
       print_plan(plan, std::cout);
@@ -195,6 +198,7 @@ int run_harness(const RunOptions& o) {
       run.notes.push_back("plugin " + f.plugin.file + " could not be used: " + f.cases.front().message);
       run.units.push_back(f);
     }
+    for (auto& u : unresolved) run.notes.push_back(u + " (a plugin file that could not be loaded may be it)");
     for (auto& u : supervisor.run(std::move(plan.units), [&](UnitResult& u) { apply_expectations(config, u); }, console)) {
       run.units.push_back(std::move(u));
     }

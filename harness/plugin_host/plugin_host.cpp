@@ -96,8 +96,12 @@ auto Plugin::call(const char* what, F&& f) const -> decltype(f()) {
   const std::string where = "plugin '" + info_.name + "' failed to " + what + ": ";
   try {
     return f();
+  } catch (const std::bad_alloc&) {
+    throw;  // out of memory is the process's state, not the plugin's answer: the host decides
   } catch (const c10::Error& e) {
-    throw PluginError(info_.path, where + e.what_without_backtrace());
+    const std::string text = e.what_without_backtrace();
+    if (text.find("can't allocate memory") != std::string::npos) throw std::bad_alloc();  // LibTorch's allocator
+    throw PluginError(info_.path, where + text);
   } catch (const OptionError& e) {
     throw PluginError(info_.path, where + e.what());
   } catch (const std::exception& e) {

@@ -1,7 +1,8 @@
 #pragma once
 // Loads architecture plugins (shared libraries exporting CKPT_PLUGIN) and calls them.
 // Every refusal names the file and says how to fix it; every exception thrown by plugin
-// code comes back as a PluginError carrying the plugin's own message.
+// code comes back as a PluginError carrying the plugin's own message, except running out
+// of memory, which stays std::bad_alloc (LibTorch's allocator failure included).
 #include <ckpt/plugin.hpp>
 
 #include <memory>

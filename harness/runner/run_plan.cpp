@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -59,19 +60,30 @@ std::vector<PlannedCase> cases_for(const ScenarioSettings& settings, const Descr
 }
 }  // namespace
 
-void check_plugin_references(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins) {
+void check_plugin_references(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins,
+                             std::vector<std::string>* unresolved) {
+  auto check = [&](const std::function<void()>& one) {
+    try {
+      one();
+    } catch (const ConfigError& e) {
+      if (!unresolved) throw;
+      unresolved->push_back(e.what());
+    }
+  };
   std::vector<std::string> names;
   for (const auto& p : plugins) names.push_back(p.name);
   for (const auto& [name, settings] : config.plugin_settings) {
     if (std::find(names.begin(), names.end(), name) != names.end()) continue;
     const std::string nearest = nearest_word(name, names);
-    fail_config(settings.where, "[plugins." + name + "]: no plugin named '" + name + "' (found: " + found_text(plugins) +
-                                    ")" + (nearest.empty() ? "" : "; did you mean '" + nearest + "'?"));
+    check([&] {
+      fail_config(settings.where, "[plugins." + name + "]: no plugin named '" + name + "' (found: " + found_text(plugins) +
+                                      ")" + (nearest.empty() ? "" : "; did you mean '" + nearest + "'?"));
+    });
   }
   for (const auto& g : config.groups) {
-    for (const auto& s : g.plugins) check_selector(s, plugins, "[[checkpoints]] '" + g.name + "' plugins");
+    for (const auto& s : g.plugins) check([&] { check_selector(s, plugins, "[[checkpoints]] '" + g.name + "' plugins"); });
   }
-  for (const auto& e : config.expectations) check_selector(e.plugin, plugins, "expectation");
+  for (const auto& e : config.expectations) check([&] { check_selector(e.plugin, plugins, "expectation"); });
 }
 
 RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins, const CaseFilter& filter,

@@ -34,8 +34,11 @@ struct RunPlan {
 };
 
 // Every plugin the config names ([plugins.NAME], [[checkpoints]] plugins, expectations)
-// must exist among `plugins`; throws ConfigError at the name's place otherwise.
-void check_plugin_references(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins);
+// must exist among `plugins`; throws ConfigError at the name's place otherwise. When some
+// plugin files could not be loaded (their names are unknown: one may be the missing one),
+// pass `unresolved` to collect those errors instead, so the run goes on and reports them.
+void check_plugin_references(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins,
+                             std::vector<std::string>* unresolved = nullptr);
 
 RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins, const CaseFilter& filter,
                  const Shard& shard);

@@ -99,11 +99,13 @@ std::vector<DescribeOutcome> Supervisor::describe(const std::vector<std::string>
     slot.worker->send({{"op", "describe"}, {"file", file}, {"options", options_by_plugin}});
     auto reply = wait_for(slot, "described", options_.unit_timeout_seconds, failure);
     if (!reply) {
-      d.error = "the worker " + failure + " while loading this plugin; its output ended with:\n" +
-                slot.worker->log().last_lines(kLogLines);
+      const std::string log = slot.worker->log().last_lines(kLogLines);
+      d.error = "the worker " + failure + " while loading this plugin" +
+                (log.empty() ? std::string(" (it wrote nothing)") : "\nits output ended with:\n" + log);
       slot.worker.reset();
     } else if (!reply->value("ok", false)) {
       d.error = reply->value("error", "refused");
+      if (reply->value("replace", false)) slot.worker.reset();  // out of memory: start afresh
     } else {
       d.plugin = DescribedPlugin{file,
                                  reply->value("name", ""),
@@ -168,7 +170,7 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
     for (std::size_t i = slot.planned_done; i < plan.request.cases.size(); ++i) {
       const PlannedCase& p = plan.request.cases[i];
       if (i == slot.planned_done) {
-        CaseResult c = error_case(p, "the worker " + how + " " + what + " during " + phase,
+        CaseResult c = error_case(p, "the worker " + how + (what.empty() ? "" : " " + what) + " during " + phase,
                                   "worker output (last lines):\n" + log);
         c.seconds = seconds_since(slot.phase_start);
         r.cases.push_back(std::move(c));
@@ -212,6 +214,8 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
           slot.worker->signal_group(SIGKILL);
           slot.worker->reap(options_.grace_seconds);
           slot.worker.reset();
+          slot.state = Slot::State::kStarting;
+          return;
         }
       }
     }

@@ -80,7 +80,11 @@ UnitOutcome run_unit(const UnitRequest& request, std::shared_ptr<Plugin> plugin,
   for (const PlannedCase& planned : request.cases) {
     if (callbacks.on_start) callbacks.on_start(planned);
     const auto start = std::chrono::steady_clock::now();
-    CaseResult c = run_case(ctx, planned, outcome.out_of_memory);
+    // After running out of memory nothing this process does is trustworthy: the rest of
+    // the unit is not run, and the supervisor replaces the worker.
+    CaseResult c = outcome.out_of_memory
+                       ? make_case(Outcome::kError, "not run: the worker ran out of memory earlier in this unit")
+                       : run_case(ctx, planned, outcome.out_of_memory);
     c.scenario = planned.scenario;
     c.component = planned.component;
     c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -68,6 +68,10 @@ json describe(PluginCache& cache, const json& request) {
   } catch (const PluginError& e) {
     reply["ok"] = false;
     reply["error"] = e.what();
+  } catch (const std::bad_alloc&) {
+    reply["ok"] = false;
+    reply["error"] = file + ": out of memory while building the model ([run] memory_limit_mib)";
+    reply["replace"] = true;
   }
   return reply;
 }
@@ -81,6 +85,8 @@ bool run(PluginCache& cache, const json& message) {
       plugin = cache.get(request.plugin_file);
     } catch (const PluginError& e) {
       plugin_error = e.what();
+    } catch (const std::bad_alloc&) {
+      plugin_error = request.plugin_file + ": out of memory while loading the plugin ([run] memory_limit_mib)";
     }
   }
   UnitCallbacks callbacks;

@@ -1,0 +1,304 @@
+// Isolation: the real `ckpt-harness run` with a plugin that segfaults, aborts, hangs,
+// exits 0, floods stderr, exhausts memory or throws a non-std exception (tests/plugins/
+// faulty.cpp), beside the working tiny plugin. Only the misbehaving plugin's units may
+// suffer: each of their cases is accounted for (the one that met the fault says how the
+// worker ended, the ones after it were not run), and tiny's units are present and pass.
+//
+// The faulty plugins build tiny's model and misbehave from their second build() in a
+// process on: describing the plugin (one build) succeeds, and the unit meets the fault
+// (fault_load_segfault already crashes while it is described).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_paths.hpp"
+
+namespace ckpt::test {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+struct HarnessRun {
+  int exit_code = -1;
+  std::string out;       // stdout and stderr
+  double seconds = 0;    // wall time of the whole run
+  json results;          // results.json; null when it was not written
+  std::uintmax_t results_bytes = 0;
+};
+
+class RunIsolation : public TempDirTest {
+ protected:
+  // Runs the faulty plugin and tiny on two copies of a Linear(2, 2) state dict (tiny's
+  // model with width 2), two workers, `timeout` s per unit. `name_faulty` false: the
+  // checkpoints name only tiny (the faulty plugin never gets a name when describing it
+  // crashes).
+  HarnessRun run_with(const std::string& faulty_file, const std::string& faulty_name, bool name_faulty = true,
+                      const std::string& extra_run_settings = "", int timeout = 5) {
+    for (const char* copy : {"first.pt", "second.pt"}) fs::copy_file(fixture("cuda_location.pt"), dir_ / copy);
+    const fs::path config = dir_ / "harness.toml";
+    std::ofstream(config) << "[run]\njobs = 2\ntimeout_seconds = " << timeout << "\nreport_dir = \"report\"\n"
+                          << extra_run_settings
+                          << "\n[plugins]\npaths = [\"" << faulty_file << "\", \"" << CKPT_TEST_GOOD_PLUGIN << "\"]\n"
+                          << "[plugins.tiny]\noptions = { width = 2 }\n"
+                          << (name_faulty ? "[plugins." + faulty_name + "]\noptions = { width = 2 }\n" : "")
+                          << "\n[[checkpoints]]\nname = \"linear\"\nfiles = [\"first.pt\", \"second.pt\"]\n"
+                          << "plugins = [" << (name_faulty ? "\"" + faulty_name + "\", " : "") << "\"tiny\"]\n"
+                          << "layout = \"state-dict\"\n";
+    HarnessRun r;
+    const auto start = std::chrono::steady_clock::now();
+    const CommandResult c = run_command(std::string(CKPT_HARNESS_BIN) + " run --config " + config.string() + " 2>&1");
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.exit_code = c.exit_code;
+    r.out = c.out;
+    const fs::path results = dir_ / "report" / "results.json";
+    if (fs::exists(results)) {
+      r.results_bytes = fs::file_size(results);
+      r.results = json::parse(std::ifstream(results));
+    }
+    return r;
+  }
+};
+
+std::vector<json> units_of(const HarnessRun& r, const std::string& plugin) {
+  std::vector<json> out;
+  if (r.results.is_null()) return out;
+  for (const auto& u : r.results.at("units")) {
+    if (u.at("plugin").at("name") == plugin) out.push_back(u);
+  }
+  return out;
+}
+
+std::string case_text(const json& c) {
+  return c.at("scenario").get<std::string>() + "[" + c.at("component").get<std::string>() +
+         "]: " + c.at("outcome").get<std::string>() + ": " + c.at("message").get<std::string>();
+}
+
+std::string unit_text(const json& u) {
+  std::string text = u.at("id").get<std::string>() + " (" + u.at("outcome").get<std::string>() + ")\n";
+  for (const auto& c : u.at("cases")) text += "  " + case_text(c) + "\n";
+  return text;
+}
+
+// Whatever the faulty plugin did: the run ended on its own, wrote its report, and tiny's
+// two units are there with every case, none an error (they pass: the checkpoint fits).
+void expect_good_plugin_unharmed(const HarnessRun& r) {
+  EXPECT_NE(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.exit_code, 130) << r.out;
+  EXPECT_LT(r.seconds, 30.0) << r.out;
+  ASSERT_FALSE(r.results.is_null()) << "no results.json\n" << r.out;
+  EXPECT_EQ(r.results.at("schema"), "ckpt-harness.results");
+  const std::vector<json> good = units_of(r, "tiny");
+  ASSERT_EQ(good.size(), 2u) << r.out;
+  EXPECT_EQ(good[0].at("checkpoint"), "first.pt");
+  EXPECT_EQ(good[1].at("checkpoint"), "second.pt");
+  for (const auto& u : good) {
+    EXPECT_EQ(u.at("outcome"), "pass") << unit_text(u);
+    EXPECT_GE(u.at("cases").size(), 5u) << unit_text(u);
+    for (const auto& c : u.at("cases")) {
+      EXPECT_NE(c.at("outcome"), "error") << unit_text(u);
+      EXPECT_TRUE(c.at("outcome") == "pass" || c.at("outcome") == "skipped") << unit_text(u);
+    }
+  }
+}
+
+// The faulty plugin builds the same model as tiny, so its units plan the same cases:
+// every one of them must be in the report, in order (none lost).
+void expect_every_case_reported(const json& unit, const json& good_unit) {
+  ASSERT_EQ(unit.at("cases").size(), good_unit.at("cases").size()) << unit_text(unit) << unit_text(good_unit);
+  for (std::size_t i = 0; i < unit.at("cases").size(); ++i) {
+    EXPECT_EQ(unit.at("cases")[i].at("scenario"), good_unit.at("cases")[i].at("scenario")) << unit_text(unit);
+    EXPECT_EQ(unit.at("cases")[i].at("component"), good_unit.at("cases")[i].at("component")) << unit_text(unit);
+  }
+}
+
+// The index of the unit's first error case; -1 when none.
+int first_error(const json& unit) {
+  for (std::size_t i = 0; i < unit.at("cases").size(); ++i) {
+    if (unit.at("cases")[i].at("outcome") == "error") return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// Both units of the faulty plugin: an error unit whose first error case's message has
+// every one of `expected`; with `worker_ended`, the cases after it were not run (the
+// worker was gone) and each says so.
+void expect_faulty_units(const HarnessRun& r, const std::string& plugin, const std::vector<std::string>& expected,
+                         bool worker_ended) {
+  const std::vector<json> faulty = units_of(r, plugin);
+  const std::vector<json> good = units_of(r, "tiny");
+  ASSERT_EQ(faulty.size(), 2u) << r.out;
+  ASSERT_EQ(good.size(), 2u) << r.out;
+  for (std::size_t k = 0; k < faulty.size(); ++k) {
+    const json& u = faulty[k];
+    SCOPED_TRACE(unit_text(u));
+    EXPECT_EQ(u.at("id"), plugin + "@1.0.0/" + good[k].at("checkpoint").get<std::string>());
+    EXPECT_EQ(u.at("outcome"), "error");
+    expect_every_case_reported(u, good[k]);
+    const int at = first_error(u);
+    ASSERT_GE(at, 0);
+    const std::string message = u.at("cases")[static_cast<std::size_t>(at)].at("message");
+    for (const auto& text : expected) EXPECT_TRUE(contains(message, text)) << "'" << text << "' not in: " << message;
+    if (!worker_ended) continue;
+    for (std::size_t i = static_cast<std::size_t>(at) + 1; i < u.at("cases").size(); ++i) {
+      const json& c = u.at("cases")[i];
+      EXPECT_EQ(c.at("outcome"), "error") << case_text(c);
+      EXPECT_TRUE(contains(c.at("message"), "not run: the worker")) << case_text(c);
+    }
+  }
+}
+
+TEST_F(RunIsolation, SegfaultFailsOnlyItsUnits) {
+  const HarnessRun r = run_with(CKPT_TEST_FAULT_SEGFAULT, "fault_segfault");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_good_plugin_unharmed(r);
+  expect_faulty_units(r, "fault_segfault", {"killed by SIGSEGV", "without sending its result"}, true);
+  EXPECT_TRUE(contains(r.out, "SIGSEGV")) << r.out;
+}
+
+TEST_F(RunIsolation, AbortFailsOnlyItsUnits) {
+  const HarnessRun r = run_with(CKPT_TEST_FAULT_ABORT, "fault_abort");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_good_plugin_unharmed(r);
+  expect_faulty_units(r, "fault_abort", {"killed by SIGABRT", "without sending its result"}, true);
+}
+
+TEST_F(RunIsolation, ExitZeroIsNeverAPass) {
+  const HarnessRun r = run_with(CKPT_TEST_FAULT_EXIT0, "fault_exit0");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_good_plugin_unharmed(r);
+  expect_faulty_units(r, "fault_exit0", {"exited with status 0", "without sending its result"}, true);
+}
+
+TEST_F(RunIsolation, HangTimesOutQuickly) {
+  const HarnessRun r = run_with(CKPT_TEST_FAULT_HANG, "fault_hang");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_good_plugin_unharmed(r);
+  expect_faulty_units(r, "fault_hang", {"timed out", "[run] timeout_seconds"}, true);
+  // Two hanging units of 5 s each, on two workers.
+  EXPECT_LT(r.seconds, 30.0) << r.out;
+}
+
+TEST_F(RunIsolation, NonStdExceptionIsAnError) {
+  const HarnessRun r = run_with(CKPT_TEST_FAULT_THROW_INT, "fault_throw_int");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_good_plugin_unharmed(r);
+  // The worker survives: each case that builds a model reports the exception itself.
+  expect_faulty_units(r, "fault_throw_int", {"plugin 'fault_throw_int' failed to build the model", "not a std::exception"},
+                      false);
+}
+
+TEST_F(RunIsolation, OutOfMemoryIsAnError) {
+  // Touching 1 GiB page by page takes seconds on a loaded machine: a longer timeout, so the
+  // case ends by the memory limit, not by the clock.
+  const HarnessRun r = run_with(CKPT_TEST_FAULT_OOM, "fault_oom", true, "memory_limit_mib = 1024\n", 25);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_good_plugin_unharmed(r);
+  const std::vector<json> faulty = units_of(r, "fault_oom");
+  ASSERT_EQ(faulty.size(), 2u) << r.out;
+  for (const auto& u : faulty) {
+    SCOPED_TRACE(unit_text(u));
+    EXPECT_EQ(u.at("outcome"), "error");
+    const int at = first_error(u);
+    ASSERT_GE(at, 0);
+    // The limit stops the plugin (not its safety net): std::bad_alloc, or the worker killed.
+    const std::string message = u.at("cases")[static_cast<std::size_t>(at)].at("message");
+    EXPECT_TRUE(contains(message, "out of memory")) << message;
+    EXPECT_FALSE(contains(message, "safety net")) << message;
+    EXPECT_FALSE(contains(message, "timed out")) << message;
+  }
+}
+
+TEST_F(RunIsolation, StderrFloodDoesNotBlockTheRun) {
+  const HarnessRun r = run_with(CKPT_TEST_FAULT_FLOOD, "fault_flood");
+  // The flooding plugin works: everything passes.
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  expect_good_plugin_unharmed(r);
+  const std::vector<json> faulty = units_of(r, "fault_flood");
+  ASSERT_EQ(faulty.size(), 2u) << r.out;
+  for (std::size_t k = 0; k < faulty.size(); ++k) {
+    SCOPED_TRACE(unit_text(faulty[k]));
+    EXPECT_EQ(faulty[k].at("outcome"), "pass");
+    EXPECT_EQ(first_error(faulty[k]), -1);
+    expect_every_case_reported(faulty[k], units_of(r, "tiny")[k]);
+  }
+  // Hundreds of MB went to stderr; neither the console nor the report holds them.
+  EXPECT_LT(r.out.size(), 1u << 20);
+  EXPECT_LT(r.results_bytes, 1u << 20);
+}
+
+TEST_F(RunIsolation, PluginThatCrashesWhileDescribedIsItsOwnErrorUnit) {
+  // Describing it never returned its name, so the config's mention of it matches nothing:
+  // that is a note beside the plugin's error unit, not a configuration error that would
+  // hide the crash.
+  const HarnessRun r = run_with(CKPT_TEST_FAULT_LOAD_SEGFAULT, "fault_load_segfault", true);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_good_plugin_unharmed(r);
+  ASSERT_FALSE(r.results.is_null());
+  std::vector<json> load_failures;
+  for (const auto& u : r.results.at("units")) {
+    if (u.at("id").get<std::string>().rfind("plugin/", 0) == 0) load_failures.push_back(u);
+  }
+  ASSERT_EQ(load_failures.size(), 1u) << r.out;
+  const json& u = load_failures.front();
+  SCOPED_TRACE(unit_text(u));
+  EXPECT_EQ(u.at("id"), std::string("plugin/") + CKPT_TEST_FAULT_LOAD_SEGFAULT);
+  EXPECT_EQ(u.at("outcome"), "error");
+  ASSERT_EQ(u.at("cases").size(), 1u);
+  EXPECT_EQ(u.at("cases")[0].at("scenario"), "plugin-load");
+  EXPECT_EQ(u.at("cases")[0].at("outcome"), "error");
+  EXPECT_TRUE(contains(u.at("cases")[0].at("message"), "killed by SIGSEGV")) << r.out;
+  EXPECT_TRUE(contains(u.at("cases")[0].at("message"), "while loading this plugin")) << r.out;
+  EXPECT_TRUE(contains(r.out, "could not be used")) << r.out;
+  EXPECT_TRUE(contains(r.out, "no plugin matches 'fault_load_segfault'")) << r.out;
+  EXPECT_TRUE(contains(r.out, "a plugin file that could not be loaded may be it")) << r.out;
+}
+
+// SIGINT and SIGTERM: the supervisor stops its workers, keeps every finished result, writes
+// the report (marked interrupted) and exits 130, well before the hanging unit's timeout.
+class RunInterrupt : public RunIsolation, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(RunInterrupt, StopsWorkersAndKeepsResults) {
+  for (const char* copy : {"first.pt", "second.pt"}) fs::copy_file(fixture("cuda_location.pt"), dir_ / copy);
+  const fs::path config = dir_ / "harness.toml";
+  std::ofstream(config) << "[run]\njobs = 2\ntimeout_seconds = 120\nreport_dir = \"report\"\n"
+                        << "[plugins]\npaths = [\"" << CKPT_TEST_FAULT_HANG << "\", \"" << CKPT_TEST_GOOD_PLUGIN << "\"]\n"
+                        << "[plugins.tiny]\noptions = { width = 2 }\n[plugins.fault_hang]\noptions = { width = 2 }\n"
+                        << "[[checkpoints]]\nfiles = [\"first.pt\", \"second.pt\"]\nplugins = [\"fault_hang\", \"tiny\"]\n"
+                        << "layout = \"state-dict\"\n";
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult c = run_command("sh -c '" + std::string(CKPT_HARNESS_BIN) + " run --config " + config.string() +
+                                      " >" + (dir_ / "out.txt").string() + " 2>&1 & pid=$!; sleep 4; kill -" + GetParam() +
+                                      " $pid; wait $pid; echo exit=$?'");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(contains(c.out, "exit=130")) << c.out;
+  EXPECT_LT(seconds, 30.0);
+  const fs::path results = dir_ / "report" / "results.json";
+  ASSERT_TRUE(fs::exists(results));
+  const json j = json::parse(std::ifstream(results));
+  EXPECT_TRUE(j.at("interrupted").get<bool>());
+  for (const auto& u : j.at("units")) {
+    if (u.at("plugin").at("name") != "fault_hang") continue;
+    EXPECT_EQ(u.at("outcome"), "error") << u.dump(1);  // never a pass
+    bool says_interrupted = false;
+    for (const auto& k : u.at("cases")) says_interrupted = says_interrupted || contains(k.at("message"), "interrupted");
+    EXPECT_TRUE(says_interrupted) << u.dump(1);
+  }
+  // No worker is left behind.
+  const CommandResult left = run_command("pgrep -f 'ckpt-harness-worker serve' -P 1 | wc -l");
+  EXPECT_EQ(left.out, "0\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, RunInterrupt, ::testing::Values("INT", "TERM"));
+
+}  // namespace
+}  // namespace ckpt::test
