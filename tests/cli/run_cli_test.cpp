@@ -233,5 +233,63 @@ TEST_F(RunCli, AnUnwritableReportIsExitFourAndTheSummaryStands) {
   EXPECT_TRUE(contains(r.out, "PASSED")) << r.out;
 }
 
+// Each behaviour scenario can fail: a plugin that loads its checkpoint and then breaks
+// eval mode, train mode or determinism in one chosen way.
+class BehaviourFailures : public RunCli, public ::testing::WithParamInterface<std::vector<std::string>> {};
+
+TEST_P(BehaviourFailures, AreFoundAndExplained) {
+  const std::string option = GetParam()[0], scenario = GetParam()[1], expected = GetParam()[2];
+  const std::string path = (dir_ / "harness.toml").string();
+  std::ofstream(path) << "[plugins]\npaths = [\"" << CKPT_TEST_MISBEHAVING << "\"]\n"
+                      << "[plugins.misbehaving]\noptions = { " << (option.empty() ? "" : option + " = true") << " }\n"
+                      << "[scenarios]\nrun = [\"strict-load\", \"eval-mode\", \"train-mode\", \"resume-determinism\"]\n"
+                      << "[[checkpoints]]\nfiles = [\"" << fixture("cuda_location.pt") << "\"]\nplugins = [\"misbehaving\"]\n"
+                      << "layout = \"state-dict\"\n";
+  const CommandResult r = run("--config " + path);
+  const Json j = results();
+  const Json& u = j["units"][0];
+  EXPECT_EQ(outcome(u, "strict-load", "net"), "pass") << u.dump(1);
+  for (const char* s : {"eval-mode", "train-mode", "resume-determinism"}) {
+    const std::string component = std::string(s) == "resume-determinism" ? "" : "net";
+    const Json& c = case_of(u, s, component);
+    if (s == scenario) {
+      EXPECT_EQ(c["outcome"], "fail") << c.dump(1);
+      EXPECT_TRUE(contains(c["message"], expected)) << c.dump(1);
+    } else {
+      EXPECT_EQ(c["outcome"], "pass") << c.dump(1);
+    }
+  }
+  EXPECT_EQ(r.exit_code, scenario.empty() ? 0 : 1) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Plugin, BehaviourFailures,
+    ::testing::Values(std::vector<std::string>{"", "", ""},
+                      std::vector<std::string>{"dropout_in_eval", "eval-mode", "two forward passes on the same input differ"},
+                      std::vector<std::string>{"batch_stats_in_eval", "eval-mode", "depends on the rest of its batch"},
+                      std::vector<std::string>{"stuck_training", "eval-mode", "still trains after eval()"},
+                      std::vector<std::string>{"stuck_eval", "train-mode", "does not train after train()"},
+                      std::vector<std::string>{"nondeterministic", "resume-determinism", "tensors differ after resuming"}));
+
+TEST_F(RunCli, GoldenOutputsThatDifferFail) {
+  // The 1.x checkpoint with outputs recorded from the 2.x model: same inputs, other weights.
+  std::filesystem::copy_file(fixture("dcgan/current.pt"), dir_ / "ckpt.pt");
+  std::filesystem::copy_file(fixture("dcgan/v2/current.golden.pt"), dir_ / "ckpt.golden.pt");
+  const std::string cfg = config("[scenarios]\nrun = [\"golden-output\"]\n[[checkpoints]]\nfiles = [\"ckpt.pt\"]\nplugins = [\"dcgan@1.*\"]\n");
+  const CommandResult r = run("--config " + cfg);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const Json j = results();
+  const Json& u = j["units"][0];
+  const Json& g = case_of(u, "golden-output", "generator");
+  EXPECT_EQ(g["outcome"], "fail") << g.dump(1);
+  EXPECT_TRUE(contains(g["message"], "outputs differ from the recorded ones")) << g.dump(1);
+  EXPECT_GT(g["data"]["elements_outside"].get<int>(), 0);
+  // Without a recorded file the scenario is skipped, saying where it looked.
+  std::filesystem::remove(dir_ / "ckpt.golden.pt");
+  run("--config " + cfg);
+  const Json again = results();
+  EXPECT_EQ(outcome(again["units"][0], "golden-output", "generator"), "skipped");
+}
+
 }  // namespace
 }  // namespace ckpt::test

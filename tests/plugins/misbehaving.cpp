@@ -1,0 +1,88 @@
+// A plugin whose model loads a Linear(2, 2) state dict ('weight', 'bias') and then
+// misbehaves in one way an option chooses, so each behaviour scenario is seen to fail:
+//   dropout_in_eval       dropout stays on after eval()              -> eval-mode
+//   batch_stats_in_eval   normalises by the batch, in eval too      -> eval-mode
+//   stuck_training        a submodule ignores eval()                -> eval-mode
+//   stuck_eval            a submodule ignores train()               -> train-mode
+//   nondeterministic      the training step adds unseeded noise     -> resume-determinism
+#include <ckpt/plugin.hpp>
+#include <torch/nn/functional/linear.h>
+#include <torch/optim/sgd.h>
+#include <torch/utils.h>
+
+#include <random>
+
+namespace {
+
+struct Faults {
+  bool dropout_in_eval = false, batch_stats_in_eval = false, stuck_training = false, stuck_eval = false,
+       nondeterministic = false;
+};
+
+// A parameterless submodule whose mode can be made to stick.
+struct Head : torch::nn::Module {
+  int stuck = 0;  // 1: always training, -1: never training
+  void train(bool on) override { torch::nn::Module::train(stuck == 0 ? on : stuck > 0); }
+};
+
+struct Net : torch::nn::Module {
+  torch::Tensor weight, bias;
+  std::shared_ptr<Head> head = std::make_shared<Head>();
+  Faults faults;
+  explicit Net(const Faults& f) : faults(f) {
+    weight = register_parameter("weight", torch::randn({2, 2}));
+    bias = register_parameter("bias", torch::zeros({2}));
+    register_module("head", head);
+    head->stuck = f.stuck_training ? 1 : f.stuck_eval ? -1 : 0;
+    head->train(true);
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor y = torch::nn::functional::linear(x, weight, bias);
+    if (faults.dropout_in_eval) y = torch::dropout(y, 0.5, /*train=*/true);
+    if (faults.batch_stats_in_eval) y = y - y.mean(0, /*keepdim=*/true);
+    return y;
+  }
+};
+
+bool flag(const ckpt::Options& options, const char* key) {
+  auto it = options.find(key);
+  return it != options.end() && it->second == "true";
+}
+
+class Misbehaving : public ckpt::Architecture {
+ public:
+  ckpt::Model build(const ckpt::Options& options) const override {
+    ckpt::check_known_options(options, {"dropout_in_eval", "batch_stats_in_eval", "stuck_training", "stuck_eval",
+                                        "nondeterministic"});
+    Faults f{flag(options, "dropout_in_eval"), flag(options, "batch_stats_in_eval"), flag(options, "stuck_training"),
+             flag(options, "stuck_eval"), flag(options, "nondeterministic")};
+    torch::manual_seed(0);
+    auto net = std::make_shared<Net>(f);
+    ckpt::Model model;
+    model.modules.push_back({"net", net, [net](const torch::Tensor& x) { return net->forward(x); }});
+    model.optimizers.push_back({"net_optimizer", {"net.weight", "net.bias"},
+                                std::make_shared<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(0.1))});
+    return model;
+  }
+
+  torch::Tensor sample_input(const ckpt::Model& model, const std::string& module, std::int64_t batch) const override {
+    torch::manual_seed(1234);
+    return torch::randn({batch, 2});
+  }
+
+  bool train_step(ckpt::Model& model, std::int64_t step) const override {
+    auto net = std::dynamic_pointer_cast<Net>(model.modules.at(0).module);
+    auto& sgd = *model.optimizers.at(0).optimizer;
+    sgd.zero_grad();
+    torch::manual_seed(step);
+    torch::Tensor loss = net->forward(torch::randn({3, 2})).pow(2).mean();
+    if (net->faults.nondeterministic) loss = loss * (1.0 + std::random_device{}() % 1000 / 1000.0);
+    loss.backward();
+    sgd.step();
+    return true;
+  }
+};
+
+}  // namespace
+
+CKPT_PLUGIN(Misbehaving, "misbehaving", "1.0.0", "Loads a Linear(2, 2) state dict, then misbehaves as its options say")
