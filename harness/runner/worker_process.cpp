@@ -101,41 +101,37 @@ bool WorkerProcess::send(const nlohmann::json& message) {
 
 void WorkerProcess::close_requests() { close_fd(request_fd_); }
 
-bool WorkerProcess::read_replies() {
+namespace {
+// Reads what a non-blocking pipe holds, at most `budget` bytes per call (a worker that
+// writes without pause must not keep the supervisor here); false at end of file.
+template <typename Sink>
+bool drain(int fd, Sink&& sink, std::size_t budget = 4 << 20) {
   char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(reply_fd_, buffer, sizeof buffer);
+  for (std::size_t taken = 0; taken < budget;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n > 0) {
-      pending_.append(buffer, static_cast<std::size_t>(n));
+      sink(buffer, static_cast<std::size_t>(n));
+      taken += static_cast<std::size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    // End of file, or an error: no more replies will come.
-    for (std::size_t nl; (nl = pending_.find('\n')) != std::string::npos;) {
-      messages_.push_back(nlohmann::json::parse(pending_.substr(0, nl), nullptr, false));
-      pending_.erase(0, nl + 1);
-    }
-    return false;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
+  return true;
+}
+}  // namespace
+
+bool WorkerProcess::read_replies() {
+  const bool open = drain(reply_fd_, [this](const char* data, std::size_t n) { pending_.append(data, n); });
   for (std::size_t nl; (nl = pending_.find('\n')) != std::string::npos;) {
     messages_.push_back(nlohmann::json::parse(pending_.substr(0, nl), nullptr, false));
     pending_.erase(0, nl + 1);
   }
-  return true;
+  return open;
 }
 
 void WorkerProcess::read_log() {
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(log_fd_, buffer, sizeof buffer);
-    if (n > 0) {
-      log_.append(buffer, static_cast<std::size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    return;
-  }
+  drain(log_fd_, [this](const char* data, std::size_t n) { log_.append(data, n); });
 }
 
 std::optional<nlohmann::json> WorkerProcess::next_message() {

@@ -112,26 +112,28 @@ std::map<std::string, at::Tensor> training_state(const LoadedModel& model) {
   return out;
 }
 
+// Writes with `save` into an in-memory LibTorch archive and reads it back with `load`.
+template <typename Save, typename Load>
+void through_archive(Save&& save, Load&& load) {
+  std::stringstream bytes;
+  torch::serialize::OutputArchive out;
+  save(out);
+  out.save_to(bytes);
+  torch::serialize::InputArchive in;
+  in.load_from(bytes);
+  load(in);
+}
+
 // Saves every module and optimizer through LibTorch archives and loads them into `into`.
 void save_and_load(const LoadedModel& from, LoadedModel& into) {
   for (std::size_t i = 0; i < from.model().modules.size(); ++i) {
-    std::stringstream bytes;
-    torch::serialize::OutputArchive out;
-    from.model().modules[i].module->save(out);
-    out.save_to(bytes);
-    torch::serialize::InputArchive in;
-    in.load_from(bytes);
-    into.model().modules.at(i).module->load(in);
+    through_archive([&](auto& out) { from.model().modules[i].module->save(out); },
+                    [&](auto& in) { into.model().modules.at(i).module->load(in); });
   }
   for (std::size_t i = 0; i < from.model().optimizers.size(); ++i) {
-    std::stringstream bytes;
-    torch::serialize::OutputArchive out;
-    from.model().optimizers[i].optimizer->save(out);
-    out.save_to(bytes);
-    torch::serialize::InputArchive in;
-    in.load_from(bytes);
     torch::optim::Optimizer& target = *into.model().optimizers.at(i).optimizer;
-    target.load(in);
+    through_archive([&](auto& out) { from.model().optimizers[i].optimizer->save(out); },
+                    [&](auto& in) { target.load(in); });
     // LibTorch 1.13's Optimizer::load restores the state but not the groups' saved
     // hyper-parameters (lr, betas, ...): copy them, as a resume must.
     const auto& groups = from.model().optimizers[i].optimizer->param_groups();

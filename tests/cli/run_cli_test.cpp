@@ -269,7 +269,10 @@ INSTANTIATE_TEST_SUITE_P(
                       std::vector<std::string>{"batch_stats_in_eval", "eval-mode", "depends on the rest of its batch"},
                       std::vector<std::string>{"stuck_training", "eval-mode", "still trains after eval()"},
                       std::vector<std::string>{"stuck_eval", "train-mode", "does not train after train()"},
-                      std::vector<std::string>{"nondeterministic", "resume-determinism", "tensors differ after resuming"}));
+                      std::vector<std::string>{"nondeterministic", "resume-determinism", "tensors differ after resuming"}),
+    [](const ::testing::TestParamInfo<std::vector<std::string>>& info) {
+      return info.param[0].empty() ? std::string("well_behaved") : info.param[0];
+    });
 
 TEST_F(RunCli, GoldenOutputsThatDifferFail) {
   // The 1.x checkpoint with outputs recorded from the 2.x model: same inputs, other weights.

@@ -6,10 +6,7 @@
 // a unit then calls build() again (once per model a scenario needs). So the fault fires
 // from the SECOND call of build() in a process on (describe succeeds, the unit's cases hit
 // the fault), unless CKPT_TEST_FAULT_ON_LOAD is defined: then from the first (describe).
-#include <ckpt/plugin.hpp>
-#include <torch/nn/modules/linear.h>
-#include <torch/optim/sgd.h>
-#include <torch/utils.h>
+#include "linear_model.hpp"
 
 #include <unistd.h>
 
@@ -101,36 +98,12 @@ void fault() {
 #endif
 }
 
-class Faulty : public ckpt::Architecture {
+class Faulty : public ckpt_test::LinearArchitecture {
  public:
   ckpt::Model build(const ckpt::Options& options) const override {
     static std::atomic<int> calls{0};
     if (++calls >= kFirstFaultyCall) fault();
-    ckpt::check_known_options(options, {"width"});
-    const std::int64_t width = ckpt::option_int(options, "width", 4, 1, 64);
-    torch::manual_seed(0);
-    const auto net = std::make_shared<torch::nn::LinearImpl>(width, 2);
-    ckpt::Model model;
-    model.modules.push_back({"net", net, [net](const torch::Tensor& x) { return net->forward(x); }});
-    model.optimizers.push_back({"net_optimizer", {"net.weight", "net.bias"},
-                                std::make_shared<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(0.1))});
-    return model;
-  }
-
-  torch::Tensor sample_input(const ckpt::Model& model, const std::string& module, std::int64_t batch) const override {
-    if (module != "net") return {};
-    const auto net = std::dynamic_pointer_cast<torch::nn::LinearImpl>(model.modules.at(0).module);
-    torch::manual_seed(1234);
-    return torch::randn({batch, net->options.in_features()});
-  }
-
-  bool train_step(ckpt::Model& model, std::int64_t step) const override {
-    auto& net = model.modules.at(0);
-    auto& sgd = *model.optimizers.at(0).optimizer;
-    sgd.zero_grad();
-    net.forward(sample_input(model, "net", 3)).pow(2).mean().backward();
-    sgd.step();
-    return true;
+    return LinearArchitecture::build(options);
   }
 };
 

@@ -5,10 +5,9 @@
 //   stuck_training        a submodule ignores eval()                -> eval-mode
 //   stuck_eval            a submodule ignores train()               -> train-mode
 //   nondeterministic      the training step adds unseeded noise     -> resume-determinism
-#include <ckpt/plugin.hpp>
 #include <torch/nn/functional/linear.h>
-#include <torch/optim/sgd.h>
-#include <torch/utils.h>
+
+#include "linear_model.hpp"
 
 #include <random>
 
@@ -57,12 +56,7 @@ class Misbehaving : public ckpt::Architecture {
     Faults f{flag(options, "dropout_in_eval"), flag(options, "batch_stats_in_eval"), flag(options, "stuck_training"),
              flag(options, "stuck_eval"), flag(options, "nondeterministic")};
     torch::manual_seed(0);
-    auto net = std::make_shared<Net>(f);
-    ckpt::Model model;
-    model.modules.push_back({"net", net, [net](const torch::Tensor& x) { return net->forward(x); }});
-    model.optimizers.push_back({"net_optimizer", {"net.weight", "net.bias"},
-                                std::make_shared<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(0.1))});
-    return model;
+    return ckpt_test::one_module_model(std::make_shared<Net>(f));
   }
 
   torch::Tensor sample_input(const ckpt::Model& model, const std::string& module, std::int64_t batch) const override {
