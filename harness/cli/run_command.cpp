@@ -16,6 +16,7 @@
 #include "reports/atomic_file.hpp"
 #include "reports/console_reporter.hpp"
 #include "reports/json_report.hpp"
+#include "reports/junit_report.hpp"
 #include "runner/expectations.hpp"
 #include "runner/interrupt.hpp"
 #include "runner/run_plan.hpp"
@@ -209,9 +210,15 @@ int run_harness(const RunOptions& o) {
     int status = exit_code_of(run, config.run.fail_on_stale_expectations);
     const std::string report_dir = o.report_dir.empty() ? config_relative(config, config.run.report_dir) : o.report_dir;
     for (const auto& format : config.run.formats) {
-      const std::string path = (fs::path(report_dir) / "results.json").string();
+      const std::string path = (fs::path(report_dir) / (format == "junit" ? "junit.xml" : "results.json")).string();
       try {
-        if (format == "json") write_file_atomically(path, [&](std::ostream& out) { write_json_report(run, out); });
+        write_file_atomically(path, [&](std::ostream& out) {
+          if (format == "junit") {
+            write_junit_report(run, out);
+          } else {
+            write_json_report(run, out);
+          }
+        });
         std::cout << "report: " << path << "\n";
       } catch (const std::exception& e) {
         std::cerr << "error [report]: " << e.what() << "\n";

@@ -108,8 +108,9 @@ void read_run(const TomlFields& f, HarnessConfig& config) {
   if (auto v = f.strings("formats")) {
     r.formats.clear();
     for (const Located& l : *v) {
-      if (l.value != "json") {
-        fail_config({f.file(), l.line, l.column}, "[run] formats: unknown format '" + l.value + "' (known: 'json')");
+      if (l.value != "json" && l.value != "junit") {
+        fail_config({f.file(), l.line, l.column},
+                    "[run] formats: unknown format '" + l.value + "' (known: 'json', 'junit')");
       }
       r.formats.push_back(l.value);
     }

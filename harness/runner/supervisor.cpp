@@ -207,6 +207,7 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
           plan.result.cases.push_back(error_case(plan.request.cases[i], "the worker finished the unit without this case's result"));
         }
         const bool replace = m->value("replace", false);
+        plan.result.checkpoint_sha256 = m->value("sha256", "");
         if (plan.result.worst() == Outcome::kError) plan.result.worker_log = slot.worker->log().text();
         complete(slot.unit);
         slot.state = Slot::State::kIdle;

@@ -15,6 +15,7 @@
 #include "plugin_host/plugin_host.hpp"
 #include "protocol/unit_request.hpp"
 #include "scenarios/run_unit.hpp"
+#include "worker/file_digest.hpp"
 
 namespace ckpt {
 
@@ -136,7 +137,9 @@ int serve() {
         send(describe(cache, message));
       } else if (op == "run") {
         const bool replace = run(cache, message);
-        send({{"op", "done"}, {"id", message.at("unit").at("id")}, {"replace", replace}});
+        // Which exact bytes were checked, for the reports; the worker pays for reading them.
+        const std::string sha256 = sha256_of_file(message.at("unit").at("checkpoint").get<std::string>());
+        send({{"op", "done"}, {"id", message.at("unit").at("id")}, {"replace", replace}, {"sha256", sha256}});
       } else {
         send({{"op", "protocol-error"}, {"error", "unknown op '" + op + "'"}});
       }

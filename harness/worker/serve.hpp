@@ -7,7 +7,7 @@
 //   <- {"op":"described","file":F,"ok":true,"name":..,"version":..,"modules":[..],"optimizers":[..]}
 //   -> {"op":"run","unit":{...UnitRequest...}}
 //   <- {"op":"phase","scenario":S,"component":C} before each case, {"op":"case","case":{...}} after
-//   <- {"op":"done","id":ID,"replace":false}
+//   <- {"op":"done","id":ID,"replace":false,"sha256":"..."}
 // It serves units until fd 3 closes. Plugins stay loaded between units.
 namespace ckpt {
 

@@ -70,6 +70,11 @@ TEST_F(RunCli, DefaultConfigGivesTheExpectedMatrix) {
   EXPECT_TRUE(contains(r.out, "fixtures/dcgan/v2/current.pt        expected-fail  pass")) << r.out;
   const Json j = results();
   EXPECT_EQ(j["schema"], "ckpt-harness.results");
+  for (const char* schema : {"junit-ant-windyroad.xsd", "junit-10-jenkins-xunit.xsd"}) {
+    const CommandResult valid = run_command("xmllint --noout --schema " + std::string(CKPT_SCHEMAS_DIR) + "/" + schema +
+                                            " " + report_dir() + "/junit.xml 2>&1");
+    EXPECT_EQ(valid.exit_code, 0) << schema << "\n" << valid.out;
+  }
   EXPECT_EQ(j["totals"]["failed"], 0);
   EXPECT_EQ(j["totals"]["errors"], 0);
   EXPECT_GT(j["totals"]["expected_failures"].get<int>(), 20);

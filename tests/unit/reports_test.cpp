@@ -1,0 +1,103 @@
+// Report writers on synthetic results: text sanitising, and JUnit XML that both JUnit
+// schemas accept (validated with xmllint), whatever bytes the cases carry.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "reports/junit_report.hpp"
+#include "reports/text_sanitizer.hpp"
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+
+namespace ckpt::test {
+namespace {
+
+TEST(TextSanitizer, RemovesEscapesRepairsUtf8AndReplacesWhatXmlCannotHold) {
+  EXPECT_EQ(sanitize_text("\x1b[31mred\x1b[0m plain"), "red plain");
+  EXPECT_EQ(sanitize_text("caf\xc3\xa9"), "caf\xc3\xa9");              // valid UTF-8 stays
+  EXPECT_EQ(sanitize_text("bad \xff byte"), "bad \xEF\xBF\xBD byte");  // invalid byte
+  EXPECT_EQ(sanitize_text("over\xc0\xafong"), "over\xEF\xBF\xBD\xEF\xBF\xBDong");  // overlong '/'
+  EXPECT_EQ(sanitize_text(std::string("nul\0bell\x07", 9)), "nul\xEF\xBF\xBD" "bell\xEF\xBF\xBD");
+  EXPECT_EQ(sanitize_text("tab\tnew\nline"), "tab\tnew\nline");
+  EXPECT_EQ(sanitize_text("\xef\xbf\xbe"), "\xEF\xBF\xBD");  // U+FFFE is not an XML character
+  EXPECT_EQ(one_line("a\nb\tc"), "a b c");
+  const std::string capped = sanitize_capped(std::string(100, 'x') + "\xc3\xa9", 100);
+  EXPECT_EQ(capped, std::string(100, 'x') + "\n... and 2 more bytes");
+  EXPECT_EQ(sanitize_capped(std::string(99, 'x') + "\xc3\xa9", 100), std::string(99, 'x') + "\n... and 2 more bytes");
+}
+
+RunResult hostile_run() {
+  RunResult run;
+  run.environment = {"0.1.0", "1.13.0", "host", "ckpt-harness.toml", "2026-11-28T10:00:00Z", "ckpt-harness run", 2, "", ""};
+  UnitResult u;
+  u.id = "dcgan@2.0.0/runs/a <b> & \"c\".pt";
+  u.plugin = {"dcgan", "2.0.0", "/p/dcgan_v2.so"};
+  u.checkpoint = "runs/a <b> & \"c\".pt";
+  u.worker_log = "\x1b[1mplugin says\x1b[0m \xff\xfe ]]> done";
+  auto add = [&u](const char* scenario, const char* component, Outcome o, const std::string& message,
+                  const std::string& details = "", const std::string& expectation = "") {
+    CaseResult c;
+    c.scenario = scenario;
+    c.component = component;
+    c.outcome = o;
+    c.message = message;
+    c.details = details;
+    c.expectation = expectation;
+    c.seconds = 1e-7;
+    u.cases.push_back(c);
+  };
+  add("format", "", Outcome::kPass, "reads safely");
+  add("strict-load", "generator", Outcome::kFail, "does not load strictly: 1 missing",
+      "Missing key(s) in state_dict: \"main.0.weight\".\n\x01\x02 <tag> ]]> &amp;");
+  add("strict-load", "discriminator", Outcome::kExpectedFail, "does not load strictly", "", "expected fail, as declared");
+  add("eval-mode", "generator", Outcome::kError, "the worker was killed by SIGSEGV (signal 11)\nsecond line");
+  add("golden-output", "generator", Outcome::kSkipped, "no golden outputs recorded");
+  run.units.push_back(u);
+  UnitResult empty;
+  empty.id = "format-only/x.pt";
+  empty.checkpoint = "x.pt";
+  run.units.push_back(empty);
+  return run;
+}
+
+class JUnitReport : public TempDirTest {
+ protected:
+  std::string write(const RunResult& run) {
+    std::ostringstream out;
+    write_junit_report(run, out);
+    const std::string path = (dir_ / "junit.xml").string();
+    std::ofstream(path) << out.str();
+    return path;
+  }
+};
+
+TEST_F(JUnitReport, ValidAgainstBothSchemasWhateverTheText) {
+  const std::string path = write(hostile_run());
+  for (const char* schema : {"junit-ant-windyroad.xsd", "junit-10-jenkins-xunit.xsd"}) {
+    const CommandResult r =
+        run_command("xmllint --noout --schema " + std::string(CKPT_SCHEMAS_DIR) + "/" + schema + " " + path + " 2>&1");
+    EXPECT_EQ(r.exit_code, 0) << schema << "\n" << r.out;
+  }
+}
+
+TEST_F(JUnitReport, OutcomesMapToFailureErrorSkipped) {
+  std::ostringstream out;
+  write_junit_report(hostile_run(), out);
+  const std::string xml = out.str();
+  auto has = [&xml](const std::string& s) { return xml.find(s) != std::string::npos; };
+  EXPECT_TRUE(has("tests=\"5\" failures=\"1\" errors=\"1\" skipped=\"1\" time=\"0.000\" timestamp=\"2026-11-28T10:00:00\"")) << xml;
+  EXPECT_TRUE(has("classname=\"dcgan@2_0_0.runs/a_&lt;b&gt;_&amp;_&quot;c&quot;_pt\" name=\"strict-load[generator]\""));
+  EXPECT_TRUE(has("<failure message=\"does not load strictly: 1 missing\" type=\"strict-load\">")) << xml;
+  EXPECT_TRUE(has("<error message=\"the worker was killed by SIGSEGV (signal 11)\" type=\"eval-mode\">")) << xml;
+  EXPECT_TRUE(has("<skipped message=\"no golden outputs recorded\"/>")) << xml;
+  // The expected failure passes, with the expectation in the suite's output.
+  EXPECT_TRUE(has("name=\"strict-load[discriminator]\" time=\"0.000\"/>")) << xml;
+  EXPECT_TRUE(has("<system-out>strict-load[discriminator]: expected fail, as declared\n</system-out>")) << xml;
+  EXPECT_FALSE(has("\x1b")) << "ANSI escapes removed";
+  EXPECT_FALSE(has("]]>")) << "no CDATA end in text";
+  EXPECT_TRUE(has("<property name=\"plugin_version\" value=\"2.0.0\"/>"));
+}
+
+}  // namespace
+}  // namespace ckpt::test
