@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/inspect_command.hpp"
+#include "cli/merge_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/version.hpp"
 #include "cli/worker_path.hpp"
@@ -58,6 +59,8 @@ int main(int argc, char** argv) {
   ckpt::RunOptions run;
   for (int i = 0; i < argc; ++i) run.command_line += (i ? " " : "") + std::string(argv[i]);
   ckpt::add_run_command(app, run, exit_code);
+  ckpt::MergeOptions merge;
+  ckpt::add_merge_command(app, merge, exit_code);
   // Listed for --help; they run in ckpt-harness-worker (see exec_worker).
   app.add_subcommand("plugins", "List architecture plugins: name, version, ABI, modules, optimizers (`plugins --help`)");
   app.add_subcommand("diff", "How a checkpoint fits a plugin's current model, like load_state_dict but complete (`diff --help`)");

@@ -15,8 +15,7 @@
 #include "plugin_host/plugin_paths.hpp"
 #include "reports/atomic_file.hpp"
 #include "reports/console_reporter.hpp"
-#include "reports/json_report.hpp"
-#include "reports/junit_report.hpp"
+#include "reports/report_files.hpp"
 #include "runner/expectations.hpp"
 #include "runner/interrupt.hpp"
 #include "runner/run_plan.hpp"
@@ -209,21 +208,11 @@ int run_harness(const RunOptions& o) {
 
     int status = exit_code_of(run, config.run.fail_on_stale_expectations);
     const std::string report_dir = o.report_dir.empty() ? config_relative(config, config.run.report_dir) : o.report_dir;
-    for (const auto& format : config.run.formats) {
-      const std::string path = (fs::path(report_dir) / (format == "junit" ? "junit.xml" : "results.json")).string();
-      try {
-        write_file_atomically(path, [&](std::ostream& out) {
-          if (format == "junit") {
-            write_junit_report(run, out);
-          } else {
-            write_json_report(run, out);
-          }
-        });
-        std::cout << "report: " << path << "\n";
-      } catch (const std::exception& e) {
-        std::cerr << "error [report]: " << e.what() << "\n";
-        if (status == 0) status = kExitReportFailed;
-      }
+    try {
+      for (const auto& path : write_reports(run, report_dir, config.run.formats)) std::cout << "report: " << path << "\n";
+    } catch (const ReportWriteError& e) {
+      std::cerr << "error [report]: " << e.what() << "\n";
+      if (status == 0) status = kExitReportFailed;
     }
     if (o.update_expectations && !run.interrupted) {
       std::string path = config.run.expectations_file;

@@ -108,7 +108,7 @@ void read_run(const TomlFields& f, HarnessConfig& config) {
   if (auto v = f.strings("formats")) {
     r.formats.clear();
     for (const Located& l : *v) {
-      if (l.value != "json" && l.value != "junit") {
+      if (l.value != "json" && l.value != "junit") {  // reports/report_files.hpp
         fail_config({f.file(), l.line, l.column},
                     "[run] formats: unknown format '" + l.value + "' (known: 'json', 'junit')");
       }

@@ -76,6 +76,7 @@ json to_json(const UnitResult& u) {
               {"checkpoint_sha256", u.checkpoint_sha256},
               {"group", u.group},
               {"label", u.label},
+              {"order", u.order},
               {"outcome", to_string(u.worst())},
               {"seconds", u.seconds},
               {"worker_log", u.worker_log},
@@ -91,6 +92,7 @@ UnitResult unit_from_json(const json& j) {
   u.checkpoint_sha256 = j.value("checkpoint_sha256", "");
   u.group = j.value("group", "");
   u.label = j.value("label", "");
+  u.order = j.value("order", std::size_t{0});
   u.seconds = j.value("seconds", 0.0);
   u.worker_log = j.value("worker_log", "");
   for (const auto& c : j.at("cases")) u.cases.push_back(case_from_json(c));

@@ -41,6 +41,7 @@ struct UnitResult {
   std::string checkpoint_sha256;
   std::string group;       // the [[checkpoints]] entry: its name
   std::string label;       // the model version that wrote the checkpoint ("dcgan 1.x")
+  std::size_t order = 0;   // position in the whole (unsharded) plan: merged shards sort by it
   std::vector<CaseResult> cases;
   double seconds = 0;
   std::string worker_log;  // the worker's captured output while it ran this unit (capped)

@@ -120,7 +120,7 @@ RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>
           fail_config(group.where, "'" + r.checkpoint + "' is in [[checkpoints]] '" + it->second + "' and '" + group.name +
                                        "' for the same plugin " + r.plugin.label() + ": keep it in one group");
         }
-        ++plan.units_before_selection;
+        r.order = plan.units_before_selection++;
         if (!shard.selects(r.id)) continue;
         UnitRequest& q = unit.request;
         q.id = r.id;

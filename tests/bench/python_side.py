@@ -11,6 +11,16 @@
       in-process seconds (median of 3) of torch.load + load_state_dict(strict=False) on
       the big benchmark checkpoint (tests/bench/write_gan_checkpoint.py), model built outside
       the timed region.
+  python_side.py write-wide-dcgan OUT.pt [NGF]
+      a wide DCGAN checkpoint that the dcgan 1.0.0 plugin loads strictly (nz=100,
+      ngf=ndf=NGF, default %(ngf)d: about 575 MB), written like write-dcgan; prints its size.
+  python_side.py time-resume-load FILE NGF
+      in-process seconds (median of 3) of what resuming training does: torch.load +
+      load_state_dict(strict=True) for G and D + both Adams' load_state_dict; G, D and
+      their Adams are built before each repetition, outside the timed region.
+  python_side.py resume-load FILE NGF
+      the same once, as a whole process (import torch, build, load, exit): what
+      `ckpt-harness run` with strict-load + optimizer-state is set against.
 """
 import os
 import statistics
@@ -24,17 +34,24 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "fixtures"))
 sys.path.insert(0, HERE)
 
 
-def dcgan():
+WIDE_NGF = 184  # ~1344 * NGF**2 + 12900 * NGF parameters, stored 3 times (+ 2 Adam buffers): ~575 MB
+
+
+def dcgan(ngf=64):
     from generate_dcgan import Discriminator, Generator  # the examples' DCGAN
-    return Generator(nz=100, ngf=64, nc=3), Discriminator(nc=3, ndf=64)
+    return Generator(nz=100, ngf=ngf, nc=3), Discriminator(nc=3, ndf=ngf)
 
 
-def write_dcgan(out):
+def adam(net):
+    return torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+
+def write_dcgan(out, ngf=64):
     torch.manual_seed(0)
-    G, D = dcgan()
+    G, D = dcgan(ngf)
     opts = []
     for net in (G, D):
-        opt = torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        opt = adam(net)
         for p in net.parameters():
             p.grad = torch.randn_like(p) * 1e-3
         opt.step()
@@ -60,6 +77,40 @@ def check_dcgan(path):
     print("strictly compatible" if ok else "NOT strictly compatible")
 
 
+def write_wide_dcgan(out, ngf=WIDE_NGF):
+    ngf = int(ngf)
+    write_dcgan(out, ngf)
+    size = os.path.getsize(out)
+    print(f"{out}: {size} bytes ({size / 1e6:.1f} MB), nz=100 ngf=ndf={ngf}")
+
+
+def resume_load(path, G, D, opt_g, opt_d):
+    """Everything a training script does to resume from `path` into a built model."""
+    ckpt = torch.load(path, map_location="cpu")
+    G.load_state_dict(ckpt["generator"], strict=True)
+    D.load_state_dict(ckpt["discriminator"], strict=True)
+    opt_g.load_state_dict(ckpt["generator_optimizer"])
+    opt_d.load_state_dict(ckpt["discriminator_optimizer"])
+    return ckpt
+
+
+def time_resume_load(path, ngf):
+    times = []
+    for _ in range(3):
+        G, D = dcgan(int(ngf))
+        opt_g, opt_d = adam(G), adam(D)
+        start = time.perf_counter()
+        ckpt = resume_load(path, G, D, opt_g, opt_d)
+        times.append(time.perf_counter() - start)
+        del ckpt, G, D, opt_g, opt_d
+    print(f"{statistics.median(times):.6f}")
+
+
+def resume_load_once(path, ngf):
+    G, D = dcgan(int(ngf))
+    resume_load(path, G, D, adam(G), adam(D))
+
+
 def time_load_state_dict(path):
     from write_gan_checkpoint import network
     gen, disc = network(), network()
@@ -75,7 +126,12 @@ def time_load_state_dict(path):
 
 
 if __name__ == "__main__":
-    commands = {"write-dcgan": write_dcgan, "check-dcgan": check_dcgan, "time-load-state-dict": time_load_state_dict}
-    if len(sys.argv) != 3 or sys.argv[1] not in commands:
-        sys.exit(__doc__)
-    commands[sys.argv[1]](sys.argv[2])
+    # command -> (function, required arguments, optional arguments)
+    commands = {"write-dcgan": (write_dcgan, 1, 0), "check-dcgan": (check_dcgan, 1, 0),
+                "time-load-state-dict": (time_load_state_dict, 1, 0),
+                "write-wide-dcgan": (write_wide_dcgan, 1, 1), "time-resume-load": (time_resume_load, 2, 0),
+                "resume-load": (resume_load_once, 2, 0)}
+    command = commands.get(sys.argv[1] if len(sys.argv) > 1 else "")
+    if not command or not command[1] <= len(sys.argv) - 2 <= command[1] + command[2]:
+        sys.exit(__doc__ % {"ngf": WIDE_NGF})
+    command[0](*sys.argv[2:])

@@ -299,5 +299,40 @@ TEST_F(RunCli, GoldenOutputsThatDifferFail) {
   EXPECT_EQ(outcome(again["units"][0], "golden-output", "generator"), "skipped");
 }
 
+TEST_F(RunCli, ShardsMergeIntoTheUnsplitRun) {
+  const std::string cfg = config(group("v1", {"dcgan/current.pt", "dcgan/fp16.pt", "dcgan/no_optimizer.pt", "dcgan/v2/current.pt"}) +
+                                 "[scenarios]\nrun = [\"format\", \"strict-load\", \"shapes\"]\n");
+  auto outcomes = [](const Json& results) {
+    std::vector<std::string> rows;
+    for (const auto& u : results["units"]) {
+      for (const auto& c : u["cases"]) rows.push_back(u["id"].get<std::string>() + " " + c["scenario"].get<std::string>() + " " +
+                                                      c["component"].get<std::string>() + " " + c["outcome"].get<std::string>());
+    }
+    return rows;
+  };
+  run("--config " + cfg);
+  const Json whole = results();
+  std::string inputs;
+  for (int k = 1; k <= 3; ++k) {
+    const std::string dir = (dir_ / ("shard" + std::to_string(k))).string();
+    run_command(std::string(CKPT_HARNESS_BIN) + " run --config " + cfg + " --shard " + std::to_string(k) + "/3 --report-dir " +
+                dir + " >/dev/null 2>&1");
+    if (std::filesystem::exists(dir + "/results.json")) inputs += " " + dir + "/results.json";
+  }
+  const std::string merged = (dir_ / "merged").string();
+  const CommandResult m = run_command(std::string(CKPT_HARNESS_BIN) + " merge" + inputs + " --out " + merged + " 2>&1");
+  EXPECT_EQ(m.exit_code, 1) << m.out;  // the 2.x checkpoint fails on 1.x, as in the unsplit run
+  std::ifstream in(merged + "/results.json");
+  const Json joined = Json::parse(in);
+  EXPECT_EQ(outcomes(joined), outcomes(whole));
+  EXPECT_EQ(joined["totals"], whole["totals"]);
+  const CommandResult valid = run_command("xmllint --noout --schema " + std::string(CKPT_SCHEMAS_DIR) +
+                                          "/junit-ant-windyroad.xsd " + merged + "/junit.xml 2>&1");
+  EXPECT_EQ(valid.exit_code, 0) << valid.out;
+  const CommandResult twice = run_command(std::string(CKPT_HARNESS_BIN) + " merge" + inputs + inputs + " --out " + merged + " 2>&1");
+  EXPECT_EQ(twice.exit_code, 2) << twice.out;
+  EXPECT_TRUE(contains(twice.out, "the shards overlap")) << twice.out;
+}
+
 }  // namespace
 }  // namespace ckpt::test
