@@ -158,7 +158,11 @@ int run_harness(const RunOptions& o) {
       }
       nlohmann::json options = nlohmann::json::object();
       for (const auto& [name, settings] : config.plugin_settings) options[name] = settings.options;
-      for (const DescribeOutcome& d : supervisor.describe(files, options)) {
+      nlohmann::json selectors = nlohmann::json::array();
+      for (const auto& g : config.groups) {
+        for (const auto& sel : g.plugins) selectors.push_back({sel.name, sel.version_glob});
+      }
+      for (const DescribeOutcome& d : supervisor.describe(files, options, selectors)) {
         if (d.plugin) {
           for (const auto& p : plugins) {
             if (p.name == d.plugin->name && p.version == d.plugin->version) {

@@ -35,12 +35,7 @@ bool policy_allows(DTypePolicy policy, DType from, DType to) {
   return policy == DTypePolicy::kCastFloating && is_floating(from) && is_floating(to);
 }
 
-void copy_into(at::Tensor& target, const TensorRef& ref) {
-  at::Tensor source = materialize(ref);
-  if (target.dim() == 0 && source.dim() == 1) source = source[0];  // PyTorch's 0-d compatibility
-  target.copy_(source);
-  release_pages(ref);
-}
+void copy_into(at::Tensor& target, const TensorRef& ref) { copy_released(ref, target); }
 
 LoadReport load(torch::nn::Module& module, const ModuleComparison& comparison, const StateDict& state, bool strict,
                 DTypePolicy policy) {

@@ -6,6 +6,7 @@
 #include <torch/optim/rmsprop.h>
 #include <torch/optim/sgd.h>
 
+#include <ATen/ops/empty.h>
 #include <ATen/ops/scalar_tensor.h>
 
 #include <algorithm>
@@ -275,8 +276,9 @@ void load_optimizer_state(Optimizer& optimizer, const SavedOptimizerState& saved
   auto tensor = [](const std::map<std::string, const Value*>& s, const char* key) -> at::Tensor {
     auto it = s.find(key);
     if (it == s.end() || it->second->kind != ValueKind::kTensor) return {};
-    at::Tensor owned = materialize(it->second->tensor).clone();  // the optimizer updates it in place
-    release_pages(it->second->tensor);
+    const TensorRef& ref = it->second->tensor;
+    at::Tensor owned = at::empty(ref.sizes, at::TensorOptions().dtype(to_scalar_type(ref.dtype)));  // updated in place
+    copy_released(ref, owned);
     return owned;
   };
   auto step = [](const std::map<std::string, const Value*>& s) -> std::int64_t {

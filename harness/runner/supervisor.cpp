@@ -76,7 +76,8 @@ std::optional<json> Supervisor::wait_for(Slot& slot, const std::string& op, doub
   }
 }
 
-std::vector<DescribeOutcome> Supervisor::describe(const std::vector<std::string>& files, const json& options_by_plugin) {
+std::vector<DescribeOutcome> Supervisor::describe(const std::vector<std::string>& files, const json& options_by_plugin,
+                                                  const json& selectors) {
   std::vector<DescribeOutcome> out;
   if (slots_.empty()) slots_.push_back(std::make_unique<Slot>());
   Slot& slot = *slots_.front();
@@ -96,7 +97,7 @@ std::vector<DescribeOutcome> Supervisor::describe(const std::vector<std::string>
       }
     }
     slot.worker->log().clear();
-    slot.worker->send({{"op", "describe"}, {"file", file}, {"options", options_by_plugin}});
+    slot.worker->send({{"op", "describe"}, {"file", file}, {"options", options_by_plugin}, {"selectors", selectors}});
     auto reply = wait_for(slot, "described", options_.unit_timeout_seconds, failure);
     if (!reply) {
       const std::string log = slot.worker->log().last_lines(kLogLines);

@@ -35,9 +35,12 @@ class Supervisor {
   explicit Supervisor(SupervisorOptions options);
   ~Supervisor();
 
-  // Loads each plugin file in a worker, one at a time, and asks what it builds.
-  std::vector<DescribeOutcome> describe(const std::vector<std::string>& files,
-                                        const nlohmann::json& options_by_plugin);
+  // Loads each plugin file in a worker, one at a time, and asks its name and version, and,
+  // when `selectors` ([[NAME, VERSION-GLOB], ...]) select it, what it builds: only the
+  // plugins a run uses pay for building a model (the worker keeps that model for its
+  // first unit).
+  std::vector<DescribeOutcome> describe(const std::vector<std::string>& files, const nlohmann::json& options_by_plugin,
+                                        const nlohmann::json& selectors);
 
   // Runs the units (in parallel up to `jobs`), returns them in plan order. `finish` sees
   // each unit once complete, before the listener (expectations are applied there). Units

@@ -74,9 +74,10 @@ CaseResult run_case(UnitContext& ctx, const PlannedCase& planned, bool& out_of_m
 }
 }  // namespace
 
-UnitOutcome run_unit(const UnitRequest& request, std::shared_ptr<Plugin> plugin, const UnitCallbacks& callbacks) {
+UnitOutcome run_unit(const UnitRequest& request, std::shared_ptr<Plugin> plugin, const UnitCallbacks& callbacks,
+                     std::optional<LoadedModel> prebuilt) {
   UnitOutcome outcome;
-  UnitContext ctx(request, std::move(plugin));
+  UnitContext ctx(request, std::move(plugin), std::move(prebuilt));
   for (const PlannedCase& planned : request.cases) {
     if (callbacks.on_start) callbacks.on_start(planned);
     const auto start = std::chrono::steady_clock::now();

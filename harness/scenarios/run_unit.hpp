@@ -4,13 +4,13 @@
 // Crashes and hangs are the supervisor's to catch: they end the worker process.
 #include <functional>
 #include <memory>
+#include <optional>
 
+#include "plugin_host/plugin_host.hpp"
 #include "protocol/unit_request.hpp"
 #include "results/result_model.hpp"
 
 namespace ckpt {
-
-class Plugin;
 
 struct UnitCallbacks {
   std::function<void(const PlannedCase&)> on_start;  // before each case: the supervisor's "phase"
@@ -21,6 +21,9 @@ struct UnitOutcome {
   bool out_of_memory = false;  // the worker should be replaced
 };
 
-UnitOutcome run_unit(const UnitRequest& request, std::shared_ptr<Plugin> plugin, const UnitCallbacks& callbacks);
+// `prebuilt`: a model the plugin built with the unit's options that nothing has used yet
+// (the worker's describe step), so the unit does not build its own.
+UnitOutcome run_unit(const UnitRequest& request, std::shared_ptr<Plugin> plugin, const UnitCallbacks& callbacks,
+                     std::optional<LoadedModel> prebuilt = std::nullopt);
 
 }  // namespace ckpt

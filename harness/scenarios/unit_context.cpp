@@ -12,8 +12,11 @@ ReadOptions read_options(const UnitRequest& r) {
 }
 }  // namespace
 
-UnitContext::UnitContext(const UnitRequest& request, std::shared_ptr<Plugin> plugin)
-    : request_(request), plugin_(std::move(plugin)), files_(request.checkpoint, read_options(request)) {}
+UnitContext::UnitContext(const UnitRequest& request, std::shared_ptr<Plugin> plugin, std::optional<LoadedModel> prebuilt)
+    : request_(request),
+      plugin_(std::move(plugin)),
+      files_(request.checkpoint, read_options(request)),
+      model_(std::move(prebuilt)) {}
 
 const Plugin& UnitContext::plugin() const {
   if (!plugin_) throw SkipCase("no plugin is meant for this checkpoint");

@@ -24,7 +24,8 @@ class SkipCase : public std::runtime_error {
 
 class UnitContext {
  public:
-  UnitContext(const UnitRequest& request, std::shared_ptr<Plugin> plugin);
+  // `prebuilt`: a fresh model of this plugin with the request's options, if one is at hand.
+  UnitContext(const UnitRequest& request, std::shared_ptr<Plugin> plugin, std::optional<LoadedModel> prebuilt = {});
 
   const UnitRequest& request() const { return request_; }
   const ScenarioSettings& settings() const { return request_.settings; }

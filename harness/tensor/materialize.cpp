@@ -32,7 +32,7 @@ at::ScalarType to_scalar_type(DType dtype) {
 namespace {
 // The whole storage as a 1-d tensor. Zero-copy when the bytes are suitably aligned and in
 // native byte order; otherwise one copy (legacy files, big-endian archives).
-at::Tensor storage_tensor(const StorageRef& storage) {
+at::Tensor storage_tensor(const StorageRef& storage, bool prefetch) {
   const auto options = at::TensorOptions().dtype(to_scalar_type(storage.dtype)).device(at::kCPU);
   const std::size_t itemsize = dtype_itemsize(storage.dtype);
   const auto numel = static_cast<std::int64_t>(storage.nbytes / itemsize);
@@ -43,7 +43,7 @@ at::Tensor storage_tensor(const StorageRef& storage) {
   std::uint8_t* bytes = storage.source->private_data() + offset;
   const bool aligned = reinterpret_cast<std::uintptr_t>(bytes) % itemsize == 0;
   if (aligned && !storage.big_endian && numel > 0) {
-    storage.source->prefetch(offset, storage.nbytes);
+    if (prefetch) storage.source->prefetch(offset, storage.nbytes);
     std::shared_ptr<const ByteSource> keep_alive = storage.source;
     return at::from_blob(bytes, {numel}, [keep_alive](void*) {}, options);
   }
@@ -60,9 +60,9 @@ at::Tensor storage_tensor(const StorageRef& storage) {
 }
 }  // namespace
 
-at::Tensor materialize(const TensorRef& ref) {
+at::Tensor materialize(const TensorRef& ref, bool prefetch) {
   if (!ref.storage) throw ReadError(ReadErrorKind::kTensor, "", "", "tensor has no storage");
-  at::Tensor base = storage_tensor(*ref.storage);
+  at::Tensor base = storage_tensor(*ref.storage, prefetch);
   if (ref.dtype != ref.storage->dtype) {
     throw ReadError(ReadErrorKind::kUnsupported, ref.storage->source ? ref.storage->source->name() : "",
                     "storage '" + ref.storage->key + "'", "tensor dtype differs from its storage's dtype");
@@ -74,6 +74,27 @@ at::Tensor materialize(const TensorRef& ref) {
 void release_pages(const TensorRef& ref) {
   if (!ref.storage || !ref.storage->source || ref.storage->nbytes == 0) return;
   ref.storage->source->release(ref.storage->data_offset(), ref.storage->nbytes);
+}
+
+void copy_released(const TensorRef& ref, at::Tensor& target) {
+  constexpr std::int64_t kSliceBytes = 8 << 20;
+  at::Tensor source = materialize(ref, /*prefetch=*/false);
+  const std::int64_t itemsize = static_cast<std::int64_t>(dtype_itemsize(ref.dtype));
+  const bool sliceable = source.is_contiguous() && target.is_contiguous() && source.numel() == target.numel() &&
+                         source.numel() * itemsize > kSliceBytes && ref.storage->source;
+  if (!sliceable) {
+    target.copy_(source.dim() == 1 && target.dim() == 0 ? source[0] : source);  // 0-d as PyTorch loads it
+    release_pages(ref);
+    return;
+  }
+  at::Tensor from = source.view({-1}), to = target.view({-1});
+  const std::int64_t step = kSliceBytes / itemsize;
+  const std::uint64_t base = ref.storage->data_offset() + static_cast<std::uint64_t>(ref.storage_offset * itemsize);
+  for (std::int64_t first = 0; first < from.numel(); first += step) {
+    const std::int64_t n = std::min(step, from.numel() - first);
+    to.narrow(0, first, n).copy_(from.narrow(0, first, n));
+    ref.storage->source->release(base + static_cast<std::uint64_t>(first * itemsize), static_cast<std::size_t>(n * itemsize));
+  }
 }
 
 }  // namespace ckpt

@@ -9,7 +9,9 @@ namespace ckpt {
 
 // Throws ReadError(kUnsupported) for storages it cannot represent. The result shares
 // memory with other tensors of the same storage (tied weights stay tied).
-at::Tensor materialize(const TensorRef& ref);
+// `prefetch`: read the whole storage into memory at once (the fastest first touch); off
+// for callers that copy it out a slice at a time.
+at::Tensor materialize(const TensorRef& ref, bool prefetch = true);
 
 at::ScalarType to_scalar_type(DType dtype);
 
@@ -17,5 +19,10 @@ at::ScalarType to_scalar_type(DType dtype);
 // its storage's mapped pages to the system, so a load holds the model once, not the model
 // and the file. Tensors still viewing the storage read it from the file again.
 void release_pages(const TensorRef& ref);
+
+// target.copy_(materialize(ref)) (dtypes converted as copy_ does), a slice at a time for
+// large contiguous tensors, each slice's pages released once copied: loading a model holds
+// the model and at most one slice of the file, however large its tensors.
+void copy_released(const TensorRef& ref, at::Tensor& target);
 
 }  // namespace ckpt

@@ -1,6 +1,7 @@
 #include "worker/serve.hpp"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <torch/version.h>
@@ -42,10 +44,29 @@ class PluginCache {
     plugins_[file] = plugin;
     return plugin;
   }
+  // A model built while describing, kept for the first unit of that plugin file (building
+  // a full-size model takes seconds).
+  void keep_spare(const std::string& file, LoadedModel model) { spares_[file] = std::move(model); }
+  std::optional<LoadedModel> take_spare(const std::string& file) {
+    auto it = spares_.find(file);
+    if (it == spares_.end()) return std::nullopt;
+    std::optional<LoadedModel> model = std::move(it->second);
+    spares_.erase(it);
+    return model;
+  }
 
  private:
   std::map<std::string, std::shared_ptr<Plugin>> plugins_;
+  std::map<std::string, LoadedModel> spares_;
 };
+
+bool selected(const json& selectors, const PluginInfo& info) {
+  for (const auto& s : selectors) {
+    const std::string name = s.at(0).get<std::string>(), glob = s.at(1).get<std::string>();
+    if ((name == "*" || name == info.name) && ::fnmatch(glob.c_str(), info.version.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
 
 json describe(PluginCache& cache, const json& request) {
   const std::string file = request.at("file").get<std::string>();
@@ -56,13 +77,16 @@ json describe(PluginCache& cache, const json& request) {
     reply["name"] = info.name;
     reply["version"] = info.version;
     reply["description"] = info.description;
-    Options options;
-    const json& all = request.at("options");
-    if (all.contains(info.name)) options = all.at(info.name).get<Options>();
-    LoadedModel model = plugin->build(options);
     json modules = json::array(), optimizers = json::array();
-    for (const auto& m : model.model().modules) modules.push_back(m.name);
-    for (const auto& o : model.model().optimizers) optimizers.push_back(o.name);
+    if (selected(request.value("selectors", json::array()), info)) {
+      Options options;
+      const json& all = request.at("options");
+      if (all.contains(info.name)) options = all.at(info.name).get<Options>();
+      LoadedModel model = plugin->build(options);
+      for (const auto& m : model.model().modules) modules.push_back(m.name);
+      for (const auto& o : model.model().optimizers) optimizers.push_back(o.name);
+      cache.keep_spare(file, std::move(model));
+    }
     reply["modules"] = modules;
     reply["optimizers"] = optimizers;
     reply["ok"] = true;
@@ -106,7 +130,7 @@ bool run(PluginCache& cache, const json& message) {
     }
     return false;
   }
-  return run_unit(request, plugin, callbacks).out_of_memory;
+  return run_unit(request, plugin, callbacks, cache.take_spare(request.plugin_file)).out_of_memory;
 }
 }  // namespace
 
