@@ -276,10 +276,7 @@ void load_optimizer_state(Optimizer& optimizer, const SavedOptimizerState& saved
   auto tensor = [](const std::map<std::string, const Value*>& s, const char* key) -> at::Tensor {
     auto it = s.find(key);
     if (it == s.end() || it->second->kind != ValueKind::kTensor) return {};
-    const TensorRef& ref = it->second->tensor;
-    at::Tensor owned = at::empty(ref.sizes, at::TensorOptions().dtype(to_scalar_type(ref.dtype)));  // updated in place
-    copy_released(ref, owned);
-    return owned;
+    return materialize_owned(it->second->tensor);  // the optimizer updates it in place
   };
   auto step = [](const std::map<std::string, const Value*>& s) -> std::int64_t {
     auto it = s.find("step");

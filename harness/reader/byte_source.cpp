@@ -83,6 +83,17 @@ void ByteSource::prefetch(std::size_t offset, std::size_t length) const {
   ::madvise(static_cast<std::uint8_t*>(mapping_) + begin, end - begin, MADV_POPULATE_READ);
 }
 
+std::shared_ptr<std::uint8_t> ByteSource::map_private(std::size_t offset, std::size_t length) const {
+  if (fd_ < 0 || offset >= size_ || length == 0 || length > size_ - offset) return nullptr;
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t begin = offset / page * page;
+  const std::size_t span = offset + length - begin;
+  void* mapped = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd_, static_cast<off_t>(begin));
+  if (mapped == MAP_FAILED) return nullptr;
+  auto* bytes = static_cast<std::uint8_t*>(mapped) + (offset - begin);
+  return std::shared_ptr<std::uint8_t>(bytes, [mapped, span](std::uint8_t*) { ::munmap(mapped, span); });
+}
+
 void ByteSource::release(std::size_t offset, std::size_t length) const {
   if (mapping_ == nullptr || offset >= size_ || length == 0) return;
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));

@@ -41,6 +41,11 @@ class ByteSource {
   // through private_data(): a private page's changes would be lost.
   void release(std::size_t offset, std::size_t length) const;
 
+  // A new private (copy-on-write) mapping of [offset, offset + length) of the file: bytes
+  // that may be modified in place, read from the file only when touched, shared with no
+  // other view. nullptr when this source is not a mapped file.
+  std::shared_ptr<std::uint8_t> map_private(std::size_t offset, std::size_t length) const;
+
   static constexpr std::uint64_t kNoLimit = ~std::uint64_t{0};
 
  private:

@@ -83,6 +83,7 @@ void copy_released(const TensorRef& ref, at::Tensor& target) {
   const bool sliceable = source.is_contiguous() && target.is_contiguous() && source.numel() == target.numel() &&
                          source.numel() * itemsize > kSliceBytes && ref.storage->source;
   if (!sliceable) {
+    if (ref.storage->source) ref.storage->source->prefetch(ref.storage->data_offset(), ref.storage->nbytes);
     target.copy_(source.dim() == 1 && target.dim() == 0 ? source[0] : source);  // 0-d as PyTorch loads it
     release_pages(ref);
     return;
@@ -92,9 +93,30 @@ void copy_released(const TensorRef& ref, at::Tensor& target) {
   const std::uint64_t base = ref.storage->data_offset() + static_cast<std::uint64_t>(ref.storage_offset * itemsize);
   for (std::int64_t first = 0; first < from.numel(); first += step) {
     const std::int64_t n = std::min(step, from.numel() - first);
+    const std::uint64_t at = base + static_cast<std::uint64_t>(first * itemsize);
+    ref.storage->source->prefetch(at, static_cast<std::size_t>(n * itemsize));  // one fault per slice, not per page
     to.narrow(0, first, n).copy_(from.narrow(0, first, n));
-    ref.storage->source->release(base + static_cast<std::uint64_t>(first * itemsize), static_cast<std::size_t>(n * itemsize));
+    ref.storage->source->release(at, static_cast<std::size_t>(n * itemsize));
   }
+}
+
+at::Tensor materialize_owned(const TensorRef& ref) {
+  constexpr std::uint64_t kMapFrom = 1 << 20;  // smaller tensors are copied: mappings are a bounded resource
+  const StorageRef* storage = ref.storage.get();
+  const std::size_t itemsize = dtype_itemsize(ref.dtype);
+  if (storage && storage->source && !storage->big_endian && storage->nbytes >= kMapFrom && ref.dtype == storage->dtype &&
+      ref.numel() > 0) {
+    std::shared_ptr<std::uint8_t> bytes = storage->source->map_private(storage->data_offset(), storage->nbytes);
+    if (bytes && reinterpret_cast<std::uintptr_t>(bytes.get()) % itemsize == 0) {
+      const auto options = at::TensorOptions().dtype(to_scalar_type(storage->dtype)).device(at::kCPU);
+      const auto numel = static_cast<std::int64_t>(storage->nbytes / itemsize);
+      at::Tensor base = at::from_blob(bytes.get(), {numel}, [bytes](void*) {}, options);
+      return base.as_strided(ref.sizes, ref.strides, ref.storage_offset);
+    }
+  }
+  at::Tensor owned = at::empty(ref.sizes, at::TensorOptions().dtype(to_scalar_type(ref.dtype)));
+  copy_released(ref, owned);
+  return owned;
 }
 
 }  // namespace ckpt

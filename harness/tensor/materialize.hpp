@@ -20,6 +20,11 @@ at::ScalarType to_scalar_type(DType dtype);
 // and the file. Tensors still viewing the storage read it from the file again.
 void release_pages(const TensorRef& ref);
 
+// A tensor with its own copy of the bytes, which may be modified in place: for large
+// tensors a fresh copy-on-write mapping of the file (nothing is copied or read until
+// used, as Adam's state before the next step), else a copy in memory.
+at::Tensor materialize_owned(const TensorRef& ref);
+
 // target.copy_(materialize(ref)) (dtypes converted as copy_ does), a slice at a time for
 // large contiguous tensors, each slice's pages released once copied: loading a model holds
 // the model and at most one slice of the file, however large its tensors.
