@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -27,6 +28,18 @@ std::string case_name(const CaseResult& c) { return c.component.empty() ? c.scen
 bool notable(const CaseResult& c) { return c.outcome == Outcome::kFail || c.outcome == Outcome::kError; }
 }  // namespace
 
+ConsoleReporter::ConsoleReporter(std::ostream& out, bool terminal, bool verbose)
+    : out_(out), terminal_(terminal), verbose_(verbose), colour_(terminal && std::getenv("NO_COLOR") == nullptr) {}
+
+std::string ConsoleReporter::painted(Outcome outcome, const std::string& text) const {
+  if (!colour_) return text;
+  const char* code = outcome == Outcome::kPass           ? "32"
+                     : outcome == Outcome::kExpectedFail ? "36"
+                     : outcome == Outcome::kSkipped      ? "33"
+                                                         : "1;31";
+  return std::string("\033[") + code + "m" + text + "\033[0m";
+}
+
 void ConsoleReporter::on_run_start(const Environment& e, std::size_t units, std::size_t cases) {
   out_ << "ckpt-harness " << e.harness_version << ": " << units << " unit(s), " << cases << " case(s), " << e.jobs
        << " worker(s)" << (e.shard.empty() ? "" : ", shard " + e.shard) << (e.filter.empty() ? "" : ", filter " + e.filter)
@@ -38,15 +51,17 @@ void ConsoleReporter::on_unit_end(const UnitResult& unit, std::size_t done, std:
   const std::string counter = "[" + std::to_string(done) + "/" + std::to_string(total) + "]";
   const Outcome worst = unit.worst();
   if (terminal_ && !notable_unit(unit) && !verbose_) {
-    out_ << "\r\033[K" << counter << " " << to_string(worst) << "  " << unit.id << std::flush;
+    out_ << "\r\033[K" << counter << " " << painted(worst, to_string(worst)) << "  " << unit.id << std::flush;
     if (done == total) out_ << "\r\033[K";
     return;
   }
   if (terminal_) out_ << "\r\033[K";
-  out_ << counter << " " << pad(upper(to_string(worst)), 13) << " " << unit.id << " (" << unit.cases.size() << " cases, "
+  out_ << counter << " " << painted(worst, pad(upper(to_string(worst)), 13)) << " " << unit.id << " (" << unit.cases.size() << " cases, "
        << seconds_text(unit.seconds) << ")\n";
   for (const auto& c : unit.cases) {
-    if (notable(c) || verbose_) out_ << "    " << pad(to_string(c.outcome), 13) << " " << case_name(c) << ": " << c.message << "\n";
+    if (notable(c) || verbose_) {
+      out_ << "    " << painted(c.outcome, pad(to_string(c.outcome), 13)) << " " << case_name(c) << ": " << c.message << "\n";
+    }
   }
   out_.flush();
 }
@@ -109,8 +124,10 @@ void ConsoleReporter::on_run_end(const RunResult& run) {
   out_ << "\n" << t.cases << " cases in " << run.units.size() << " units: " << t.passed << " passed, " << t.failed
        << " failed, " << t.errors << " errors, " << t.expected_failures << " expected failures, " << t.skipped
        << " skipped (" << seconds_text(run.seconds) << ")" << (run.interrupted ? " INTERRUPTED" : "") << "\n";
-  out_ << (t.failed + t.errors == 0 && !run.interrupted ? "PASSED: every checkpoint behaves as expected\n"
-                                                        : "FAILED: see the cases above\n");
+  const bool passed = t.failed + t.errors == 0 && !run.interrupted;
+  out_ << (passed ? painted(Outcome::kPass, "PASSED: every checkpoint behaves as expected")
+                  : painted(Outcome::kFail, "FAILED: see the cases above"))
+       << "\n";
   out_.flush();
 }
 

@@ -10,17 +10,19 @@ namespace ckpt {
 
 class ConsoleReporter : public RunListener {
  public:
-  ConsoleReporter(std::ostream& out, bool terminal, bool verbose = false)
-      : out_(out), terminal_(terminal), verbose_(verbose) {}
+  // `terminal`: one updating progress line, and colour unless NO_COLOR is set.
+  ConsoleReporter(std::ostream& out, bool terminal, bool verbose = false);
   void on_run_start(const Environment& environment, std::size_t units, std::size_t cases) override;
   void on_unit_end(const UnitResult& unit, std::size_t done, std::size_t total) override;
   void on_run_end(const RunResult& run) override;
 
  private:
   static bool notable_unit(const UnitResult& unit);
+  std::string painted(Outcome outcome, const std::string& text) const;
   std::ostream& out_;
   bool terminal_;
   bool verbose_;
+  bool colour_;
 };
 
 // The matrix per plugin name: rows checkpoints, columns plugin versions, cells the worst

@@ -42,7 +42,12 @@ std::shared_ptr<const ByteSource> ByteSource::map_file(const std::string& path, 
   source->name_ = path;
   if (size == 0) return source;  // mmap cannot map zero bytes; an empty source is valid
   void* mapped = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  if (mapped == MAP_FAILED) io_error(path, std::string("cannot map: ") + std::strerror(errno));
+  if (mapped == MAP_FAILED) {
+    io_error(path, std::string("cannot map: ") + std::strerror(errno) +
+                       (errno == ENOMEM ? " (a memory limit such as RLIMIT_DATA counts the mapping: "
+                                          "ckpt-harness run's [run] memory_limit_mib must exceed the file size)"
+                                        : ""));
+  }
   source->mapping_ = mapped;
   source->fd_ = ::dup(fd);
   source->data_ = static_cast<const std::uint8_t*>(mapped);

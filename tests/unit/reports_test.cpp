@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "reports/console_reporter.hpp"
 #include "reports/junit_report.hpp"
 #include "reports/text_sanitizer.hpp"
 #include "support/run_command.hpp"
@@ -97,6 +98,32 @@ TEST_F(JUnitReport, OutcomesMapToFailureErrorSkipped) {
   EXPECT_FALSE(has("\x1b")) << "ANSI escapes removed";
   EXPECT_FALSE(has("]]>")) << "no CDATA end in text";
   EXPECT_TRUE(has("<property name=\"plugin_version\" value=\"2.0.0\"/>"));
+}
+
+std::string console_of(const RunResult& run, bool terminal) {
+  std::ostringstream out;
+  ConsoleReporter console(out, terminal);
+  console.on_run_start(run.environment, run.units.size(), 5);
+  for (std::size_t i = 0; i < run.units.size(); ++i) console.on_unit_end(run.units[i], i + 1, run.units.size());
+  console.on_run_end(run);
+  return out.str();
+}
+
+TEST(ConsoleReport, ColourOnlyOnATerminalAndNotUnderNoColor) {
+  const RunResult run = hostile_run();
+  ::unsetenv("NO_COLOR");
+  const std::string terminal = console_of(run, true);
+  EXPECT_NE(terminal.find("\033[1;31mFAILED: see the cases above\033[0m"), std::string::npos) << terminal;
+  const std::string log = console_of(run, false);
+  EXPECT_EQ(log.find('\033'), std::string::npos) << log;
+  EXPECT_NE(log.find("FAIL dcgan@2.0.0/runs/a <b> & \"c\".pt/strict-load/generator: does not load strictly: 1 missing"),
+            std::string::npos)
+      << log;
+  ::setenv("NO_COLOR", "1", 1);
+  const std::string no_colour = console_of(run, true);
+  ::unsetenv("NO_COLOR");
+  EXPECT_EQ(no_colour.find("\033["), no_colour.find("\033[K")) << "only the progress line's erase remains";
+  EXPECT_EQ(no_colour.find("\033[3"), std::string::npos);
 }
 
 }  // namespace
