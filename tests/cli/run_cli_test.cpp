@@ -4,11 +4,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
+#include "support/pickle_writer.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
+#include "support/zip_builder.hpp"
 
 namespace ckpt::test {
 namespace {
@@ -332,6 +335,29 @@ TEST_F(RunCli, ShardsMergeIntoTheUnsplitRun) {
   const CommandResult twice = run_command(std::string(CKPT_HARNESS_BIN) + " merge" + inputs + inputs + " --out " + merged + " 2>&1");
   EXPECT_EQ(twice.exit_code, 2) << twice.out;
   EXPECT_TRUE(contains(twice.out, "the shards overlap")) << twice.out;
+}
+
+TEST_F(RunCli, DivergedLossesAndAnInsaneEpochFailEpochResume) {
+  // {'epoch': -3, 'loss_g': nan, 'loss_d': 0.5}: written by the tests' pickle writer, as
+  // torch.save would, since Python's own fixtures keep NaN out of the differential oracle.
+  PickleWriter w;
+  w.empty_dict();
+  w.set_items(3, [&w](std::size_t i) {
+    const char* keys[] = {"epoch", "loss_g", "loss_d"};
+    w.str(keys[i]);
+    if (i == 0) w.integer(-3);
+    if (i == 1) w.real(std::numeric_limits<double>::quiet_NaN());
+    if (i == 2) w.real(0.5);
+  });
+  std::ofstream((dir_ / "diverged.pt").string(), std::ios::binary) << torch_zip(w.finish(), {});
+  const std::string cfg = config("[scenarios]\nrun = [\"epoch-resume\"]\n[[checkpoints]]\nfiles = [\"diverged.pt\"]\nplugins = [\"dcgan@1.*\"]\n");
+  const CommandResult r = run("--config " + cfg);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const Json j = results();
+  const Json& c = case_of(j["units"][0], "epoch-resume");
+  EXPECT_EQ(c["outcome"], "fail") << c.dump(1);
+  EXPECT_TRUE(contains(c["details"], "epoch -3 is out of range")) << c.dump(1);
+  EXPECT_TRUE(contains(c["details"], "loss_g is nan: training had diverged")) << c.dump(1);
 }
 
 }  // namespace
