@@ -4,9 +4,9 @@
 // suffer: each of their cases is accounted for (the one that met the fault says how the
 // worker ended, the ones after it were not run), and tiny's units are present and pass.
 //
-// The faulty plugins build tiny's model and misbehave from their second build() in a
-// process on: describing the plugin (one build) succeeds, and the unit meets the fault
-// (fault_load_segfault already crashes while it is described).
+// The faulty plugin builds tiny's model and misbehaves (option `fault`) from its second
+// build() in a process on: describing the plugin (one build) succeeds, and the unit meets
+// the fault; with `from_call = 1` it already crashes while it is described.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -38,19 +38,22 @@ struct HarnessRun {
 
 class RunIsolation : public TempDirTest {
  protected:
-  // Runs the faulty plugin and tiny on two copies of a Linear(2, 2) state dict (tiny's
-  // model with width 2), two workers, `timeout` s per unit. `name_faulty` false: the
-  // checkpoints name only tiny (the faulty plugin never gets a name when describing it
-  // crashes).
-  HarnessRun run_with(const std::string& faulty_file, const std::string& faulty_name, bool name_faulty = true,
-                      const std::string& extra_run_settings = "", int timeout = 5) {
+  // Runs the faulty plugin with `fault` (`while_described`: from its first build) and
+  // tiny on two copies of a Linear(2, 2) state dict (tiny's model with width 2), two
+  // workers, `timeout` s per unit.
+  HarnessRun run_with(const std::string& fault, bool while_described = false, const std::string& extra_run_settings = "",
+                      int timeout = 5) {
+    const std::string faulty_file = CKPT_TEST_FAULTY, faulty_name = "faulty";
+    const bool name_faulty = true;
+    const std::string faulty_options =
+        "width = 2, fault = \"" + fault + "\"" + (while_described ? ", from_call = 1" : "");
     for (const char* copy : {"first.pt", "second.pt"}) fs::copy_file(fixture("cuda_location.pt"), dir_ / copy);
     const fs::path config = dir_ / "harness.toml";
     std::ofstream(config) << "[run]\njobs = 2\ntimeout_seconds = " << timeout << "\nreport_dir = \"report\"\n"
                           << extra_run_settings
                           << "\n[plugins]\npaths = [\"" << faulty_file << "\", \"" << CKPT_TEST_GOOD_PLUGIN << "\"]\n"
                           << "[plugins.tiny]\noptions = { width = 2 }\n"
-                          << (name_faulty ? "[plugins." + faulty_name + "]\noptions = { width = 2 }\n" : "")
+                          << (name_faulty ? "[plugins." + faulty_name + "]\noptions = { " + faulty_options + " }\n" : "")
                           << "\n[[checkpoints]]\nname = \"linear\"\nfiles = [\"first.pt\", \"second.pt\"]\n"
                           << "plugins = [" << (name_faulty ? "\"" + faulty_name + "\", " : "") << "\"tiny\"]\n"
                           << "layout = \"state-dict\"\n";
@@ -158,52 +161,52 @@ void expect_faulty_units(const HarnessRun& r, const std::string& plugin, const s
 }
 
 TEST_F(RunIsolation, SegfaultFailsOnlyItsUnits) {
-  const HarnessRun r = run_with(CKPT_TEST_FAULT_SEGFAULT, "fault_segfault");
+  const HarnessRun r = run_with("segfault");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_good_plugin_unharmed(r);
-  expect_faulty_units(r, "fault_segfault", {"killed by SIGSEGV", "without sending its result"}, true);
+  expect_faulty_units(r, "faulty", {"killed by SIGSEGV", "without sending its result"}, true);
   EXPECT_TRUE(contains(r.out, "SIGSEGV")) << r.out;
 }
 
 TEST_F(RunIsolation, AbortFailsOnlyItsUnits) {
-  const HarnessRun r = run_with(CKPT_TEST_FAULT_ABORT, "fault_abort");
+  const HarnessRun r = run_with("abort");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_good_plugin_unharmed(r);
-  expect_faulty_units(r, "fault_abort", {"killed by SIGABRT", "without sending its result"}, true);
+  expect_faulty_units(r, "faulty", {"killed by SIGABRT", "without sending its result"}, true);
 }
 
 TEST_F(RunIsolation, ExitZeroIsNeverAPass) {
-  const HarnessRun r = run_with(CKPT_TEST_FAULT_EXIT0, "fault_exit0");
+  const HarnessRun r = run_with("exit0");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_good_plugin_unharmed(r);
-  expect_faulty_units(r, "fault_exit0", {"exited with status 0", "without sending its result"}, true);
+  expect_faulty_units(r, "faulty", {"exited with status 0", "without sending its result"}, true);
 }
 
 TEST_F(RunIsolation, HangTimesOutQuickly) {
-  const HarnessRun r = run_with(CKPT_TEST_FAULT_HANG, "fault_hang");
+  const HarnessRun r = run_with("hang");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_good_plugin_unharmed(r);
-  expect_faulty_units(r, "fault_hang", {"timed out", "[run] timeout_seconds"}, true);
+  expect_faulty_units(r, "faulty", {"timed out", "[run] timeout_seconds"}, true);
   // Two hanging units of 5 s each, on two workers.
   EXPECT_LT(r.seconds, 30.0) << r.out;
 }
 
 TEST_F(RunIsolation, NonStdExceptionIsAnError) {
-  const HarnessRun r = run_with(CKPT_TEST_FAULT_THROW_INT, "fault_throw_int");
+  const HarnessRun r = run_with("throw_int");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_good_plugin_unharmed(r);
   // The worker survives: each case that builds a model reports the exception itself.
-  expect_faulty_units(r, "fault_throw_int", {"plugin 'fault_throw_int' failed to build the model", "not a std::exception"},
+  expect_faulty_units(r, "faulty", {"plugin 'faulty' failed to build the model", "not a std::exception"},
                       false);
 }
 
 TEST_F(RunIsolation, OutOfMemoryIsAnError) {
   // Touching 1 GiB page by page takes seconds on a loaded machine: a longer timeout, so the
   // case ends by the memory limit, not by the clock.
-  const HarnessRun r = run_with(CKPT_TEST_FAULT_OOM, "fault_oom", true, "memory_limit_mib = 1024\n", 25);
+  const HarnessRun r = run_with("oom", false, "memory_limit_mib = 1024\n", 25);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_good_plugin_unharmed(r);
-  const std::vector<json> faulty = units_of(r, "fault_oom");
+  const std::vector<json> faulty = units_of(r, "faulty");
   ASSERT_EQ(faulty.size(), 2u) << r.out;
   for (const auto& u : faulty) {
     SCOPED_TRACE(unit_text(u));
@@ -219,11 +222,11 @@ TEST_F(RunIsolation, OutOfMemoryIsAnError) {
 }
 
 TEST_F(RunIsolation, StderrFloodDoesNotBlockTheRun) {
-  const HarnessRun r = run_with(CKPT_TEST_FAULT_FLOOD, "fault_flood");
+  const HarnessRun r = run_with("flood");
   // The flooding plugin works: everything passes.
   EXPECT_EQ(r.exit_code, 0) << r.out;
   expect_good_plugin_unharmed(r);
-  const std::vector<json> faulty = units_of(r, "fault_flood");
+  const std::vector<json> faulty = units_of(r, "faulty");
   ASSERT_EQ(faulty.size(), 2u) << r.out;
   for (std::size_t k = 0; k < faulty.size(); ++k) {
     SCOPED_TRACE(unit_text(faulty[k]));
@@ -240,7 +243,7 @@ TEST_F(RunIsolation, PluginThatCrashesWhileDescribedIsItsOwnErrorUnit) {
   // Describing it never returned its name, so the config's mention of it matches nothing:
   // that is a note beside the plugin's error unit, not a configuration error that would
   // hide the crash.
-  const HarnessRun r = run_with(CKPT_TEST_FAULT_LOAD_SEGFAULT, "fault_load_segfault", true);
+  const HarnessRun r = run_with("segfault", true);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_good_plugin_unharmed(r);
   ASSERT_FALSE(r.results.is_null());
@@ -251,7 +254,7 @@ TEST_F(RunIsolation, PluginThatCrashesWhileDescribedIsItsOwnErrorUnit) {
   ASSERT_EQ(load_failures.size(), 1u) << r.out;
   const json& u = load_failures.front();
   SCOPED_TRACE(unit_text(u));
-  EXPECT_EQ(u.at("id"), std::string("plugin/") + CKPT_TEST_FAULT_LOAD_SEGFAULT);
+  EXPECT_EQ(u.at("id"), std::string("plugin/") + CKPT_TEST_FAULTY);
   EXPECT_EQ(u.at("outcome"), "error");
   ASSERT_EQ(u.at("cases").size(), 1u);
   EXPECT_EQ(u.at("cases")[0].at("scenario"), "plugin-load");
@@ -259,7 +262,7 @@ TEST_F(RunIsolation, PluginThatCrashesWhileDescribedIsItsOwnErrorUnit) {
   EXPECT_TRUE(contains(u.at("cases")[0].at("message"), "killed by SIGSEGV")) << r.out;
   EXPECT_TRUE(contains(u.at("cases")[0].at("message"), "while loading this plugin")) << r.out;
   EXPECT_TRUE(contains(r.out, "could not be used")) << r.out;
-  EXPECT_TRUE(contains(r.out, "no plugin matches 'fault_load_segfault'")) << r.out;
+  EXPECT_TRUE(contains(r.out, "no plugin matches 'faulty'")) << r.out;
   EXPECT_TRUE(contains(r.out, "a plugin file that could not be loaded may be it")) << r.out;
 }
 
@@ -271,9 +274,9 @@ TEST_P(RunInterrupt, StopsWorkersAndKeepsResults) {
   for (const char* copy : {"first.pt", "second.pt"}) fs::copy_file(fixture("cuda_location.pt"), dir_ / copy);
   const fs::path config = dir_ / "harness.toml";
   std::ofstream(config) << "[run]\njobs = 2\ntimeout_seconds = 120\nreport_dir = \"report\"\n"
-                        << "[plugins]\npaths = [\"" << CKPT_TEST_FAULT_HANG << "\", \"" << CKPT_TEST_GOOD_PLUGIN << "\"]\n"
-                        << "[plugins.tiny]\noptions = { width = 2 }\n[plugins.fault_hang]\noptions = { width = 2 }\n"
-                        << "[[checkpoints]]\nfiles = [\"first.pt\", \"second.pt\"]\nplugins = [\"fault_hang\", \"tiny\"]\n"
+                        << "[plugins]\npaths = [\"" << CKPT_TEST_FAULTY << "\", \"" << CKPT_TEST_GOOD_PLUGIN << "\"]\n"
+                        << "[plugins.tiny]\noptions = { width = 2 }\n[plugins.faulty]\noptions = { width = 2, fault = \"hang\" }\n"
+                        << "[[checkpoints]]\nfiles = [\"first.pt\", \"second.pt\"]\nplugins = [\"faulty\", \"tiny\"]\n"
                         << "layout = \"state-dict\"\n";
   const auto start = std::chrono::steady_clock::now();
   const CommandResult c = run_command("sh -c '" + std::string(CKPT_HARNESS_BIN) + " run --config " + config.string() +
@@ -287,7 +290,7 @@ TEST_P(RunInterrupt, StopsWorkersAndKeepsResults) {
   const json j = json::parse(std::ifstream(results));
   EXPECT_TRUE(j.at("interrupted").get<bool>());
   for (const auto& u : j.at("units")) {
-    if (u.at("plugin").at("name") != "fault_hang") continue;
+    if (u.at("plugin").at("name") != "faulty") continue;
     EXPECT_EQ(u.at("outcome"), "error") << u.dump(1);  // never a pass
     bool says_interrupted = false;
     for (const auto& k : u.at("cases")) says_interrupted = says_interrupted || contains(k.at("message"), "interrupted");
