@@ -46,7 +46,7 @@ void add_merge_command(CLI::App& app, MergeOptions& o, int& exit_code) {
                "expected, 1 unexpected failures, 2 unreadable or overlapping inputs, 4 report not written.");
   cmd->add_option("inputs", o.inputs, "results.json of each shard")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", o.out, "Directory for the merged reports (default: ckpt-harness-report)");
-  cmd->add_option("--format", o.formats, "Formats to write: json, junit (default: both)")
+  cmd->add_option("--format", o.formats, "Formats to write: json, junit, html (default: all)")
       ->delimiter(',')
       ->check(CLI::IsMember(report_formats()));
   cmd->callback([&] { exit_code = run_merge(o); });

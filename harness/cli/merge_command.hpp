@@ -17,7 +17,7 @@ namespace ckpt {
 struct MergeOptions {
   std::vector<std::string> inputs;
   std::string out = "ckpt-harness-report";
-  std::vector<std::string> formats = {"json", "junit"};
+  std::vector<std::string> formats = {"json", "junit", "html"};
 };
 
 void add_merge_command(CLI::App& app, MergeOptions& options, int& exit_code);

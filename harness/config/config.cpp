@@ -108,9 +108,9 @@ void read_run(const TomlFields& f, HarnessConfig& config) {
   if (auto v = f.strings("formats")) {
     r.formats.clear();
     for (const Located& l : *v) {
-      if (l.value != "json" && l.value != "junit") {  // reports/report_files.hpp
+      if (l.value != "json" && l.value != "junit" && l.value != "html") {  // reports/report_files.hpp
         fail_config({f.file(), l.line, l.column},
-                    "[run] formats: unknown format '" + l.value + "' (known: 'json', 'junit')");
+                    "[run] formats: unknown format '" + l.value + "' (known: 'json', 'junit', 'html')");
       }
       r.formats.push_back(l.value);
     }

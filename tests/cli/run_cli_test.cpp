@@ -78,6 +78,11 @@ TEST_F(RunCli, DefaultConfigGivesTheExpectedMatrix) {
                                             " " + report_dir() + "/junit.xml 2>&1");
     EXPECT_EQ(valid.exit_code, 0) << schema << "\n" << valid.out;
   }
+  std::ifstream page(report_dir() + "/report.html");
+  const std::string html((std::istreambuf_iterator<char>(page)), {});
+  EXPECT_TRUE(contains(html, "<h2>dcgan: checkpoints &times; plugin versions</h2>")) << html.substr(0, 2000);
+  EXPECT_TRUE(contains(html, "<td class=\"cell expected-fail\"><a href=\"#u-dcgan-2-0-0-fixtures-dcgan-current-pt\">"));
+  EXPECT_TRUE(contains(html, "<section class=\"unit\" id=\"u-dcgan-2-0-0-fixtures-dcgan-current-pt\">"));
   EXPECT_EQ(j["totals"]["failed"], 0);
   EXPECT_EQ(j["totals"]["errors"], 0);
   EXPECT_GT(j["totals"]["expected_failures"].get<int>(), 20);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "reports/console_reporter.hpp"
+#include "reports/html_report.hpp"
 #include "reports/junit_report.hpp"
 #include "reports/text_sanitizer.hpp"
 #include "support/run_command.hpp"
@@ -124,6 +125,27 @@ TEST(ConsoleReport, ColourOnlyOnATerminalAndNotUnderNoColor) {
   ::unsetenv("NO_COLOR");
   EXPECT_EQ(no_colour.find("\033["), no_colour.find("\033[K")) << "only the progress line's erase remains";
   EXPECT_EQ(no_colour.find("\033[3"), std::string::npos);
+}
+
+TEST(HtmlReport, SelfContainedWithMatrixDetailsAndEscapedText) {
+  std::ostringstream out;
+  write_html_report(hostile_run(), out);
+  const std::string html = out.str();
+  auto has = [&html](const std::string& s) { return html.find(s) != std::string::npos; };
+  EXPECT_TRUE(has("<table class=\"matrix\">")) << html;
+  EXPECT_TRUE(has("<span class=\"verdict failed\">FAILED</span>"));
+  EXPECT_TRUE(has("<details class=\"case fail\" data-outcome=\"fail\" open>"));
+  EXPECT_TRUE(has("runs/a &lt;b&gt; &amp; &quot;c&quot;.pt"));      // the checkpoint's name, escaped
+  EXPECT_FALSE(has("a <b> &"));                                        // never raw
+  EXPECT_FALSE(has("\x1b"));
+  EXPECT_TRUE(has("<style>") && has("<script>"));                     // one file
+  EXPECT_FALSE(has("http://") || has("https://") || has("src=\"") || has("href=\"http"));  // no network
+  const std::string anchor = "href=\"#u-dcgan-2-0-0-runs-a--b-----c--pt\"";
+  EXPECT_TRUE(has(anchor)) << "matrix cells link to their unit";
+  std::ostringstream external;
+  write_html_report(hostile_run(), external, HtmlOptions{true});
+  EXPECT_NE(external.str().find("<link rel=\"stylesheet\" href=\"report.css\">"), std::string::npos);
+  EXPECT_EQ(external.str().find("<script>"), std::string::npos);  // no inline script for strict content policies
 }
 
 }  // namespace
