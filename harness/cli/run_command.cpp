@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "cli/version.hpp"
@@ -15,6 +16,7 @@
 #include "plugin_host/plugin_paths.hpp"
 #include "reports/atomic_file.hpp"
 #include "reports/console_reporter.hpp"
+#include "reports/progressive_junit.hpp"
 #include "reports/report_files.hpp"
 #include "runner/expectations.hpp"
 #include "runner/interrupt.hpp"
@@ -196,22 +198,52 @@ int run_harness(const RunOptions& o) {
     Environment& env = run.environment;
     env = {kHarnessVersion, kTorchVersion, host_name(), config.file, utc_now(), o.command_line, so.jobs, o.shard, o.filter};
     const bool terminal = ::isatty(STDOUT_FILENO) && !std::getenv("CI");
-    ConsoleReporter console(std::cout, terminal, o.verbose);
-    console.on_run_start(env, plan.units.size(), plan.cases);
+    const std::string report_dir = o.report_dir.empty() ? config_relative(config, config.run.report_dir) : o.report_dir;
     for (auto& f : plugin_failures) {
       run.notes.push_back("plugin " + f.plugin.file + " could not be used: " + f.cases.front().message);
       run.units.push_back(f);
     }
     for (auto& u : unresolved) run.notes.push_back(u + " (a plugin file that could not be loaded may be it)");
-    for (auto& u : supervisor.run(std::move(plan.units), [&](UnitResult& u) { apply_expectations(config, u); }, console)) {
+
+    RunListeners listeners;
+    ConsoleReporter console(std::cout, terminal, o.verbose);
+    listeners.add(console);
+    // Every planned unit as "not run": the progressive JUnit starts from it, and an
+    // interrupted run reports the units it never started with it.
+    std::vector<UnitResult> not_run;
+    for (const auto& unit : plan.units) {
+      std::vector<std::pair<std::string, std::string>> cases;
+      for (const auto& c : unit.request.cases) cases.emplace_back(c.scenario, c.component);
+      not_run.push_back(not_run_unit(unit.result, cases));
+    }
+    std::optional<ProgressiveJunit> junit;
+    const auto& formats = config.run.formats;
+    if (std::find(formats.begin(), formats.end(), "junit") != formats.end()) {
+      RunResult planned = run;
+      planned.units.insert(planned.units.end(), not_run.begin(), not_run.end());
+      junit.emplace((fs::path(report_dir) / report_file_name("junit")).string(), std::move(planned));
+      try {
+        junit->write_now();  // a run killed from outside still leaves a valid report
+      } catch (const ReportWriteError&) {
+        // Reported when the final reports are written.
+      }
+      listeners.add(*junit);
+    }
+    listeners.on_run_start(env, plan.units.size(), plan.cases);
+    for (auto& u : supervisor.run(std::move(plan.units), [&](UnitResult& u) { apply_expectations(config, u); }, listeners)) {
       run.units.push_back(std::move(u));
     }
     run.interrupted = interrupted();
+    if (run.interrupted) {
+      for (auto& u : not_run) {
+        const bool ran = std::any_of(run.units.begin(), run.units.end(), [&u](const UnitResult& r) { return r.id == u.id; });
+        if (!ran) run.units.push_back(std::move(u));
+      }
+    }
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    console.on_run_end(run);
+    listeners.on_run_end(run);
 
     int status = exit_code_of(run, config.run.fail_on_stale_expectations);
-    const std::string report_dir = o.report_dir.empty() ? config_relative(config, config.run.report_dir) : o.report_dir;
     try {
       for (const auto& path : write_reports(run, report_dir, config.run.formats)) std::cout << "report: " << path << "\n";
     } catch (const ReportWriteError& e) {

@@ -296,6 +296,11 @@ TEST_P(RunInterrupt, StopsWorkersAndKeepsResults) {
     for (const auto& k : u.at("cases")) says_interrupted = says_interrupted || contains(k.at("message"), "interrupted");
     EXPECT_TRUE(says_interrupted) << u.dump(1);
   }
+  // Every planned unit is in the reports: finished, stopped, or "not run".
+  EXPECT_EQ(j.at("units").size(), 4u) << j.dump(1);
+  std::ifstream junit(dir_ / "report" / "junit.xml");
+  const std::string xml((std::istreambuf_iterator<char>(junit)), {});
+  EXPECT_NE(xml.find("</testsuites>"), std::string::npos);
   // No worker is left behind.
   const CommandResult left = run_command("pgrep -f 'ckpt-harness-worker serve' -P 1 | wc -l");
   EXPECT_EQ(left.out, "0\n");

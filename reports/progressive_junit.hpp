@@ -1,0 +1,28 @@
+#pragma once
+// junit.xml written pessimistically: at the start every planned case is an error "not
+// run", and the file is replaced (atomically, at most once a second) as units finish. A
+// run killed by the CI system's own timeout still leaves a valid report that says what ran.
+#include <chrono>
+#include <string>
+
+#include "results/run_listener.hpp"
+
+namespace ckpt {
+
+class ProgressiveJunit : public RunListener {
+ public:
+  // `planned`: every unit with its planned cases; they are written as "not run" errors.
+  ProgressiveJunit(std::string path, RunResult planned);
+  void on_unit_end(const UnitResult& unit, std::size_t done, std::size_t total) override;
+  void write_now();  // throws ReportWriteError
+
+ private:
+  std::string path_;
+  RunResult run_;
+  std::chrono::steady_clock::time_point last_write_{};
+};
+
+// The planned unit with every case an error saying it did not run.
+UnitResult not_run_unit(const UnitResult& identity, const std::vector<std::pair<std::string, std::string>>& cases);
+
+}  // namespace ckpt
