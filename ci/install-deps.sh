@@ -15,6 +15,7 @@ packages=(
   python3-torch python3-numpy   # fixture writer and differential-test oracle
   clang libclang-rt-14-dev      # libFuzzer targets
   libxml2-utils                 # xmllint for report validation
+  chromium                      # headless check of the HTML report
 )
 
 missing=()
