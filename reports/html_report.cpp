@@ -7,26 +7,15 @@
 #include <set>
 
 #include "reports/text_sanitizer.hpp"
+#include "reports/xml_writer.hpp"
 
 namespace ckpt {
 
 namespace {
 constexpr std::size_t kMaxDetailBytes = 64 * 1024;
 
-std::string esc(const std::string& text) {
-  std::string out;
-  for (char c : sanitize_text(text)) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+// Text and double-quoted attribute values of the page, escaped as the XML reports are.
+std::string esc(const std::string& text) { return xml_escape_text(text); }
 
 std::string anchor(const std::string& unit_id) {
   std::string out = "u-";

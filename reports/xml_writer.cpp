@@ -4,35 +4,29 @@
 
 namespace ckpt {
 
-std::string xml_escape_text(const std::string& text) {
+namespace {
+// Markup escaping after sanitize_text. In attributes, whitespace other than spaces becomes
+// character references: attribute normalisation would turn it into spaces.
+std::string escape(const std::string& text, bool attribute) {
   std::string out;
   for (char c : sanitize_text(text)) {
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;  // "]]>" must not appear in text
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string xml_escape_attribute(const std::string& text) {
-  std::string out;
-  for (char c : sanitize_text(text)) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
-      case '\n': out += "&#10;"; break;  // attribute normalisation would turn these into spaces
-      case '\r': out += "&#13;"; break;
-      case '\t': out += "&#9;"; break;
+      case '\n': out += attribute ? "&#10;" : "\n"; break;
+      case '\r': out += attribute ? "&#13;" : "\r"; break;
+      case '\t': out += attribute ? "&#9;" : "\t"; break;
       default: out += c;
     }
   }
   return out;
 }
+}  // namespace
+
+std::string xml_escape_text(const std::string& text) { return escape(text, false); }
+std::string xml_escape_attribute(const std::string& text) { return escape(text, true); }
 
 XmlWriter::XmlWriter(std::ostream& out) : out_(out) { out_ << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"; }
 
