@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,6 +37,18 @@ std::string sha256_of_file(const std::string& path) {
     out += kHex[digest[i] & 0xF];
   }
   return out;
+}
+
+std::string FileDigests::of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  const std::int64_t mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  auto it = known_.find(path);
+  if (it != known_.end() && it->second.size == size && it->second.mtime_ns == mtime_ns) return it->second.sha256;
+  Entry entry{size, mtime_ns, sha256_of_file(path)};
+  known_[path] = entry;
+  return entry.sha256;
 }
 
 }  // namespace ckpt

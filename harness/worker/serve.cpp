@@ -145,6 +145,7 @@ int serve() {
   FILE* requests = ::fdopen(kRequestFd, "r");
   send({{"op", "ready"}, {"pid", ::getpid()}, {"torch", TORCH_VERSION}});
   PluginCache cache;
+  FileDigests digests;  // a checkpoint checked against several plugin versions is hashed once
   char* line = nullptr;
   std::size_t capacity = 0;
   while (::getline(&line, &capacity, requests) > 0) {
@@ -162,7 +163,7 @@ int serve() {
       } else if (op == "run") {
         const bool replace = run(cache, message);
         // Which exact bytes were checked, for the reports; the worker pays for reading them.
-        const std::string sha256 = sha256_of_file(message.at("unit").at("checkpoint").get<std::string>());
+        const std::string sha256 = digests.of(message.at("unit").at("checkpoint").get<std::string>());
         send({{"op", "done"}, {"id", message.at("unit").at("id")}, {"replace", replace}, {"sha256", sha256}});
       } else {
         send({{"op", "protocol-error"}, {"error", "unknown op '" + op + "'"}});
