@@ -1,4 +1,5 @@
 #include "reports/console_reporter.hpp"
+#include "results/counted.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -56,7 +57,7 @@ void ConsoleReporter::on_unit_end(const UnitResult& unit, std::size_t done, std:
     return;
   }
   if (terminal_) out_ << "\r\033[K";
-  out_ << counter << " " << painted(worst, pad(upper(to_string(worst)), 13)) << " " << unit.id << " (" << unit.cases.size() << " cases, "
+  out_ << counter << " " << painted(worst, pad(upper(to_string(worst)), 13)) << " " << unit.id << " (" << counted(unit.cases.size(), "case") << ", "
        << seconds_text(unit.seconds) << ")\n";
   for (const auto& c : unit.cases) {
     if (notable(c) || verbose_) {
@@ -86,9 +87,10 @@ void write_console_matrix(const RunResult& run, std::ostream& out) {
       if (std::find(checkpoints.begin(), checkpoints.end(), u->checkpoint) == checkpoints.end()) checkpoints.push_back(u->checkpoint);
       cell[{u->checkpoint, u->plugin.version}] = u->worst();
     }
-    std::size_t width = name.size() + 2;
+    const std::string corner = name + " (checkpoint \\ plugin version)";
+    std::size_t width = corner.size() + 2;
     for (const auto& c : checkpoints) width = std::max(width, c.size() + 2);
-    out << "\n" << pad(name + " (checkpoint \\ plugin version)", width);
+    out << "\n" << pad(corner, width);
     for (const auto& v : versions) out << pad(v, 15);
     out << "\n";
     for (const auto& c : checkpoints) {
@@ -121,7 +123,7 @@ void ConsoleReporter::on_run_end(const RunResult& run) {
     for (const auto& s : stale) out_ << "  " << s << "\n";
   }
   for (const auto& n : run.notes) out_ << "note: " << n << "\n";
-  out_ << "\n" << t.cases << " cases in " << run.units.size() << " units: " << t.passed << " passed, " << t.failed
+  out_ << "\n" << counted(t.cases, "case") << " in " << counted(run.units.size(), "unit") << ": " << t.passed << " passed, " << t.failed
        << " failed, " << t.errors << " errors, " << t.expected_failures << " expected failures, " << t.skipped
        << " skipped (" << seconds_text(run.seconds) << ")" << (run.interrupted ? " INTERRUPTED" : "") << "\n";
   const bool passed = t.failed + t.errors == 0 && !run.interrupted;

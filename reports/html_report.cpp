@@ -8,6 +8,7 @@
 
 #include "reports/text_sanitizer.hpp"
 #include "reports/xml_writer.hpp"
+#include "results/counted.hpp"
 
 namespace ckpt {
 
@@ -159,8 +160,8 @@ void write_html_report(const RunResult& run, std::ostream& out, const HtmlOption
     out << "<style>\n" << html_report_css() << "</style>\n";
   }
   out << "</head><body>\n<header><h1>ckpt-harness <span class=\"verdict " << (passed ? "passed" : "failed") << "\">"
-      << (passed ? "PASSED" : run.interrupted ? "INTERRUPTED" : "FAILED") << "</span></h1>\n<p>" << t.cases << " cases in "
-      << run.units.size() << " units: " << t.passed << " passed, " << t.failed << " failed, " << t.errors << " errors, "
+      << (passed ? "PASSED" : run.interrupted ? "INTERRUPTED" : "FAILED") << "</span></h1>\n<p>" << counted(t.cases, "case") << " in "
+      << counted(run.units.size(), "unit") << ": " << t.passed << " passed, " << t.failed << " failed, " << t.errors << " errors, "
       << t.expected_failures << " expected failures, " << t.skipped << " skipped, " << t.stale
       << " stale expectations; " << seconds_text(run.seconds) << "</p>\n<p class=\"env\">ckpt-harness " << esc(e.harness_version)
       << ", LibTorch " << esc(e.torch_version) << ", host " << esc(e.hostname) << ", config <code>" << esc(e.config_file)

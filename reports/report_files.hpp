@@ -1,6 +1,7 @@
 #pragma once
 // The report files of a run in a directory, by format: "json" -> results.json, "junit" ->
-// junit.xml. Shared by `run` and `merge`, so both write the same files the same way.
+// junit.xml, "html" -> report.html (and report.css / report.js beside it when asked).
+// Shared by `run` and `merge`, so both write the same files the same way.
 #include <string>
 #include <vector>
 
@@ -11,8 +12,17 @@ namespace ckpt {
 std::vector<std::string> report_formats();  // known formats
 std::string report_file_name(const std::string& format);
 
+// "inline": report.html holds its style and script; "beside": they go to report.css and
+// report.js next to it, for servers whose content policy blocks inline ones (Jenkins').
+std::vector<std::string> html_asset_modes();
+
+struct ReportOptions {
+  std::string html_assets = "inline";
+};
+
 // Writes each format atomically; returns the paths written. Throws ReportWriteError (the
 // formats before the failing one are written).
-std::vector<std::string> write_reports(const RunResult& run, const std::string& dir, const std::vector<std::string>& formats);
+std::vector<std::string> write_reports(const RunResult& run, const std::string& dir, const std::vector<std::string>& formats,
+                                       const ReportOptions& options = {});
 
 }  // namespace ckpt

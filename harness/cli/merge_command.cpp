@@ -49,6 +49,9 @@ void add_merge_command(CLI::App& app, MergeOptions& o, int& exit_code) {
   cmd->add_option("--format", o.formats, "Formats to write: json, junit, html (default: all)")
       ->delimiter(',')
       ->check(CLI::IsMember(report_formats()));
+  cmd->add_option("--html-assets", o.html_assets,
+                  "inline (default): report.html holds its style and script; beside: report.css and report.js next to it")
+      ->check(CLI::IsMember(html_asset_modes()));
   cmd->callback([&] { exit_code = run_merge(o); });
 }
 
@@ -75,7 +78,7 @@ int run_merge(const MergeOptions& o) {
             << t.passed << " passed, " << t.failed << " failed, " << t.errors << " errors, " << t.expected_failures
             << " expected failures, " << t.skipped << " skipped\n";
   try {
-    for (const auto& path : write_reports(merged, o.out, o.formats)) std::cout << "report: " << path << "\n";
+    for (const auto& path : write_reports(merged, o.out, o.formats, ReportOptions{o.html_assets})) std::cout << "report: " << path << "\n";
   } catch (const ReportWriteError& e) {
     std::cerr << "error [report]: " << e.what() << "\n";
     return 4;

@@ -18,6 +18,7 @@ struct MergeOptions {
   std::vector<std::string> inputs;
   std::string out = "ckpt-harness-report";
   std::vector<std::string> formats = {"json", "junit", "html"};
+  std::string html_assets = "inline";
 };
 
 void add_merge_command(CLI::App& app, MergeOptions& options, int& exit_code);

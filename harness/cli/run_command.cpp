@@ -123,6 +123,10 @@ void add_run_command(CLI::App& app, RunOptions& o, int& exit_code) {
   cmd->add_flag("--update-expectations", o.update_expectations,
                 "Write today's failures as the expectations baseline ([run] expectations_file) for review");
   cmd->add_option("--report-dir", o.report_dir, "Where reports go (default: [run] report_dir)");
+  cmd->add_option("--html-assets", o.html_assets,
+                  "inline: report.html holds its style and script; beside: report.css and report.js next to it, for "
+                  "servers that block inline ones (default: [run] html_assets)")
+      ->check(CLI::IsMember(html_asset_modes()));
   cmd->add_option("--timeout", o.timeout_seconds, "Seconds per unit (default: [run] timeout_seconds)")->check(CLI::PositiveNumber);
   cmd->add_option("--plugin-dir", o.plugin_dirs, "More directories with plugins");
   cmd->add_flag("--verbose,-v", o.verbose, "Print every case, not only failures");
@@ -245,7 +249,8 @@ int run_harness(const RunOptions& o) {
 
     int status = exit_code_of(run, config.run.fail_on_stale_expectations);
     try {
-      for (const auto& path : write_reports(run, report_dir, config.run.formats)) std::cout << "report: " << path << "\n";
+      const ReportOptions report_options{o.html_assets.empty() ? config.run.html_assets : o.html_assets};
+      for (const auto& path : write_reports(run, report_dir, config.run.formats, report_options)) std::cout << "report: " << path << "\n";
     } catch (const ReportWriteError& e) {
       std::cerr << "error [report]: " << e.what() << "\n";
       if (status == 0) status = kExitReportFailed;

@@ -27,6 +27,7 @@ struct RunOptions {
   bool list = false;
   bool update_expectations = false;
   std::string report_dir;      // "": the config's
+  std::string html_assets;     // "": the config's
   double timeout_seconds = 0;  // 0: the config's
   std::vector<std::string> plugin_dirs;
   bool verbose = false;

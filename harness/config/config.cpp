@@ -98,7 +98,7 @@ std::vector<std::string> scenario_list(const TomlFields& f, const std::string& k
 
 void read_run(const TomlFields& f, HarnessConfig& config) {
   f.check_keys({"jobs", "timeout_seconds", "memory_limit_mib", "max_file_mib", "report_dir", "formats",
-                "expectations_file", "fail_on_stale_expectations"});
+                "html_assets", "expectations_file", "fail_on_stale_expectations"});
   RunSettings& r = config.run;
   if (auto v = f.integer("jobs", 0, 256)) r.jobs = static_cast<int>(*v);
   if (auto v = f.number("timeout_seconds", 0.1, 86400)) r.timeout_seconds = *v;
@@ -114,6 +114,14 @@ void read_run(const TomlFields& f, HarnessConfig& config) {
       }
       r.formats.push_back(l.value);
     }
+  }
+  if (auto v = f.string("html_assets")) {
+    if (v->value != "inline" && v->value != "beside") {  // reports/report_files.hpp
+      fail_config({f.file(), v->line, v->column},
+                  "[run] html_assets: expected 'inline' (style and script inside report.html) or 'beside' "
+                  "(report.css and report.js next to it), not '" + v->value + "'");
+    }
+    r.html_assets = v->value;
   }
   if (auto v = f.string("expectations_file")) r.expectations_file = config_relative(config, v->value);
   if (auto v = f.boolean("fail_on_stale_expectations")) r.fail_on_stale_expectations = *v;

@@ -43,6 +43,7 @@ struct RunSettings {
   std::uint64_t max_file_mib = 0;        // 0: the reader's default cap
   std::string report_dir = "ckpt-harness-report";
   std::vector<std::string> formats = {"json", "junit", "html"};  // results.json, junit.xml, report.html
+  std::string html_assets = "inline";    // or "beside": report.css / report.js next to report.html
   std::string expectations_file;         // absolute; "" when none
   bool fail_on_stale_expectations = false;
 };

@@ -4,6 +4,7 @@
 #include "reader/dtype.hpp"
 #include "scenarios/case_text.hpp"
 #include "scenarios/scenario_catalog.hpp"
+#include "results/counted.hpp"
 
 namespace ckpt {
 
@@ -53,7 +54,7 @@ std::string counts(const ModuleComparison& c) {
   std::vector<std::string> parts;
   if (!c.missing.empty()) parts.push_back(std::to_string(c.missing.size()) + " missing");
   if (!c.unexpected.empty()) parts.push_back(std::to_string(c.unexpected.size()) + " unexpected");
-  if (!c.shape_mismatches.empty()) parts.push_back(std::to_string(c.shape_mismatches.size()) + " size mismatch");
+  if (!c.shape_mismatches.empty()) parts.push_back(counted(c.shape_mismatches.size(), "size mismatch", "size mismatches"));
   if (!c.non_tensors.empty()) parts.push_back(std::to_string(c.non_tensors.size()) + " not a tensor");
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;

@@ -280,11 +280,17 @@ TEST_P(RunInterrupt, StopsWorkersAndKeepsResults) {
                         << "layout = \"state-dict\"\n";
   const auto start = std::chrono::steady_clock::now();
   const CommandResult c = run_command("sh -c '" + std::string(CKPT_HARNESS_BIN) + " run --config " + config.string() +
-                                      " >" + (dir_ / "out.txt").string() + " 2>&1 & pid=$!; sleep 4; kill -" + GetParam() +
-                                      " $pid; wait $pid; echo exit=$?'");
+                                      " >" + (dir_ / "out.txt").string() + " 2>&1 & pid=$!; sleep 4; t0=$(date +%s%N); kill -" + GetParam() +
+                                      " $pid; wait $pid; s=$?; t1=$(date +%s%N); echo exit=$s stop_ms=$(( (t1 - t0) / 1000000 ))'");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_TRUE(contains(c.out, "exit=130")) << c.out;
   EXPECT_LT(seconds, 30.0);
+  // From the signal to the exit, reports written, within 2 seconds (the bound).
+  const auto at = c.out.find("stop_ms=");
+  ASSERT_NE(at, std::string::npos) << c.out;
+  const int stop_ms = std::stoi(c.out.substr(at + 8));
+  EXPECT_LT(stop_ms, 2000) << c.out;
+  RecordProperty("stop_ms", stop_ms);
   const fs::path results = dir_ / "report" / "results.json";
   ASSERT_TRUE(fs::exists(results));
   const json j = json::parse(std::ifstream(results));

@@ -8,6 +8,7 @@
 #include "reports/console_reporter.hpp"
 #include "reports/html_report.hpp"
 #include "reports/junit_report.hpp"
+#include "reports/report_files.hpp"
 #include "reports/text_sanitizer.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
@@ -146,6 +147,24 @@ TEST(HtmlReport, SelfContainedWithMatrixDetailsAndEscapedText) {
   write_html_report(hostile_run(), external, HtmlOptions{true});
   EXPECT_NE(external.str().find("<link rel=\"stylesheet\" href=\"report.css\">"), std::string::npos);
   EXPECT_EQ(external.str().find("<script>"), std::string::npos);  // no inline script for strict content policies
+}
+
+class ReportFiles : public TempDirTest {};
+
+TEST_F(ReportFiles, HtmlAssetsBesideThePageWhenAsked) {
+  const auto inline_files = write_reports(hostile_run(), dir_.string(), {"html"});
+  ASSERT_EQ(inline_files.size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "report.css"));
+  const auto beside = write_reports(hostile_run(), dir_.string(), {"junit", "html"}, ReportOptions{"beside"});
+  ASSERT_EQ(beside.size(), 4u);
+  std::ifstream css(dir_ / "report.css"), js(dir_ / "report.js"), page(dir_ / "report.html");
+  const std::string css_text((std::istreambuf_iterator<char>(css)), {}), js_text((std::istreambuf_iterator<char>(js)), {});
+  const std::string html((std::istreambuf_iterator<char>(page)), {});
+  EXPECT_EQ(css_text, html_report_css());
+  EXPECT_EQ(js_text, html_report_js());
+  EXPECT_NE(html.find("href=\"report.css\""), std::string::npos);
+  EXPECT_NE(html.find("src=\"report.js\""), std::string::npos);
+  EXPECT_EQ(html.find("<style>"), std::string::npos);
 }
 
 }  // namespace
