@@ -82,6 +82,11 @@ TEST_F(ConfigTest, WrongTypesRangesAndSyntax) {
                 .find("resume_split (3) must be less than resume_steps (3)"),
             std::string::npos);
   EXPECT_NE(error_of("[checkpoints]\nfiles = [\"a.pt\"]\n").find("write [[checkpoints]]"), std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[run]\nhtml_assets = \"external\"\n")
+                .find(":4:15: [run] html_assets: expected 'inline' (style and script inside report.html) or 'beside'"),
+            std::string::npos);
+  EXPECT_NE(error_of(kGroup + "[run]\nformats = [\"xml\"]\n").find(":4:12: [run] formats: unknown format 'xml'"),
+            std::string::npos);
 }
 
 TEST_F(ConfigTest, ScenarioNamesAreChecked) {
