@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Fuzz smoke test of the reader core: builds the libFuzzer targets (clang++, ASan + UBSan,
 # no LibTorch) in build-fuzz/, seeds one corpus per target from fixtures/ (pickles are
-# copied out of the zip fixtures as bytes, never unpickled), and runs the targets one
-# after the other for FUZZ_SECONDS each (default 60). Everything it writes stays under
+# copied out of the zip fixtures as bytes, never unpickled), and runs the targets side by
+# side (FUZZ_PARALLEL at a time, default one per core) for FUZZ_SECONDS each (default 60).
+# Everything it writes stays under
 # build-fuzz/fuzz/<target>/: seeds/ (rebuilt each run), corpus/ (kept and grown across
 # runs), artifacts/ (crash-*, timeout-*, oom-*, leak-* of the last run) and fuzz.log.
 # Exits non-zero when any target finds a crash, hang, leak or sanitizer report.
 #
 #   ci/fuzz-smoke.sh                          # all targets, 60 s each
 #   FUZZ_SECONDS=10 ci/fuzz-smoke.sh fuzz_zip # some targets, shorter
-# Environment: FUZZ_SECONDS, FUZZ_JOBS (build parallelism, default 1), FUZZ_CXX (clang++),
+# Environment: FUZZ_SECONDS, FUZZ_PARALLEL, FUZZ_JOBS (build parallelism, default 1), FUZZ_CXX (clang++),
 # FUZZ_SEED (default 1, so a CI smoke run is reproducible; 0 lets libFuzzer pick a random
 # seed, for longer exploratory runs).
 set -euo pipefail
@@ -90,19 +91,19 @@ max_len_of() {
 }
 
 # --- run ----------------------------------------------------------------------------------
+# Targets run side by side, FUZZ_PARALLEL at a time (default: one per core); each writes
+# its summary line to <target>/result and a "failed" marker when it found something.
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
-failed=()
-summary=()
-for t in "${targets[@]}"; do
-  dir="$work/$t"
-  rm -rf "$dir/artifacts"
+run_target() {
+  local t=$1 dir="$work/$1" status=0
+  rm -rf "$dir/artifacts" "$dir/result" "$dir/failed"
   mkdir -p "$dir/artifacts"
   echo "=== $t: ${seconds}s, $(ls "$dir/seeds" | wc -l) seeds, $(ls "$dir/corpus" | wc -l) corpus inputs"
-  status=0
   (cd "$dir" && "$build/tests/fuzz/$t" corpus seeds \
       -dict="$dict" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -seed="${FUZZ_SEED:-1}" \
       -max_len="$(max_len_of "$t")" -print_final_stats=1 -artifact_prefix="$dir/artifacts/") \
       >"$dir/fuzz.log" 2>&1 || status=$?
+  local execs rate line
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/fuzz.log" | tail -1)
   # After a crash there are no final stats: take the last status line ("#12345 ...").
   [ -n "$execs" ] || execs=$(grep -oE '^#[0-9]+' "$dir/fuzz.log" | tail -1 | tr -d '#' || true)
@@ -110,19 +111,36 @@ for t in "${targets[@]}"; do
   mapfile -t found < <(find "$dir/artifacts" -type f | sort)
   line="$t: ${execs:-?} executions (${rate:-?}/s), exit status $status"
   if [ "$status" -ne 0 ] || [ ${#found[@]} -gt 0 ]; then
-    failed+=("$t")
+    touch "$dir/failed"
     line+=", FAILED"
-    grep -m1 -E "^==[0-9]+==ERROR|runtime error:|reader invariant violated|deadly signal|Timeout|out-of-memory|terminate called" \
-      "$dir/fuzz.log" | sed 's/^/    /' || true
+    local first
+    first=$(grep -m1 -E "^==[0-9]+==ERROR|runtime error:|reader invariant violated|deadly signal|Timeout|out-of-memory|terminate called" \
+      "$dir/fuzz.log" || true)
+    [ -z "$first" ] || line+=$'\n'"    $first"
     for a in "${found[@]}"; do line+=$'\n'"    artifact: $a"; done
   fi
-  echo "$line"
-  summary+=("$line")
+  echo "$line" >"$dir/result"
+}
+
+parallel="${FUZZ_PARALLEL:-$(nproc)}"
+running=0
+for t in "${targets[@]}"; do
+  if [ "$running" -ge "$parallel" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  run_target "$t" &
+  running=$((running + 1))
 done
+wait
 
 echo
 echo "=== fuzz smoke summary (logs: $work/<target>/fuzz.log)"
-printf '%s\n' "${summary[@]}"
+failed=()
+for t in "${targets[@]}"; do
+  cat "$work/$t/result" 2>/dev/null || echo "$t: no result (the run itself failed)"
+  if [ -e "$work/$t/failed" ] || [ ! -e "$work/$t/result" ]; then failed+=("$t"); fi
+done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]} (reproduce: build-fuzz/tests/fuzz/<target> <artifact>)"
   exit 1
