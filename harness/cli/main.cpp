@@ -10,6 +10,7 @@
 
 #include "cli/inspect_command.hpp"
 #include "cli/merge_command.hpp"
+#include "cli/new_plugin_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/version.hpp"
 #include "cli/worker_path.hpp"
@@ -47,7 +48,8 @@ int main(int argc, char** argv) {
       "  ckpt-harness inspect --json a.pt     the same as JSON\n"
       "  ckpt-harness plugins                 list the architecture plugins\n"
       "  ckpt-harness diff ckpt.pt --plugin dcgan --option nz=100\n"
-      "                                       how the checkpoint fits the plugin's current model\n\n"
+      "                                       how the checkpoint fits the plugin's current model\n"
+      "  ckpt-harness new-plugin my_gan       a plugin project for your model's repository\n\n"
       "Exit codes: 0 success, 1 a checkpoint failed (or, for run, an unexpected failure), 2 usage or\n"
       "configuration error; run also: 3 nothing selected, 4 a report not written, 130 interrupted."};
   app.set_version_flag("--version", std::string("ckpt-harness ") + ckpt::kHarnessVersion + " (built against LibTorch " +
@@ -61,6 +63,8 @@ int main(int argc, char** argv) {
   ckpt::add_run_command(app, run, exit_code);
   ckpt::MergeOptions merge;
   ckpt::add_merge_command(app, merge, exit_code);
+  ckpt::NewPluginOptions new_plugin;
+  ckpt::add_new_plugin_command(app, new_plugin, exit_code);
   // Listed for --help; they run in ckpt-harness-worker (see exec_worker).
   app.add_subcommand("plugins", "List architecture plugins: name, version, ABI, modules, optimizers (`plugins --help`)");
   app.add_subcommand("diff", "How a checkpoint fits a plugin's current model, like load_state_dict but complete (`diff --help`)");
