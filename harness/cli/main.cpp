@@ -18,7 +18,7 @@
 namespace {
 // Subcommands that load plugins run in ckpt-harness-worker, the LibTorch side, which this
 // process replaces itself with; everything else here stays free of LibTorch.
-const char* const kWorkerCommands[] = {"plugins", "diff"};
+const char* const kWorkerCommands[] = {"plugins", "diff", "record-golden"};
 
 [[noreturn]] void exec_worker(int argc, char** argv) {
   const std::string worker = ckpt::worker_executable(argv[0]);
@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
   // Listed for --help; they run in ckpt-harness-worker (see exec_worker).
   app.add_subcommand("plugins", "List architecture plugins: name, version, ABI, modules, optimizers (`plugins --help`)");
   app.add_subcommand("diff", "How a checkpoint fits a plugin's current model, like load_state_dict but complete (`diff --help`)");
+  app.add_subcommand("record-golden", "Record a plugin's outputs after loading a checkpoint, for the golden-output scenario "
+                                      "(`record-golden --help`)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

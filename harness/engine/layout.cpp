@@ -1,5 +1,7 @@
 #include "engine/layout.hpp"
 
+#include <filesystem>
+
 namespace ckpt {
 
 std::string format_path(const std::vector<PathStep>& path) {
@@ -8,10 +10,44 @@ std::string format_path(const std::vector<PathStep>& path) {
   return out.empty() ? "(the whole file)" : out;
 }
 
-std::vector<std::string> layout_preset_names() { return {"gan", "netG", "lightning", "state-dict"}; }
+std::vector<std::string> layout_preset_names() { return {"gan", "netG", "lightning", "state-dict", "net-files"}; }
+
+namespace {
+// "net-files": `<dir>/<prefix>_net_<module><ext>` for every module, from the name of one of them.
+void net_files(CheckpointLayout& layout, const std::vector<std::string>& modules, const std::string& main_file) {
+  const std::filesystem::path main(main_file);
+  const std::string base = main.filename().string();
+  std::string listed;
+  for (const auto& m : modules) listed += (listed.empty() ? "" : ", ") + m;
+  const std::string pattern = "<prefix>_net_<module>.pth (or .pt), <module> one of " +
+                              (listed.empty() ? std::string("the model's modules (it has none)") : listed);
+  if (main_file.empty()) throw LayoutError("layout 'net-files' needs the checkpoint's file name (" + pattern + ")");
+  // The longest module name that fits wins ("G_A" over "A" in "latest_net_G_A.pth").
+  std::string prefix, ext, own;
+  for (const auto& m : modules) {
+    for (const char* e : {".pth", ".pt"}) {
+      const std::string tail = "_net_" + m + e;
+      if (base.size() > tail.size() && base.compare(base.size() - tail.size(), tail.size(), tail) == 0 &&
+          m.size() > own.size()) {
+        prefix = base.substr(0, base.size() - tail.size());
+        ext = e;
+        own = m;
+      }
+    }
+  }
+  if (own.empty()) {
+    throw LayoutError("layout 'net-files': the checkpoint '" + main_file + "' is not named " + pattern +
+                      ", e.g. 'latest_net_" + (modules.empty() ? std::string("G") : modules.front()) + ".pth'");
+  }
+  for (const auto& m : modules) {
+    // The unit's own file is the main file (read once); the others lie beside it.
+    layout.modules[m] = {m == own ? "" : (main.parent_path() / (prefix + "_net_" + m + ext)).string(), {}, ""};
+  }
+}
+}  // namespace
 
 CheckpointLayout layout_preset(const std::string& name, const std::vector<std::string>& modules,
-                               const std::vector<std::string>& optimizers) {
+                               const std::vector<std::string>& optimizers, const std::string& main_file) {
   CheckpointLayout layout;
   layout.name = name;
   if (name == "gan") {
@@ -34,6 +70,8 @@ CheckpointLayout layout_preset(const std::string& name, const std::vector<std::s
     layout.epoch = {{"epoch"}};
   } else if (name == "state-dict") {
     if (!modules.empty()) layout.modules[modules.front()] = {"", {}, ""};
+  } else if (name == "net-files") {
+    net_files(layout, modules, main_file);  // no optimizers, no epoch: they are reported absent
   } else {
     std::string known;
     for (const auto& n : layout_preset_names()) known += (known.empty() ? "" : ", ") + n;

@@ -41,10 +41,15 @@ struct CheckpointLayout {
 
 // Presets: "gan" (generator, discriminator, generator_optimizer, discriminator_optimizer,
 // epoch), "netG" (netG, netD, optimizerG, optimizerD), "lightning" (one flat 'state_dict'
-// with '<module>.' prefixes and an 'optimizer_states' list in optimizer order), and
-// "state-dict" (the file is the state dict of the first module).
+// with '<module>.' prefixes and an 'optimizer_states' list in optimizer order),
+// "state-dict" (the file is the state dict of the first module), and "net-files" (one
+// state dict per module in files side by side, named `<prefix>_net_<module>.pth` or `.pt`
+// as pytorch-CycleGAN-and-pix2pix's save_networks writes them: `main_file` is any one of
+// them, each module is read from its sibling; no optimizer state, no epoch). `main_file` is
+// the checkpoint file of the unit; only "net-files" needs it, and throws LayoutError when
+// its name does not fit the pattern.
 CheckpointLayout layout_preset(const std::string& name, const std::vector<std::string>& modules,
-                               const std::vector<std::string>& optimizers);
+                               const std::vector<std::string>& optimizers, const std::string& main_file = "");
 std::vector<std::string> layout_preset_names();
 
 // The checkpoint files one case reads: the main file and any others the layout names.

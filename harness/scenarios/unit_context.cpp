@@ -38,7 +38,7 @@ const CheckpointLayout& UnitContext::layout() {
     std::vector<std::string> modules, optimizers;
     for (const auto& m : model.modules) modules.push_back(m.name);
     for (const auto& o : model.optimizers) optimizers.push_back(o.name);
-    CheckpointLayout layout = layout_preset(request_.layout, modules, optimizers);
+    CheckpointLayout layout = layout_preset(request_.layout, modules, optimizers, request_.checkpoint);
     for (const auto& r : request_.key_rules) layout.key_rules.push_back({r.pattern, r.replacement});
     layout_ = std::move(layout);
   }

@@ -11,7 +11,9 @@
 #include "engine/optimizer_state.hpp"
 #include "reader/read_error.hpp"
 #include "worker/diff_view.hpp"
+#include "protocol/unit_request.hpp"
 #include "worker/plugin_lookup.hpp"
+#include "worker/record_golden.hpp"
 #include "worker/serve.hpp"
 
 namespace {
@@ -60,37 +62,64 @@ std::vector<std::string> configured_plugin_paths(const std::vector<std::string>&
   return out;
 }
 
-struct DiffArgs {
+// Which checkpoint, plugin and layout: the arguments `diff` and `record-golden` share.
+struct CheckpointArgs {
   std::string config;
   std::string checkpoint, plugin, layout = "gan";
   std::vector<std::string> options, maps, files, rules, plugin_dirs;
+
+  void add_to(CLI::App& cmd) {
+    cmd.add_option("checkpoint", checkpoint, "The checkpoint file")->required();
+    cmd.add_option("--plugin", plugin, "Plugin file, or NAME[@VERSION] in the plugin directories")->required();
+    cmd.add_option("--option", options, "KEY=VALUE for the plugin's model (repeatable), e.g. ngf=32");
+    cmd.add_option("--layout", layout, "Where components are: " + join(layout_preset_names()) + " (default gan)");
+    cmd.add_option("--map", maps, "NAME=PATH: component NAME is at PATH (dotted keys, list indices), e.g. generator=model.G");
+    cmd.add_option("--file", files, "NAME=FILE: component NAME is read from FILE (a state dict file)");
+    cmd.add_option("--key-rule", rules, "PATTERN=REPLACEMENT regex applied to keys in order, e.g. '^module\\.='");
+    cmd.add_option("--plugin-dir", plugin_dirs, "More directories to find plugins by name");
+    cmd.add_option("--config", config, "Also find plugins in the config's [plugins] paths");
+  }
+
+  static std::string join(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  }
+
+  CheckpointLayout layout_for(const LoadedModel& model) const {
+    std::vector<std::string> modules, optimizers;
+    for (const auto& m : model.model().modules) modules.push_back(m.name);
+    for (const auto& o : model.model().optimizers) optimizers.push_back(o.name);
+    CheckpointLayout result = layout_preset(layout, modules, optimizers, checkpoint);
+    for (const auto& m : maps) {
+      auto [name, path] = split_pair(m, "--map");
+      auto& target = result.optimizers.count(name) ? result.optimizers[name] : result.modules[name];
+      target = {target.file, parse_path(path), target.prefix};
+      if (!result.optimizers.count(name)) result.name = "custom";
+    }
+    for (const auto& f : files) {
+      auto [name, file] = split_pair(f, "--file");
+      auto& target = result.optimizers.count(name) ? result.optimizers[name] : result.modules[name];
+      target.file = file;
+      if (result.modules.count(name)) target.path.clear();  // a module's own file is its state dict
+      result.name = "custom";
+    }
+    for (const auto& r : rules) {
+      auto [pattern, replacement] = split_pair(r, "--key-rule");
+      result.key_rules.push_back({pattern, replacement});
+    }
+    return result;
+  }
+};
+
+struct DiffArgs : CheckpointArgs {
   bool json = false;
 };
 
 int run_diff(const DiffArgs& a) {
   auto plugin = find_plugin(a.plugin, plugin_search_dirs(configured_plugin_paths(a.plugin_dirs, a.config)));
   LoadedModel model = plugin->build(parse_options(a.options));
-  std::vector<std::string> modules, optimizers;
-  for (const auto& m : model.model().modules) modules.push_back(m.name);
-  for (const auto& o : model.model().optimizers) optimizers.push_back(o.name);
-  CheckpointLayout layout = layout_preset(a.layout, modules, optimizers);
-  for (const auto& m : a.maps) {
-    auto [name, path] = split_pair(m, "--map");
-    auto& target = layout.optimizers.count(name) ? layout.optimizers[name] : layout.modules[name];
-    target = {target.file, parse_path(path), target.prefix};
-    if (!layout.optimizers.count(name)) layout.name = "custom";
-  }
-  for (const auto& f : a.files) {
-    auto [name, file] = split_pair(f, "--file");
-    auto& target = layout.optimizers.count(name) ? layout.optimizers[name] : layout.modules[name];
-    target.file = file;
-    if (layout.modules.count(name)) target.path.clear();  // a module's own file is its state dict
-    layout.name = "custom";
-  }
-  for (const auto& r : a.rules) {
-    auto [pattern, replacement] = split_pair(r, "--key-rule");
-    layout.key_rules.push_back({pattern, replacement});
-  }
+  const CheckpointLayout layout = a.layout_for(model);
   CheckpointSet files(a.checkpoint);
   files.get("");  // an unreadable main file is an error of the whole command
   const CompatibilityReport report = check_compatibility(files, *plugin, model, layout);
@@ -102,8 +131,42 @@ int run_diff(const DiffArgs& a) {
   return report.strictly_compatible() ? 0 : 1;
 }
 
+struct RecordGoldenArgs : CheckpointArgs {
+  std::string out;           // "": NAME.golden.pt beside the checkpoint
+  std::int64_t batch = 4;
+};
+
+int run_record_golden(const RecordGoldenArgs& a) {
+  auto plugin = find_plugin(a.plugin, plugin_search_dirs(configured_plugin_paths(a.plugin_dirs, a.config)));
+  LoadedModel model = plugin->build(parse_options(a.options));
+  const CheckpointLayout layout = a.layout_for(model);
+  CheckpointSet files(a.checkpoint);
+  files.get("");
+  const std::string out = a.out.empty() ? golden_path_for(a.checkpoint) : a.out;
+  try {
+    const GoldenRecording r = record_golden(files, *plugin, model, layout, a.batch, out);
+    std::cout << "recorded " << r.modules.size() << " module(s) of " << plugin->info().name << " "
+              << plugin->info().version << " on " << a.checkpoint << ":";
+    for (const auto& m : r.modules) std::cout << " " << m;
+    std::cout << "\n";
+    for (const auto& s : r.skipped) std::cout << "  not recorded: " << s << "\n";
+    std::cout << "wrote " << r.file << " (the golden-output scenario compares later model versions with it)\n";
+    return 0;
+  } catch (const GoldenRecordError& e) {
+    std::cerr << "error [record-golden]: " << a.checkpoint << ": " << e.what() << "\n";
+    return 1;
+  }
+}
+
+// Each plugin is built with its [plugins.NAME] options from the config, then --option
+// (which applies to every plugin listed).
 int run_plugins(const std::vector<std::string>& paths, const std::vector<std::string>& options, const std::string& config) {
   std::vector<std::string> sources = paths.empty() ? plugin_search_dirs(configured_plugin_paths({}, config)) : paths;
+  std::map<std::string, std::map<std::string, std::string>> configured;
+  if (!config.empty()) {
+    for (const auto& [name, settings] : load_config(config).plugin_settings) configured[name] = settings.options;
+  }
+  const Options overrides = parse_options(options);
   if (sources.empty()) {
     std::cerr << "no plugin directory found: give plugin files or directories\n";
     return 2;
@@ -125,7 +188,9 @@ int run_plugins(const std::vector<std::string>& paths, const std::vector<std::st
         const PluginInfo& info = plugin->info();
         std::cout << info.name << " " << info.version << "  (ABI v" << info.abi_version << ")  " << info.path << "\n"
                   << "  " << info.description << "\n";
-        LoadedModel model = plugin->build(parse_options(options));
+        Options plugin_options = configured[info.name];
+        for (const auto& [key, value] : overrides) plugin_options[key] = value;
+        LoadedModel model = plugin->build(plugin_options);
         for (const auto& m : model.model().modules) {
           const ModuleSchema schema = schema_of(m.name, *m.module);
           std::size_t params = 0;
@@ -151,7 +216,7 @@ int run_plugins(const std::vector<std::string>& paths, const std::vector<std::st
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ckpt-harness worker: loads architecture plugins (LibTorch) for `ckpt-harness plugins` and `diff`"};
+  CLI::App app{"ckpt-harness worker: loads architecture plugins (LibTorch) for `ckpt-harness plugins`, `diff` and `record-golden`"};
   app.set_version_flag("--version", std::string("ckpt-harness ") + kHarnessVersion);
   app.require_subcommand(1);
   int status = 0;
@@ -160,25 +225,29 @@ int main(int argc, char** argv) {
   std::string plugins_config;
   CLI::App* plugins = app.add_subcommand("plugins", "List plugins: name, version, ABI, modules with parameter counts, optimizers");
   plugins->add_option("paths", plugin_paths, "Plugin files or directories (default: the plugin directories)");
-  plugins->add_option("--option", plugin_options, "KEY=VALUE passed to each plugin when building its model");
-  plugins->add_option("--config", plugins_config, "Also look in the config's [plugins] paths");
+  plugins->add_option("--option", plugin_options, "KEY=VALUE passed to every plugin listed when building its model");
+  plugins->add_option("--config", plugins_config, "Also look in the config's [plugins] paths, and build each plugin "
+                                                  "with its [plugins.NAME] options");
   plugins->callback([&] { status = run_plugins(plugin_paths, plugin_options, plugins_config); });
 
   DiffArgs d;
   CLI::App* diff = app.add_subcommand(
       "diff", "How one checkpoint fits a plugin's current model: missing, unexpected, re-shaped and re-typed keys, "
               "optimizer state. Exit 0 when strictly compatible, 1 when not, 2 on usage errors.");
-  diff->add_option("checkpoint", d.checkpoint, "The checkpoint file")->required();
-  diff->add_option("--plugin", d.plugin, "Plugin file, or name in the plugin directories")->required();
-  diff->add_option("--option", d.options, "KEY=VALUE for the plugin's model (repeatable), e.g. ngf=32");
-  diff->add_option("--layout", d.layout, "Where components are: gan (default), netG, lightning, state-dict");
-  diff->add_option("--map", d.maps, "NAME=PATH: component NAME is at PATH (dotted keys, list indices), e.g. generator=model.G");
-  diff->add_option("--file", d.files, "NAME=FILE: component NAME is read from FILE (a state dict file)");
-  diff->add_option("--key-rule", d.rules, "PATTERN=REPLACEMENT regex applied to keys in order, e.g. '^module\\.='");
-  diff->add_option("--plugin-dir", d.plugin_dirs, "More directories to find plugins by name");
-  diff->add_option("--config", d.config, "Also find plugins in the config's [plugins] paths");
+  d.add_to(*diff);
   diff->add_flag("--json", d.json, "Write JSON (schema ckpt-harness.diff v1)");
   diff->callback([&] { status = run_diff(d); });
+
+  RecordGoldenArgs g;
+  CLI::App* golden = app.add_subcommand(
+      "record-golden", "Load a checkpoint into the plugin's current model and record every module's output on the "
+                       "plugin's fixed sample input, in eval mode, as NAME.golden.pt beside it: later model versions "
+                       "must reproduce them (golden-output scenario). Exit 0 written, 1 the checkpoint does not load "
+                       "strictly, 2 usage errors.");
+  g.add_to(*golden);
+  golden->add_option("--out", g.out, "Where to write (default: NAME.golden.pt beside the checkpoint)");
+  golden->add_option("--batch", g.batch, "Samples per module (default 4)")->check(CLI::Range(1, 4096));
+  golden->callback([&] { status = run_record_golden(g); });
 
   CLI::App* serve_command = app.add_subcommand(
       "serve", "Serve units for `ckpt-harness run` (requests on fd 3, replies on fd 4); not for direct use");

@@ -179,11 +179,22 @@ TEST(PluginsCli, PluginsFromTheConfig) {
 }
 
 TEST(PluginsCli, ListsTheDcganPlugin) {
-  const CliRun r = run("plugins --option nz=16 --option ngf=4 --option ndf=4");
+  // --option applies to every plugin listed: list one.
+  const CliRun r = run("plugins " + std::string(CKPT_DCGAN_PLUGIN) + " --option nz=16 --option ngf=4 --option ndf=4");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "dcgan 1.0.0  (ABI v1)")) << r.out;
   EXPECT_TRUE(contains(r.out, "module generator: 25 tensors, 19256 parameters")) << r.out;
   EXPECT_TRUE(contains(r.out, "optimizer generator_optimizer: Adam over 13 parameters")) << r.out;
+}
+
+// With the config, each plugin is built with its own [plugins.NAME] options.
+TEST(PluginsCli, BuildsEachPluginWithItsConfiguredOptions) {
+  const CliRun r = run("plugins --config " + std::string(CKPT_FIXTURES_DIR) + "/../ckpt-harness.toml");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "dcgan 1.0.0  (ABI v1)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "module generator: 25 tensors, 19256 parameters")) << r.out;  // nz=16 ngf=4
+  EXPECT_TRUE(contains(r.out, "cyclegan 3.0.0")) << r.out;
+  EXPECT_TRUE(contains(r.out, "sngan 2.0.0")) << r.out;
 }
 
 }  // namespace

@@ -309,6 +309,37 @@ TEST_F(RunCli, GoldenOutputsThatDifferFail) {
   EXPECT_EQ(outcome(again["units"][0], "golden-output", "generator"), "skipped");
 }
 
+// record-golden: outputs recorded in C++ after a strict load are what the golden-output
+// scenario then holds the plugin to; a checkpoint that does not load strictly is refused.
+TEST_F(RunCli, RecordGoldenWritesWhatTheGoldenScenarioChecks) {
+  std::filesystem::copy_file(fixture("dcgan/current.pt"), dir_ / "ckpt.pt");
+  const std::string harness = CKPT_HARNESS_BIN;
+  const std::string ckpt = (dir_ / "ckpt.pt").string();
+  const std::string options = " --option nz=16 --option ngf=4 --option ndf=4";
+  const CommandResult refused = run_command(harness + " record-golden " + ckpt + " --plugin dcgan@2.0.0" + options + " 2>&1");
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_TRUE(contains(refused.out, "'generator' does not load strictly from " + ckpt)) << refused.out;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "ckpt.golden.pt"));
+  const CommandResult recorded = run_command(harness + " record-golden " + ckpt + " --plugin dcgan@1.0.0" + options + " 2>&1");
+  ASSERT_EQ(recorded.exit_code, 0) << recorded.out;
+  EXPECT_TRUE(contains(recorded.out, "recorded 2 module(s) of dcgan 1.0.0")) << recorded.out;
+  ASSERT_TRUE(std::filesystem::exists(dir_ / "ckpt.golden.pt"));
+  const std::string cfg = config("[scenarios]\nrun = [\"golden-output\"]\n[[checkpoints]]\nfiles = [\"ckpt.pt\"]\nplugins = [\"dcgan@1.*\"]\n");
+  const CommandResult r = run("--config " + cfg);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const Json all = results();
+  const Json& u = unit(all, "ckpt.pt");
+  for (const char* module : {"generator", "discriminator"}) {
+    const Json& c = case_of(u, "golden-output", module);
+    EXPECT_EQ(c["outcome"], "pass") << c.dump(1);
+    EXPECT_EQ(c["data"]["elements_outside"], 0) << c.dump(1);
+  }
+  // The recording is a torch.save archive that Python opens too.
+  const CommandResult python = run_command("/usr/bin/python3 -c \"import torch; g = torch.load('" + (dir_ / "ckpt.golden.pt").string() +
+                                           "'); print(g['golden_format'], sorted(g['modules']), tuple(g['modules']['generator']['output'].shape))\" 2>&1");
+  EXPECT_EQ(python.out, "1 ['discriminator', 'generator'] (4, 3, 64, 64)\n") << python.out;
+}
+
 TEST_F(RunCli, ShardsMergeIntoTheUnsplitRun) {
   const std::string cfg = config(group("v1", {"dcgan/current.pt", "dcgan/fp16.pt", "dcgan/no_optimizer.pt", "dcgan/v2/current.pt"}) +
                                  "[scenarios]\nrun = [\"format\", \"strict-load\", \"shapes\"]\n");
@@ -374,6 +405,196 @@ TEST_F(RunCli, DivergedLossesAndAnInsaneEpochFailEpochResume) {
   EXPECT_EQ(c["outcome"], "fail") << c.dump(1);
   EXPECT_TRUE(contains(c["details"], "epoch -3 is out of range")) << c.dump(1);
   EXPECT_TRUE(contains(c["details"], "loss_g is nan: training had diverged")) << c.dump(1);
+}
+
+TEST_F(RunCli, SnganVersionHistoryOnTheDefaultConfig) {
+  // The conditional SN-GAN (plugins/sngan/): three versions, each checking the checkpoint
+  // of every version (fixtures/sngan/vN/checkpoint.pt), as ckpt-harness.toml declares.
+  const CommandResult r = run_command(std::string("cd ") + CKPT_FIXTURES_DIR + "/.. && " + CKPT_HARNESS_BIN +
+                                      " run --filter 'sngan*' --report-dir " + report_dir() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "PASSED: every checkpoint behaves as expected")) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nfixtures/sngan/v2/checkpoint\.pt +expected-fail +pass +expected-fail +\n)"))) << r.out;
+  const Json j = results();
+  EXPECT_EQ(j["totals"]["failed"], 0);
+  EXPECT_EQ(j["totals"]["errors"], 0);
+  const std::string versions[] = {"1.0.0", "2.0.0", "3.0.0"};
+  auto id = [](const std::string& version, int written_by) {
+    return "sngan@" + version + "/fixtures/sngan/v" + std::to_string(written_by) + "/checkpoint.pt";
+  };
+  auto shape_keys = [](const Json& c) {
+    Json keys = Json::array();
+    for (const auto& m : c["data"]["shape_mismatches"]) keys.push_back(m["key"]);
+    return keys;
+  };
+
+  // Each version on its own checkpoint: every scenario runs and passes, nothing skipped.
+  for (int v = 1; v <= 3; ++v) {
+    const Json& own = unit(j, id(versions[v - 1], v));
+    for (const auto& c : own["cases"]) EXPECT_EQ(c["outcome"], "pass") << id(versions[v - 1], v) << "\n" << c.dump(1);
+    for (const char* s : {"strict-load", "relaxed-load", "shapes", "dtypes", "eval-mode", "train-mode", "golden-output"}) {
+      for (const char* module : {"generator", "discriminator"}) EXPECT_EQ(outcome(own, s, module), "pass") << v << " " << s << " " << module;
+    }
+    for (const char* o : {"generator_optimizer", "discriminator_optimizer"}) EXPECT_EQ(outcome(own, "optimizer-state", o), "pass") << v;
+    for (const char* s : {"format", "epoch-resume", "resume-determinism"}) EXPECT_EQ(outcome(own, s), "pass") << v << " " << s;
+    EXPECT_EQ(case_of(own, "golden-output", "discriminator")["data"]["elements_outside"], 0);
+    EXPECT_EQ(case_of(own, "epoch-resume")["data"]["resume_epoch"], 2);
+  }
+
+  // 2.0 (20 classes) on the 1.x checkpoint: exactly the class embeddings differ in shape.
+  const Json& classes = unit(j, id("2.0.0", 1));
+  for (const char* s : {"strict-load", "shapes"}) {
+    EXPECT_EQ(outcome(classes, s, "generator"), "expected-fail") << s;
+    EXPECT_EQ(outcome(classes, s, "discriminator"), "expected-fail") << s;
+    EXPECT_EQ(shape_keys(case_of(classes, s, "generator")), Json::array({"embed.weight"})) << s;
+    EXPECT_EQ(shape_keys(case_of(classes, s, "discriminator")), Json::array({"embed.weight_orig", "embed.weight_u"})) << s;
+  }
+  EXPECT_EQ(case_of(classes, "strict-load", "discriminator")["data"]["missing"], Json::array());
+  EXPECT_EQ(case_of(classes, "strict-load", "discriminator")["data"]["unexpected"], Json::array());
+  EXPECT_EQ(outcome(classes, "relaxed-load", "discriminator"), "pass");
+  EXPECT_EQ(outcome(classes, "optimizer-state", "generator_optimizer"), "expected-fail");
+  EXPECT_EQ(outcome(classes, "golden-output", "generator"), "skipped");
+
+  // 3.0 (no spectral norm on the output linear) on 1.x and 2.x checkpoints: renamed keys.
+  for (int written_by : {1, 2}) {
+    const Json& renamed = unit(j, id("3.0.0", written_by));
+    const Json& c = case_of(renamed, "strict-load", "discriminator");
+    EXPECT_EQ(c["outcome"], "expected-fail") << c.dump(1);
+    EXPECT_EQ(c["data"]["missing"], Json::array({"linear.weight"})) << c.dump(1);
+    EXPECT_EQ(c["data"]["unexpected"], Json::array({"linear.weight_orig", "linear.weight_u", "linear.weight_v"})) << c.dump(1);
+    EXPECT_EQ(outcome(renamed, "optimizer-state", "discriminator_optimizer"), "expected-fail") << written_by;
+    EXPECT_EQ(outcome(renamed, "relaxed-load", "discriminator"), "pass") << written_by;
+  }
+  // Only the rename between 2.x and 3.x: the generator is untouched and still reproduces its outputs.
+  const Json& v3_on_v2 = unit(j, id("3.0.0", 2));
+  EXPECT_EQ(shape_keys(case_of(v3_on_v2, "strict-load", "discriminator")), Json::array());
+  EXPECT_EQ(outcome(v3_on_v2, "strict-load", "generator"), "pass");
+  EXPECT_EQ(outcome(v3_on_v2, "golden-output", "generator"), "pass");
+  // ... and the other way round: older versions on the 3.x checkpoint.
+  for (const std::string version : {"1.0.0", "2.0.0"}) {
+    const Json& c = case_of(unit(j, id(version, 3)), "strict-load", "discriminator");
+    EXPECT_EQ(c["outcome"], "expected-fail") << c.dump(1);
+    EXPECT_EQ(c["data"]["missing"], Json::array({"linear.weight_orig", "linear.weight_u", "linear.weight_v"})) << c.dump(1);
+    EXPECT_EQ(c["data"]["unexpected"], Json::array({"linear.weight"})) << c.dump(1);
+  }
+}
+
+TEST_F(RunCli, CycleganVersionHistoryOnTheDefaultConfig) {
+  // The CycleGAN of pytorch-CycleGAN-and-pix2pix (plugins/cyclegan/): three versions, each
+  // checking every checkpoint of fixtures/cyclegan/, as ckpt-harness.toml declares.
+  const CommandResult r = run_command(std::string("cd ") + CKPT_FIXTURES_DIR + "/.. && " + CKPT_HARNESS_BIN +
+                                      " run --filter 'cyclegan*' --report-dir " + report_dir() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "PASSED: every checkpoint behaves as expected")) << r.out;
+  for (const char* row : {R"(v1/checkpoint\.pt +pass +expected-fail +expected-fail +\n)",
+                          R"(v2/checkpoint\.pt +expected-fail +pass +expected-fail +\n)",
+                          R"(v3/checkpoint\.pt +expected-fail +expected-fail +pass +\n)",
+                          R"(v1/split/latest_net_G_A\.pth +pass +expected-fail +expected-fail +\n)",
+                          R"(v1/instance_norm_running_stats\.pt +expected-fail +expected-fail +expected-fail +\n)"}) {
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string(R"(\nfixtures/cyclegan/)") + row))) << row << "\n" << r.out;
+  }
+  const Json j = results();
+  EXPECT_EQ(j["totals"]["failed"], 0);
+  EXPECT_EQ(j["totals"]["errors"], 0);
+  EXPECT_EQ(j["totals"]["stale_expectations"], 0);
+  const std::string versions[] = {"1.0.0", "2.0.0", "3.0.0"};
+  const char* modules[] = {"G_A", "G_B", "D_A", "D_B"};
+  auto id = [](const std::string& version, const std::string& file) { return "cyclegan@" + version + "/fixtures/cyclegan/" + file; };
+  auto shape_keys = [](const Json& c) {
+    Json keys = Json::array();
+    for (const auto& m : c["data"]["shape_mismatches"]) keys.push_back(m["key"]);
+    return keys;
+  };
+  auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+
+  // Each version on its own checkpoint: every scenario runs and passes, nothing skipped.
+  for (int v = 1; v <= 3; ++v) {
+    const std::string own_id = id(versions[v - 1], "v" + std::to_string(v) + "/checkpoint.pt");
+    const Json& own = unit(j, own_id);
+    for (const auto& c : own["cases"]) EXPECT_EQ(c["outcome"], "pass") << own_id << "\n" << c.dump(1);
+    for (const char* s : {"strict-load", "relaxed-load", "shapes", "dtypes", "eval-mode", "train-mode", "golden-output"}) {
+      for (const char* m : modules) EXPECT_EQ(outcome(own, s, m), "pass") << own_id << " " << s << " " << m;
+    }
+    for (const char* o : {"optimizer_G", "optimizer_D"}) EXPECT_EQ(outcome(own, "optimizer-state", o), "pass") << own_id << " " << o;
+    for (const char* s : {"format", "epoch-resume", "resume-determinism"}) EXPECT_EQ(outcome(own, s), "pass") << own_id << " " << s;
+    EXPECT_EQ(case_of(own, "epoch-resume")["data"]["resume_epoch"], 4);  // epoch 3 of 3 one-step epochs, from 1
+    for (const char* m : modules) EXPECT_EQ(case_of(own, "golden-output", m)["data"]["elements_outside"], 0) << own_id << " " << m;
+  }
+
+  // 2.0's 9 residual blocks on the 1.x checkpoint: the declared keys, exactly; the
+  // discriminators did not change and still reproduce their outputs.
+  const Json& blocks = unit(j, id("2.0.0", "v1/checkpoint.pt"));
+  for (const char* g : {"G_A", "G_B"}) {
+    const Json& c = case_of(blocks, "strict-load", g);
+    EXPECT_EQ(c["outcome"], "expected-fail") << c.dump(1);
+    EXPECT_TRUE(contains(c["expectation"], "2.0 has 9 residual blocks")) << c.dump(1);
+    EXPECT_EQ(c["data"]["unexpected"], Json::array({"model.16.weight", "model.16.bias", "model.23.weight", "model.23.bias"}));
+    EXPECT_EQ(c["data"]["missing"].size(), 16u);
+    EXPECT_EQ(shape_keys(c), Json::array({"model.19.weight", "model.19.bias"}));
+    EXPECT_EQ(outcome(blocks, "relaxed-load", g), "expected-fail");
+    EXPECT_EQ(outcome(blocks, "golden-output", g), "skipped");
+  }
+  for (const char* d : {"D_A", "D_B"}) {
+    EXPECT_EQ(outcome(blocks, "strict-load", d), "pass") << d;
+    EXPECT_EQ(outcome(blocks, "golden-output", d), "pass") << d;
+  }
+  EXPECT_EQ(outcome(blocks, "optimizer-state", "optimizer_G"), "expected-fail");
+  EXPECT_EQ(outcome(blocks, "optimizer-state", "optimizer_D"), "pass");
+
+  // 3.0's batch norm on the 2.x checkpoint: no shape changes, only keys; the norm layers'
+  // state is missing and the biases before them are left over.
+  const Json& norm = unit(j, id("3.0.0", "v2/checkpoint.pt"));
+  for (const char* d : {"D_A", "D_B"}) {
+    const Json& c = case_of(norm, "strict-load", d);
+    EXPECT_EQ(c["outcome"], "expected-fail") << c.dump(1);
+    EXPECT_EQ(c["data"]["unexpected"], Json::array({"model.2.bias", "model.5.bias", "model.8.bias"})) << c.dump(1);
+    EXPECT_EQ(c["data"]["missing"].size(), 15u) << c.dump(1);  // weight, bias, running_mean, running_var, num_batches_tracked x 3
+    EXPECT_EQ(shape_keys(c), Json::array());
+  }
+  for (const char* g : {"G_A", "G_B"}) {
+    EXPECT_EQ(outcome(norm, "strict-load", g), "expected-fail") << g;
+    EXPECT_EQ(outcome(norm, "shapes", g), "pass") << g;
+    EXPECT_EQ(outcome(norm, "relaxed-load", g), "pass") << g;  // every conv weight fits
+  }
+  for (const char* o : {"optimizer_G", "optimizer_D"}) EXPECT_EQ(outcome(norm, "optimizer-state", o), "expected-fail") << o;
+
+  // The save_networks files (layout net-files): naming latest_net_G_A.pth finds all four
+  // networks, each in its own file; no optimizer state is a warning, no epoch a skip.
+  const Json& files = unit(j, id("1.0.0", "v1/split/latest_net_G_A.pth"));
+  for (const char* m : modules) {
+    const Json& c = case_of(files, "strict-load", m);
+    EXPECT_EQ(c["outcome"], "pass") << c.dump(1);
+    EXPECT_TRUE(contains(c["data"]["source"], std::string("fixtures/cyclegan/v1/split/latest_net_") + m + ".pth")) << c.dump(1);
+    for (const char* s : {"eval-mode", "train-mode"}) EXPECT_EQ(outcome(files, s, m), "pass") << s << " " << m;
+  }
+  for (const char* o : {"optimizer_G", "optimizer_D"}) {
+    EXPECT_EQ(outcome(files, "optimizer-state", o), "pass") << o;
+    EXPECT_TRUE(case_of(files, "optimizer-state", o)["data"]["warning"].get<bool>()) << o;
+  }
+  EXPECT_EQ(outcome(files, "epoch-resume"), "skipped");
+  EXPECT_EQ(outcome(files, "resume-determinism"), "pass");
+
+  // Instance norm with running statistics: 1.x fails strict-load only by the running
+  // statistics of its norm layers, as unexpected keys; everything else of the file fits.
+  const Json& stats = unit(j, id("1.0.0", "v1/instance_norm_running_stats.pt"));
+  for (const char* m : modules) {
+    const Json& c = case_of(stats, "strict-load", m);
+    EXPECT_EQ(c["outcome"], "expected-fail") << c.dump(1);
+    EXPECT_EQ(c["data"]["missing"], Json::array()) << m;
+    EXPECT_EQ(shape_keys(c), Json::array()) << m;
+    ASSERT_FALSE(c["data"]["unexpected"].empty()) << m;
+    for (const auto& key : c["data"]["unexpected"]) {
+      const std::string k = key;
+      EXPECT_TRUE(ends_with(k, ".running_mean") || ends_with(k, ".running_var") || ends_with(k, ".num_batches_tracked")) << m << " " << k;
+    }
+    EXPECT_EQ(outcome(stats, "relaxed-load", m), "pass") << m;
+  }
+  EXPECT_EQ(case_of(stats, "strict-load", "D_A")["data"]["unexpected"].size(), 9u);  // 3 norm layers x 3 buffers
+  EXPECT_EQ(case_of(stats, "strict-load", "G_A")["data"]["unexpected"].size(), 51u);  // 17 norm layers x 3 buffers
+  for (const char* o : {"optimizer_G", "optimizer_D"}) EXPECT_EQ(outcome(stats, "optimizer-state", o), "pass") << o;
+  EXPECT_EQ(outcome(stats, "epoch-resume"), "pass");
 }
 
 }  // namespace

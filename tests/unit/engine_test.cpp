@@ -2,6 +2,8 @@
 // prefix hints, PyTorch's comparison rules and wording, and layout errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "engine/compare.hpp"
 #include "engine/key_rules.hpp"
 #include "engine/layout.hpp"
@@ -164,6 +166,53 @@ TEST(Layout, MissingComponentNamesWhatIsThere) {
               std::string::npos)
         << e.what();
   }
+}
+
+TEST(Layout, NetFilesReadsEachModuleFromItsSiblingFile) {
+  // save_networks of pytorch-CycleGAN-and-pix2pix: latest_net_<name>.pth, one state dict each.
+  const std::vector<std::string> modules = {"G_A", "G_B", "D_A", "D_B"};
+  const std::string dir = fixture("cyclegan/v1/split");
+  const CheckpointLayout layout =
+      layout_preset("net-files", modules, {"optimizer_G", "optimizer_D"}, dir + "/latest_net_D_B.pth");
+  EXPECT_EQ(layout.name, "net-files");
+  EXPECT_EQ(layout.modules.at("G_A").file, dir + "/latest_net_G_A.pth");
+  EXPECT_EQ(layout.modules.at("D_A").file, dir + "/latest_net_D_A.pth");
+  EXPECT_EQ(layout.modules.at("D_B").file, "");  // the unit's own file
+  EXPECT_EQ(format_path(layout.modules.at("G_B").path), "(the whole file)");
+  EXPECT_TRUE(layout.optimizers.empty());  // reported absent
+  EXPECT_TRUE(layout.epoch.empty());
+  const std::vector<std::string> names = layout_preset_names();  // what the config accepts
+  EXPECT_NE(std::find(names.begin(), names.end(), "net-files"), names.end());
+
+  CheckpointSet files(dir + "/latest_net_D_B.pth");
+  const StateDict g_a = extract_state_dict(files, layout.modules.at("G_A"), {});
+  EXPECT_NE(g_a.find("model.10.conv_block.1.weight"), nullptr);
+  EXPECT_EQ(g_a.entries.size(), 36u);
+  const StateDict d_b = extract_state_dict(files, layout.modules.at("D_B"), {});
+  EXPECT_NE(d_b.find("model.11.bias"), nullptr);
+
+  // .pt works too, and the longest module name that fits is the file's ("G_A", not "A").
+  const CheckpointLayout pt = layout_preset("net-files", {"A", "G_A"}, {}, "ckpts/200_net_G_A.pt");
+  EXPECT_EQ(pt.modules.at("G_A").file, "");
+  EXPECT_EQ(pt.modules.at("A").file, "ckpts/200_net_A.pt");
+}
+
+TEST(Layout, NetFilesNamesTheFileAndThePatternWhenTheNameDoesNotFit) {
+  const std::vector<std::string> modules = {"G_A", "G_B", "D_A", "D_B"};
+  for (const std::string file : {"fixtures/cyclegan/v1/checkpoint.pt", "latest_net_G_C.pth", "_net_G_A.pth",
+                                 "latest_net_G_A.ckpt"}) {
+    try {
+      layout_preset("net-files", modules, {}, file);
+      ADD_FAILURE() << file;
+    } catch (const LayoutError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("'" + file + "' is not named <prefix>_net_<module>.pth (or .pt), <module> one of G_A, G_B, D_A, D_B"),
+                std::string::npos)
+          << what;
+      EXPECT_NE(what.find("e.g. 'latest_net_G_A.pth'"), std::string::npos) << what;
+    }
+  }
+  EXPECT_THROW(layout_preset("net-files", modules, {}), LayoutError);  // no file name to go by
 }
 
 TEST(Layout, LibTorchModuleArchiveFlattensToStateDictKeys) {

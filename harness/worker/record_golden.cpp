@@ -1,0 +1,76 @@
+#include "worker/record_golden.hpp"
+
+#include <torch/csrc/autograd/grad_mode.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/apply.hpp"
+#include "scenarios/compatibility.hpp"
+
+namespace ckpt {
+
+GoldenRecording record_golden(CheckpointSet& files, const Plugin& plugin, LoadedModel& model,
+                              const CheckpointLayout& layout, std::int64_t batch, const std::string& out_file) {
+  const CompatibilityReport report = check_compatibility(files, plugin, model, layout);
+  GoldenRecording recording{out_file, {}, {}};
+  // Values of mixed types (an int, dicts) need a generic dict, as in Python.
+  c10::impl::GenericDict modules(c10::StringType::get(), c10::AnyType::get());
+  auto& model_modules = model.model().modules;
+  for (std::size_t i = 0; i < model_modules.size(); ++i) {
+    Module& m = model_modules[i];
+    const ModuleResult& r = report.modules.at(i);
+    if (!m.forward) {
+      recording.skipped.push_back(m.name + ": no forward in the plugin");
+      continue;
+    }
+    if (!r.error.empty()) throw GoldenRecordError("'" + m.name + "' is not in the checkpoint: " + r.error);
+    if (!r.comparison.strictly_loadable()) {
+      throw GoldenRecordError("'" + m.name + "' does not load strictly from " + files.main_file() +
+                              " (see `ckpt-harness diff`): golden outputs are recorded only from a model that loads fully");
+    }
+    load_strict(*m.module, r.comparison, r.state);
+    const at::Tensor input = plugin.sample_input(model, m.name, batch);
+    if (!input.defined()) {
+      recording.skipped.push_back(m.name + ": the plugin gives no sample input");
+      continue;
+    }
+    at::Tensor output;
+    {
+      torch::NoGradGuard no_grad;
+      m.module->eval();
+      output = m.forward(input);
+    }
+    c10::Dict<std::string, at::Tensor> entry;
+    entry.insert("input", input.contiguous());
+    entry.insert("output", output.contiguous());
+    modules.insert(m.name, entry);
+    recording.modules.push_back(m.name);
+  }
+  if (recording.modules.empty()) throw GoldenRecordError("no module of '" + plugin.info().name + "' has a forward to record");
+  c10::impl::GenericDict golden(c10::StringType::get(), c10::AnyType::get());
+  golden.insert("golden_format", c10::IValue(static_cast<std::int64_t>(1)));
+  golden.insert("modules", modules);
+  // pickle_save writes the zip archive torch.save writes; Python's torch.load reads it.
+  const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(golden));
+  const std::string temporary = out_file + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) {
+      std::remove(temporary.c_str());
+      throw GoldenRecordError("cannot write " + temporary);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, out_file, ec);
+  if (ec) {
+    std::remove(temporary.c_str());
+    throw GoldenRecordError("cannot write " + out_file + ": " + ec.message());
+  }
+  return recording;
+}
+
+}  // namespace ckpt
