@@ -13,6 +13,7 @@ packages=(
   libssl-dev              # SHA-256 of checkpoints and tensors
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy   # fixture writer and differential-test oracle
+  python3-yaml                  # checks of the CI templates (tests/ci)
   clang libclang-rt-14-dev      # libFuzzer targets
   libxml2-utils                 # xmllint for report validation
   chromium                      # headless check of the HTML report

@@ -32,7 +32,7 @@ std::vector<std::string> trusted_fixtures() {
     auto ends_with = [&name](const std::string& suffix) {
       return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
-    if (ends_with(".pt") || ends_with(".safetensors") || ends_with(".safetensors.index.json")) out.push_back(rel);
+    if (ends_with(".pt") || ends_with(".pth") || ends_with(".safetensors") || ends_with(".safetensors.index.json")) out.push_back(rel);
   }
   std::sort(out.begin(), out.end());
   return out;
