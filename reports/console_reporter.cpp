@@ -90,16 +90,22 @@ void write_console_matrix(const RunResult& run, std::ostream& out) {
     const std::string corner = name + " (checkpoint \\ plugin version)";
     std::size_t width = corner.size() + 2;
     for (const auto& c : checkpoints) width = std::max(width, c.size() + 2);
-    out << "\n" << pad(corner, width);
-    for (const auto& v : versions) out << pad(v, 15);
+    // Rows without trailing blanks: logs and copied tables stay clean.
+    auto row = [&out, width](const std::string& first, const std::vector<std::string>& cells) {
+      std::string line = pad(first, width);
+      for (const auto& text : cells) line += pad(text, 15);
+      line.erase(line.find_last_not_of(' ') + 1);
+      out << line << "\n";
+    };
     out << "\n";
+    row(corner, versions);
     for (const auto& c : checkpoints) {
-      out << pad(c, width);
+      std::vector<std::string> cells;
       for (const auto& v : versions) {
         auto it = cell.find({c, v});
-        out << pad(it == cell.end() ? "-" : to_string(it->second), 15);
+        cells.push_back(it == cell.end() ? "-" : to_string(it->second));
       }
-      out << "\n";
+      row(c, cells);
     }
   }
 }
