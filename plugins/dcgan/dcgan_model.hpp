@@ -1,12 +1,13 @@
 #pragma once
 // The canonical DCGAN of the PyTorch examples (dcgan/main.py): a generator and a
-// discriminator, each a `main` Sequential, trained with Adam. Sizes are options, so the
-// same plugin checks the small fixtures and full-size 64x64 checkpoints.
+// discriminator, each a `main` Sequential (from 3.0 the discriminator's last conv is a
+// separate `head`), trained with Adam. Sizes are options, so the same plugin checks the
+// small fixtures and full-size 64x64 checkpoints.
 //
-// One model, several versions: each plugin (dcgan_v1.cpp, dcgan_v2.cpp) passes a
-// DcganVersion to Dcgan and exports it with CKPT_PLUGIN. Every plugin includes this header
-// from exactly one translation unit; the unnamed namespace keeps each library's copy its
-// own when several versions are loaded into one process.
+// One model, several versions: each plugin (dcgan_v1.cpp, dcgan_v2.cpp, dcgan_v3.cpp)
+// passes a DcganVersion to Dcgan and exports it with CKPT_PLUGIN. Every plugin includes
+// this header from exactly one translation unit; the unnamed namespace keeps each
+// library's copy its own when several versions are loaded into one process.
 #include <ckpt/plugin.hpp>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/init.h>
@@ -27,6 +28,9 @@ struct DcganVersion {
   std::int64_t generator_first_width;
   // p of a Dropout right before the discriminator's last conv; 0: no Dropout (v1).
   double discriminator_dropout;
+  // The discriminator's last conv is its own attribute `head` (followed by a sigmoid in
+  // forward), not the end of `main` (v3; v1, v2: false).
+  bool separate_head = false;
 };
 
 struct Sizes {
@@ -58,6 +62,7 @@ nn::Sequential discriminator_layers(const Sizes& s, const DcganVersion& v) {
                       down(s.ndf * 4, s.ndf * 8, 2, 1), nn::BatchNorm2d(s.ndf * 8), leaky());
   // Appended layers are named by position, as Python's Sequential names them.
   if (v.discriminator_dropout > 0) main->push_back(nn::Dropout(v.discriminator_dropout));
+  if (v.separate_head) return main;  // the classifier is DiscriminatorImpl::head
   main->push_back(down(s.ndf * 8, 1, 1, 0));
   main->push_back(nn::Sigmoid());
   return main;
@@ -75,10 +80,17 @@ struct GeneratorImpl : nn::Module {
 
 struct DiscriminatorImpl : nn::Module {
   nn::Sequential main;
+  // The classifier conv when the version has a separate head (registered after `main`, so
+  // the parameter order is that of v1/v2); empty otherwise.
+  nn::Conv2d head{nullptr};
   DiscriminatorImpl(const Sizes& s, const DcganVersion& v) : main(discriminator_layers(s, v)) {
     register_module("main", main);
+    if (v.separate_head) head = register_module("head", down(s.ndf * 8, 1, 1, 0));
   }
-  torch::Tensor forward(const torch::Tensor& image) { return main->forward(image); }
+  torch::Tensor forward(const torch::Tensor& image) {
+    if (head.is_empty()) return main->forward(image);
+    return torch::sigmoid(head->forward(main->forward(image)));
+  }
 };
 
 // weights_init of the example: conv weights ~ N(0, 0.02), batch norm weights ~ N(1, 0.02), bias 0.

@@ -7,6 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <utility>
 
 #include "support/pickle_writer.hpp"
 #include "support/report_masks.hpp"
@@ -72,7 +73,12 @@ TEST_F(RunCli, DefaultConfigGivesTheExpectedMatrix) {
                                       " run --report-dir " + report_dir() + " 2>&1");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "PASSED: every checkpoint behaves as expected")) << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nfixtures/dcgan/v2/current\.pt +expected-fail +pass *\n)"))) << r.out;
+  // Each dcgan version (columns 1.0.0, 2.0.0, 3.0.0) passes on its own checkpoints only.
+  for (const char* row : {R"(current\.pt +pass +expected-fail +expected-fail *\n)",
+                          R"(v2/current\.pt +expected-fail +pass +expected-fail *\n)",
+                          R"(v3/current\.pt +expected-fail +expected-fail +pass *\n)"}) {
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string(R"(\nfixtures/dcgan/)") + row))) << row << "\n" << r.out;
+  }
   const Json j = results();
   EXPECT_EQ(j["schema"], "ckpt-harness.results");
   for (const char* schema : {"junit-ant-windyroad.xsd", "junit-10-jenkins-xunit.xsd"}) {
@@ -114,6 +120,46 @@ TEST_F(RunCli, DefaultConfigGivesTheExpectedMatrix) {
   EXPECT_EQ(outcome(cross, "optimizer-state", "discriminator_optimizer"), "pass");  // Dropout has no parameters
   EXPECT_EQ(outcome(cross, "eval-mode", "generator"), "skipped");
   EXPECT_EQ(outcome(cross, "golden-output", "generator"), "skipped");
+
+  // Version 3 (the discriminator's last conv split out of `main` into `head`) on its own
+  // checkpoint: every scenario runs and passes, nothing skipped.
+  const Json& v3 = unit(j, "dcgan@3.0.0/fixtures/dcgan/v3/current.pt");
+  for (const auto& c : v3["cases"]) EXPECT_EQ(c["outcome"], "pass") << c.dump(1);
+  for (const char* s : {"strict-load", "relaxed-load", "shapes", "dtypes", "eval-mode", "train-mode", "golden-output"}) {
+    for (const char* m : {"generator", "discriminator"}) EXPECT_EQ(outcome(v3, s, m), "pass") << s << " " << m;
+  }
+  for (const char* o : {"generator_optimizer", "discriminator_optimizer"}) EXPECT_EQ(outcome(v3, "optimizer-state", o), "pass") << o;
+  for (const char* s : {"format", "epoch-resume", "resume-determinism"}) EXPECT_EQ(outcome(v3, s), "pass") << s;
+  EXPECT_EQ(case_of(v3, "epoch-resume")["data"]["resume_epoch"], 2);
+  EXPECT_EQ(case_of(v3, "golden-output", "discriminator")["data"]["elements_outside"], 0);
+
+  // 3.0 on the 2.x checkpoint: only the renamed key (main.12.weight -> head.weight); the
+  // generator is 2.0's, and the parameter order is unchanged, so Adam's state still fits.
+  const Json& renamed = unit(j, "dcgan@3.0.0/fixtures/dcgan/v2/current.pt");
+  const Json& head = case_of(renamed, "strict-load", "discriminator");
+  EXPECT_EQ(head["outcome"], "expected-fail") << head.dump(1);
+  EXPECT_EQ(head["data"]["missing"], Json::array({"head.weight"})) << head.dump(1);
+  EXPECT_EQ(head["data"]["unexpected"], Json::array({"main.12.weight"})) << head.dump(1);
+  EXPECT_EQ(head["data"]["shape_mismatches"], Json::array()) << head.dump(1);
+  EXPECT_TRUE(contains(head["expectation"], "renamed key")) << head.dump(1);
+  EXPECT_EQ(outcome(renamed, "strict-load", "generator"), "pass");
+  EXPECT_EQ(outcome(renamed, "relaxed-load", "discriminator"), "pass");
+  for (const char* o : {"generator_optimizer", "discriminator_optimizer"}) EXPECT_EQ(outcome(renamed, "optimizer-state", o), "pass") << o;
+  EXPECT_EQ(outcome(renamed, "golden-output", "generator"), "pass");
+  // ... on 1.x checkpoints: the head was main.11.weight, and the generator is the narrow one.
+  const Json& old = unit(j, "dcgan@3.0.0/fixtures/dcgan/current.pt");
+  EXPECT_EQ(case_of(old, "strict-load", "discriminator")["data"]["missing"], Json::array({"head.weight"}));
+  EXPECT_EQ(case_of(old, "strict-load", "discriminator")["data"]["unexpected"], Json::array({"main.11.weight"}));
+  EXPECT_EQ(outcome(old, "strict-load", "generator"), "expected-fail");
+  EXPECT_EQ(outcome(old, "optimizer-state", "discriminator_optimizer"), "pass");
+  // ... and the older versions on the 3.x checkpoint.
+  const std::pair<std::string, std::string> older[] = {{"1.0.0", "main.11.weight"}, {"2.0.0", "main.12.weight"}};
+  for (const auto& [version, last_conv] : older) {
+    const Json& c = case_of(unit(j, "dcgan@" + version + "/fixtures/dcgan/v3/current.pt"), "strict-load", "discriminator");
+    EXPECT_EQ(c["outcome"], "expected-fail") << c.dump(1);
+    EXPECT_EQ(c["data"]["missing"], Json::array({last_conv})) << c.dump(1);
+    EXPECT_EQ(c["data"]["unexpected"], Json::array({"head.weight"})) << c.dump(1);
+  }
 
   // The DataParallel checkpoint loads through its key rule; no optimizer is a warning.
   const Json& dp = unit(j, "dcgan@1.0.0/fixtures/dcgan/dataparallel.pt");
@@ -197,17 +243,17 @@ TEST_F(RunCli, ExpectationsExactDifferentAndStale) {
   const std::string cfg2 = config(group("v1", {"dcgan/current.pt"}) + "[run]\nexpectations_file = \"harness.expectations.toml\"\n");
   const CommandResult again = run("--config " + cfg2 + " --filter '*strict-load*:*shapes*'");
   EXPECT_EQ(again.exit_code, 0) << again.out;
-  EXPECT_EQ(results()["totals"]["expected_failures"], 3);  // strict-load x2 and shapes of the generator
+  EXPECT_EQ(results()["totals"]["expected_failures"], 6);  // strict-load x2 and shapes of the generator, on 2.0 and 3.0
 }
 
 TEST_F(RunCli, ListFilterShardAndNothingSelected) {
   const std::string cfg = config(group("v1", {"dcgan/current.pt", "dcgan/fp16.pt", "dcgan/batchnorm_v1.pt"}));
   const CommandResult list = run("--config " + cfg + " --list");
   EXPECT_EQ(list.exit_code, 0) << list.out;
-  EXPECT_TRUE(contains(list.out, "6 unit(s), 114 case(s) of 6 unit(s) in the config")) << list.out;
+  EXPECT_TRUE(contains(list.out, "9 unit(s), 171 case(s) of 9 unit(s) in the config")) << list.out;  // 3 files x 3 versions
   EXPECT_TRUE(contains(list.out, "  strict-load/generator\n")) << list.out;
   const CommandResult filtered = run("--config " + cfg + " --list --filter '*/strict-load/*:-*discriminator'");
-  EXPECT_TRUE(contains(filtered.out, "6 unit(s), 6 case(s)")) << filtered.out;
+  EXPECT_TRUE(contains(filtered.out, "9 unit(s), 9 case(s)")) << filtered.out;
   std::size_t units = 0;
   for (int k = 1; k <= 3; ++k) {
     const CommandResult shard = run("--config " + cfg + " --list --shard " + std::to_string(k) + "/3");
@@ -215,7 +261,7 @@ TEST_F(RunCli, ListFilterShardAndNothingSelected) {
     const auto line = shard.out.rfind('\n', at);
     if (at != std::string::npos && shard.exit_code == 0) units += std::stoul(shard.out.substr(line + 1, at - line - 1));
   }
-  EXPECT_EQ(units, 6u);
+  EXPECT_EQ(units, 9u);
   const CommandResult none = run("--config " + cfg + " --filter 'nothing*'");
   EXPECT_EQ(none.exit_code, 3) << none.out;
   EXPECT_TRUE(contains(none.out, "nothing selected")) << none.out;

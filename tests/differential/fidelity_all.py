@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Differential fidelity over every architecture: for every checkpoint of every fixture
-manifest (fixtures/<arch>/manifest.json, with the architecture's Python twin in
+manifest (fixtures/<arch>/manifest*.json, with the architecture's Python twin in
 fixtures/models/<arch>.py) and every version of the architecture, the harness's verdict
 (`ckpt-harness diff --json`) equals what PyTorch's own load_state_dict says into the twin's
 model of that version: per module, the missing keys, the unexpected keys, the size
@@ -99,10 +99,14 @@ def main():
     compared = 0
     failures = []
     architectures = []
+    manifests = []
     for arch in sorted(os.listdir(fixtures)):
-        manifest_path = os.path.join(fixtures, arch, 'manifest.json')
-        if not os.path.exists(manifest_path) or not os.path.exists(os.path.join(fixtures, 'models', arch + '.py')):
+        if not os.path.exists(os.path.join(fixtures, 'models', arch + '.py')):
             continue
+        for name in sorted(os.listdir(os.path.join(fixtures, arch))):
+            if name.startswith('manifest') and name.endswith('.json'):
+                manifests.append((arch, os.path.join(fixtures, arch, name)))
+    for arch, manifest_path in manifests:
         twin = importlib.import_module(arch)
         with open(manifest_path) as f:
             manifest = json.load(f)
@@ -110,7 +114,8 @@ def main():
         files = Files(base)
         plugin_options = config.get('plugins', {}).get(arch, {}).get('options', {})
         option_args = [a for k, v in sorted(plugin_options.items()) for a in ('--option', '%s=%s' % (k, v))]
-        architectures.append('%s (%d checkpoints x %d versions)' % (arch, len(manifest['checkpoints']), len(twin.VERSIONS)))
+        architectures.append('%s %s (%d checkpoints x %d versions)' % (arch, os.path.basename(manifest_path),
+                                                                     len(manifest['checkpoints']), len(twin.VERSIONS)))
         for entry in manifest['checkpoints']:
             model_options = entry.get('options', manifest.get('options', manifest.get('model', {})))
             main_file, args = layout_args(entry, base)
