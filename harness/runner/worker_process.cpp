@@ -17,7 +17,8 @@ namespace ckpt {
 
 std::string signal_text(int signal) {
   const char* abbrev = ::sigabbrev_np(signal);
-  return std::string(abbrev ? std::string("SIG") + abbrev : "signal") + " (signal " + std::to_string(signal) + ")";
+  const std::string why = signal == SIGXFSZ ? ": a file it wrote reached the worker's file size limit" : "";
+  return std::string(abbrev ? std::string("SIG") + abbrev : "signal") + " (signal " + std::to_string(signal) + why + ")";
 }
 
 namespace {
@@ -42,6 +43,10 @@ void make_pipe(int fds[2]) {
   if (limits.memory_bytes > 0) {
     const rlimit data{limits.memory_bytes, limits.memory_bytes};
     ::setrlimit(RLIMIT_DATA, &data);
+  }
+  if (limits.file_bytes > 0) {
+    const rlimit file_size{limits.file_bytes, limits.file_bytes};
+    ::setrlimit(RLIMIT_FSIZE, &file_size);
   }
   const int devnull = ::open("/dev/null", O_RDONLY);
   // dup2 clears FD_CLOEXEC on the targets; everything else closes at exec.

@@ -16,6 +16,9 @@ namespace ckpt {
 
 struct WorkerLimits {
   std::uint64_t memory_bytes = 0;  // RLIMIT_DATA; 0: none
+  // RLIMIT_FSIZE: a worker reads checkpoints and writes nothing but pipes, so a plugin that
+  // writes files without bound is stopped (SIGXFSZ) before it fills the CI machine's disk.
+  std::uint64_t file_bytes = std::uint64_t{64} << 20;
 };
 
 class WorkerProcess {

@@ -191,6 +191,16 @@ TEST_F(RunIsolation, HangTimesOutQuickly) {
   EXPECT_LT(r.seconds, 30.0) << r.out;
 }
 
+// A plugin writing a file without bound is stopped at the worker's file size limit
+// (RLIMIT_FSIZE), not by the disk filling up; the other plugin's units are intact.
+TEST_F(RunIsolation, UnboundedFileWriteIsStoppedByTheFileSizeLimit) {
+  const HarnessRun r = run_with("write_file", false, "", 30);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_good_plugin_unharmed(r);
+  expect_faulty_units(r, "faulty", {"killed by SIGXFSZ", "file size limit"}, true);
+  EXPECT_FALSE(contains(r.out, "safety net")) << r.out;
+}
+
 TEST_F(RunIsolation, NonStdExceptionIsAnError) {
   const HarnessRun r = run_with("throw_int");
   EXPECT_EQ(r.exit_code, 1) << r.out;

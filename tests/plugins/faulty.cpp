@@ -69,10 +69,23 @@ void fault(const std::string& kind) {
       std::memset(block, 1, kChunk);
       kept.push_back(block);
     }
+  } else if (kind == "write_file") {
+    // A file grown without bound, 1 MiB at a time: only the worker's file size limit stops
+    // it; a safety net far above the limit keeps a broken limit from filling the disk.
+    char path[] = "/tmp/ckpt-faulty-XXXXXX";
+    const int fd = ::mkstemp(path);
+    if (fd < 0) throw std::runtime_error("cannot create a temporary file");
+    ::unlink(path);  // nothing left behind, whatever happens
+    const std::string chunk(std::size_t{1} << 20, 'x');
+    for (int mib = 0; mib < 1024; ++mib) {
+      if (::write(fd, chunk.data(), chunk.size()) < 0) break;
+    }
+    ::close(fd);
+    throw std::runtime_error("the file size limit was not enforced (stopped by the test plugin's safety net)");
   } else if (kind == "throw_int") {
     throw 42;
   } else if (!kind.empty()) {
-    throw ckpt::OptionError("option 'fault' is '" + kind + "': expected segfault, abort, hang, exit0, flood, oom or throw_int");
+    throw ckpt::OptionError("option 'fault' is '" + kind + "': expected segfault, abort, hang, exit0, flood, oom, write_file or throw_int");
   }
 }
 
