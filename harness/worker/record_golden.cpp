@@ -3,11 +3,9 @@
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 
 #include "engine/apply.hpp"
+#include "reports/atomic_file.hpp"
 #include "scenarios/compatibility.hpp"
 
 namespace ckpt {
@@ -55,20 +53,10 @@ GoldenRecording record_golden(CheckpointSet& files, const Plugin& plugin, Loaded
   golden.insert("modules", modules);
   // pickle_save writes the zip archive torch.save writes; Python's torch.load reads it.
   const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(golden));
-  const std::string temporary = out_file + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out.flush()) {
-      std::remove(temporary.c_str());
-      throw GoldenRecordError("cannot write " + temporary);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, out_file, ec);
-  if (ec) {
-    std::remove(temporary.c_str());
-    throw GoldenRecordError("cannot write " + out_file + ": " + ec.message());
+  try {
+    write_file_atomically(out_file, [&bytes](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
+  } catch (const ReportWriteError& e) {
+    throw GoldenRecordError(e.what());
   }
   return recording;
 }

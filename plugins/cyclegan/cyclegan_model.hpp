@@ -162,12 +162,6 @@ void init_weights(nn::Module& module) {
   }
 }
 
-std::vector<std::string> qualified(const std::string& prefix, const nn::Module& module) {
-  std::vector<std::string> names;
-  for (const auto& p : module.named_parameters()) names.push_back(prefix + "." + p.key());
-  return names;
-}
-
 class CycleGan : public ckpt::Architecture {
  public:
   explicit CycleGan(const CycleGanVersion& version) : version_(version) {}
@@ -216,8 +210,8 @@ class CycleGan : public ckpt::Architecture {
       return std::make_shared<torch::optim::Adam>(params, torch::optim::AdamOptions(lr).betas({beta1, 0.999}));
     };
     auto names = [](const std::string& a, const nn::Module& ma, const std::string& b, const nn::Module& mb) {
-      std::vector<std::string> out = qualified(a, ma);
-      for (auto& n : qualified(b, mb)) out.push_back(std::move(n));
+      std::vector<std::string> out = ckpt::qualified_parameter_names(a, ma);
+      for (auto& n : ckpt::qualified_parameter_names(b, mb)) out.push_back(std::move(n));
       return out;
     };
     ckpt::Model model;

@@ -108,12 +108,6 @@ void init_weights(nn::Module& module) {
   }
 }
 
-std::vector<std::string> qualified(const std::string& prefix, const nn::Module& module) {
-  std::vector<std::string> names;
-  for (const auto& p : module.named_parameters()) names.push_back(prefix + "." + p.key());
-  return names;
-}
-
 class Dcgan : public ckpt::Architecture {
  public:
   explicit Dcgan(const DcganVersion& version) : version_(version) {}
@@ -139,8 +133,8 @@ class Dcgan : public ckpt::Architecture {
     model.modules.push_back({"generator", generator, [generator](const torch::Tensor& z) { return generator->forward(z); }});
     model.modules.push_back(
         {"discriminator", discriminator, [discriminator](const torch::Tensor& x) { return discriminator->forward(x); }});
-    model.optimizers.push_back({"generator_optimizer", qualified("generator", *generator), adam(*generator)});
-    model.optimizers.push_back({"discriminator_optimizer", qualified("discriminator", *discriminator), adam(*discriminator)});
+    model.optimizers.push_back({"generator_optimizer", ckpt::qualified_parameter_names("generator", *generator), adam(*generator)});
+    model.optimizers.push_back({"discriminator_optimizer", ckpt::qualified_parameter_names("discriminator", *discriminator), adam(*discriminator)});
     return model;
   }
 

@@ -251,12 +251,6 @@ void init_weights(nn::Module& module) {
   }
 }
 
-std::vector<std::string> qualified(const std::string& prefix, const nn::Module& module) {
-  std::vector<std::string> names;
-  for (const auto& p : module.named_parameters()) names.push_back(prefix + "." + p.key());
-  return names;
-}
-
 torch::Tensor pack_generator_input(const torch::Tensor& z, const torch::Tensor& y) {
   return torch::cat({z, y.to(z.scalar_type()).view({-1, 1})}, 1);
 }
@@ -299,8 +293,8 @@ class Sngan : public ckpt::Architecture {
     model.modules.push_back({"generator", generator, [generator](const torch::Tensor& x) { return generator->forward(x); }});
     model.modules.push_back(
         {"discriminator", discriminator, [discriminator](const torch::Tensor& x) { return discriminator->forward(x); }});
-    model.optimizers.push_back({"generator_optimizer", qualified("generator", *generator), adam(*generator)});
-    model.optimizers.push_back({"discriminator_optimizer", qualified("discriminator", *discriminator), adam(*discriminator)});
+    model.optimizers.push_back({"generator_optimizer", ckpt::qualified_parameter_names("generator", *generator), adam(*generator)});
+    model.optimizers.push_back({"discriminator_optimizer", ckpt::qualified_parameter_names("discriminator", *discriminator), adam(*discriminator)});
     return model;
   }
 

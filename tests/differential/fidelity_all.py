@@ -24,31 +24,20 @@ import tomllib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from load_state_dict_oracle import Files, component_state_dict, parse_size_mismatches, without  # noqa: E402
+from load_state_dict_oracle import Files, component_state_dict, load_keys, strict_loadable  # noqa: E402
 
 import torch  # noqa: E402
 
 
 def python_verdict(build, name, sd):
     """What load_state_dict(strict=False), then strict=True, says for module `name`."""
-    module = build()[name]
-    mismatches = []
-    try:
-        keys = module.load_state_dict(sd, strict=False)
-    except RuntimeError as e:
-        mismatches = parse_size_mismatches(str(e))
-        mismatched = {m['key'] for m in mismatches}
-        retry = build()[name].load_state_dict(without(sd, mismatched), strict=False)
-        keys = retry._replace(missing_keys=[k for k in retry.missing_keys if k not in mismatched])
-    try:
-        build()[name].load_state_dict(sd, strict=True)
-        strict = True
-    except RuntimeError:
-        strict = False
+    def make_module():
+        return build()[name]
+    _, _, mismatches, missing, unexpected = load_keys(make_module, sd)
     # Sets: PyTorch's spectral-norm load hook can list a missing key twice.
-    return {'missing': sorted(set(keys.missing_keys)), 'unexpected': sorted(set(keys.unexpected_keys)),
+    return {'missing': sorted(set(missing)), 'unexpected': sorted(set(unexpected)),
             'size_mismatches': sorted((m['key'], m['checkpoint_shape'], m['model_shape']) for m in mismatches),
-            'strict': strict}
+            'strict': strict_loadable(make_module, sd)}
 
 
 def harness_verdicts(diff_json):

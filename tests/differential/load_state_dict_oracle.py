@@ -190,26 +190,40 @@ def tensor_sha256(module):
             for name, t in module.state_dict().items()}
 
 
-def check_component(cfg, name, sd):
-    res = {}
-    module = build_current(cfg)[name]
+def load_keys(make_module, sd):
+    """load_state_dict(sd, strict=False) into make_module().
+
+    Returns (module, error, size_mismatches, missing_keys, unexpected_keys): module is None
+    and error PyTorch's message when it raised on size mismatches; the keys then come from
+    a second load, into a fresh module, without the mismatched keys (see the top)."""
+    module = make_module()
     try:
         keys = module.load_state_dict(sd, strict=False)
-        res.update(loaded=True, error=None, size_mismatches=[], tensor_sha256=tensor_sha256(module))
+        return module, None, [], keys.missing_keys, keys.unexpected_keys
     except RuntimeError as e:
         mismatches = parse_size_mismatches(str(e))
-        res.update(loaded=False, error=str(e), size_mismatches=mismatches, tensor_sha256=None)
         mismatched = {m['key'] for m in mismatches}
-        retry = build_current(cfg)[name].load_state_dict(without(sd, mismatched), strict=False)
-        keys = retry._replace(missing_keys=[k for k in retry.missing_keys if k not in mismatched])
-    res['missing_keys'] = sorted(keys.missing_keys)
-    res['unexpected_keys'] = sorted(keys.unexpected_keys)
+        retry = make_module().load_state_dict(without(sd, mismatched), strict=False)
+        missing = [k for k in retry.missing_keys if k not in mismatched]
+        return None, str(e), mismatches, missing, retry.unexpected_keys
+
+
+def strict_loadable(make_module, sd):
     try:
-        build_current(cfg)[name].load_state_dict(sd, strict=True)
-        res['strict_loadable'] = True
+        make_module().load_state_dict(sd, strict=True)
+        return True
     except RuntimeError:
-        res['strict_loadable'] = False
-    return res
+        return False
+
+
+def check_component(cfg, name, sd):
+    def make_module():
+        return build_current(cfg)[name]
+    module, error, mismatches, missing, unexpected = load_keys(make_module, sd)
+    return {'loaded': module is not None, 'error': error, 'size_mismatches': mismatches,
+            'tensor_sha256': tensor_sha256(module) if module is not None else None,
+            'missing_keys': sorted(missing), 'unexpected_keys': sorted(unexpected),
+            'strict_loadable': strict_loadable(make_module, sd)}
 
 
 def _err(e):

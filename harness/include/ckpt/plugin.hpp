@@ -131,6 +131,14 @@ inline void check_known_options(const Options& options, const std::vector<std::s
   }
 }
 
+// Optimizer::parameters of an optimizer over `module`: "<prefix>.<name>" for each of its
+// parameters, in registration order (Python's parameters() order when the names mirror it).
+inline std::vector<std::string> qualified_parameter_names(const std::string& prefix, const torch::nn::Module& module) {
+  std::vector<std::string> names;
+  for (const auto& p : module.named_parameters()) names.push_back(prefix + "." + p.key());
+  return names;
+}
+
 using PluginFactory = std::unique_ptr<Architecture>();
 using PluginDescriptorFn = const PluginDescriptor*();
 
