@@ -3,7 +3,8 @@
 # no LibTorch) in build-fuzz/, seeds one corpus per target from fixtures/ (pickles are
 # copied out of the zip fixtures as bytes, never unpickled), and runs the targets side by
 # side (FUZZ_PARALLEL at a time, default one per core) for FUZZ_SECONDS each (default 60).
-# Everything it writes stays under
+# A slow input is not a finding (a loaded machine makes any input slow); one over the
+# 10 s timeout is. Everything it writes stays under
 # build-fuzz/fuzz/<target>/: seeds/ (rebuilt each run), corpus/ (kept and grown across
 # runs), artifacts/ (crash-*, timeout-*, oom-*, leak-* of the last run) and fuzz.log.
 # Exits non-zero when any target finds a crash, hang, leak or sanitizer report.
@@ -44,6 +45,9 @@ for t in "${targets[@]}"; do
   selected[$t]=1
   rm -rf "$work/$t/seeds"
   mkdir -p "$work/$t/seeds" "$work/$t/corpus"
+  # The committed corpus (minimised from long runs, tests/fuzz/corpus/<target>/): the
+  # coverage those runs reached, and every input that once crashed or hung a target.
+  if [ -d "$root/tests/fuzz/corpus/$t" ]; then cp "$root/tests/fuzz/corpus/$t"/* "$work/$t/seeds/" 2>/dev/null || true; fi
 done
 have() { [ -n "${selected[$1]:-}" ]; }
 
@@ -100,7 +104,7 @@ run_target() {
   mkdir -p "$dir/artifacts"
   echo "=== $t: ${seconds}s, $(ls "$dir/seeds" | wc -l) seeds, $(ls "$dir/corpus" | wc -l) corpus inputs"
   (cd "$dir" && "$build/tests/fuzz/$t" corpus seeds \
-      -dict="$dict" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -seed="${FUZZ_SEED:-1}" \
+      -dict="$dict" -max_total_time="$seconds" -timeout=10 -report_slow_units=100000 -rss_limit_mb=2048 -seed="${FUZZ_SEED:-1}" \
       -max_len="$(max_len_of "$t")" -print_final_stats=1 -artifact_prefix="$dir/artifacts/") \
       >"$dir/fuzz.log" 2>&1 || status=$?
   local execs rate line

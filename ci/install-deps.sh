@@ -11,6 +11,7 @@ packages=(
   libcli11-dev            # command line
   nlohmann-json3-dev      # JSON output and safetensors headers
   libssl-dev              # SHA-256 of checkpoints and tensors
+  zlib1g-dev              # tests: the zip bomb of the bad-input catalogue
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy   # fixture writer and differential-test oracle
   python3-yaml                  # checks of the CI templates (tests/ci)

@@ -31,4 +31,7 @@ function(ckpt_harness_add_plugin name)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY ${output})
+  if(CKPT_PLUGIN_NO_GNU_UNIQUE)
+    target_compile_options(${name} PRIVATE -fno-gnu-unique)
+  endif()
 endfunction()

@@ -41,8 +41,15 @@ void write_junit_report(const RunResult& run, std::ostream& out) {
   for (const UnitResult& unit : run.units) {
     Totals t;
     for (const auto& c : unit.cases) t.add(c);
-    const std::string package = unit.plugin.name.empty() ? "format-only" : unit.plugin.name + "@" + unit.plugin.version;
-    const std::string classname = undotted(package) + "." + undotted(unit.checkpoint.empty() ? unit.plugin.file : unit.checkpoint);
+    // Units without a plugin: a checkpoint's format check, a plugin file that would not
+    // load, or why a run ended before its plan (its one case says: "config", "run").
+    const bool early_end = unit.plugin.file.empty() && unit.checkpoint.empty() && !unit.cases.empty();
+    const std::string package = !unit.plugin.name.empty() ? unit.plugin.name + "@" + unit.plugin.version
+                                : early_end             ? unit.cases.front().scenario
+                                                        : "format-only";
+    const std::string classname =
+        undotted(package) + "." + undotted(early_end ? env.config_file
+                                                        : unit.checkpoint.empty() ? unit.plugin.file : unit.checkpoint);
     XmlWriter::Scope suite(xml, "testsuite",
                            {{"name", one_line(unit.id)},
                             {"package", one_line(undotted(package))},

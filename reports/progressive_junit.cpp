@@ -5,7 +5,8 @@
 
 namespace ckpt {
 
-UnitResult not_run_unit(const UnitResult& identity, const std::vector<std::pair<std::string, std::string>>& cases) {
+UnitResult not_run_unit(const UnitResult& identity, const std::vector<std::pair<std::string, std::string>>& cases,
+                        const std::string& why) {
   UnitResult u = identity;
   u.cases.clear();
   for (const auto& [scenario, component] : cases) {
@@ -13,7 +14,7 @@ UnitResult not_run_unit(const UnitResult& identity, const std::vector<std::pair<
     c.scenario = scenario;
     c.component = component;
     c.outcome = Outcome::kError;
-    c.message = "not run: the run ended before this case (killed, or still running when this report was written)";
+    c.message = why;
     u.cases.push_back(c);
   }
   return u;

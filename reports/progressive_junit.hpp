@@ -23,6 +23,11 @@ class ProgressiveJunit : public RunListener {
 };
 
 // The planned unit with every case an error saying it did not run.
-UnitResult not_run_unit(const UnitResult& identity, const std::vector<std::pair<std::string, std::string>>& cases);
+// Why a planned case has no result: the run has not reached it (yet), or was interrupted.
+inline const std::string kNotRunYet =
+    "not run: the run ended before this case (killed, or still running when this report was written)";
+inline const std::string kNotRunInterrupted = "not run: the run was interrupted before this unit started";
+UnitResult not_run_unit(const UnitResult& identity, const std::vector<std::pair<std::string, std::string>>& cases,
+                        const std::string& why = kNotRunYet);
 
 }  // namespace ckpt

@@ -20,8 +20,8 @@ struct ReportOptions {
   std::string html_assets = "inline";
 };
 
-// Writes each format atomically; returns the paths written. Throws ReportWriteError (the
-// formats before the failing one are written).
+// Writes each format atomically; returns the paths written. When some cannot be written,
+// the others still are, and one ReportWriteError names every failure and what was written.
 std::vector<std::string> write_reports(const RunResult& run, const std::string& dir, const std::vector<std::string>& formats,
                                        const ReportOptions& options = {});
 

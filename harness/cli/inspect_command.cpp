@@ -18,6 +18,7 @@ void add_inspect_command(CLI::App& app, InspectOptions& options, int& exit_code)
   cmd->add_option("files", options.files, "Checkpoint files (torch.save zip or legacy, LibTorch archive, "
                                           ".safetensors, *.safetensors.index.json)")
       ;
+  cmd->add_option("--allow-path", options.allowed_dirs, kAllowPathHelp);
   cmd->add_option("--config", options.config,
                   "Inspect the checkpoints listed in this config's [checkpoints] files, accepting the globals "
                   "in its [security] allowed_globals");
@@ -33,7 +34,7 @@ int run_inspect(const InspectOptions& given) {
   HarnessConfig config;
   if (!options.config.empty()) {
     try {
-      config = load_config(options.config);
+      config = load_config(options.config, options.allowed_dirs);
       const std::vector<std::string> listed = expand_checkpoints(config);
       options.files.insert(options.files.end(), listed.begin(), listed.end());
     } catch (const ConfigError& e) {

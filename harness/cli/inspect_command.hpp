@@ -12,6 +12,7 @@ namespace ckpt {
 struct InspectOptions {
   std::vector<std::string> files;
   std::string config;  // take the checkpoints (and accepted globals) from this config
+  std::vector<std::string> allowed_dirs;  // --allow-path: outside the config's repository
   bool json = false;
   int depth = -1;  // -1: unlimited
   bool expand_optimizers = false;

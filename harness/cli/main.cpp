@@ -1,5 +1,6 @@
 // ckpt-harness: tells whether PyTorch / LibTorch checkpoints still load into the current
 // version of their models. This executable does not link LibTorch: it starts instantly.
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
       if (std::strcmp(argv[1], command) == 0) exec_worker(argc, argv);
     }
   }
+  // Under a file size limit (ulimit -f) a report write must fail with EFBIG, reported (exit
+  // 4), rather than kill the run with SIGXFSZ. Workers get the default back (exec_child).
+  ::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{
       "ckpt-harness " + std::string(ckpt::kHarnessVersion) +
       ": checks that PyTorch / LibTorch checkpoints still load into the current version of their models.\n\n"

@@ -101,6 +101,30 @@ void print_plan(const RunPlan& plan, std::ostream& out) {
       << " unit(s) in the config\n";
 }
 
+// A run that ends before its plan (a config error, an interrupt while plugins are
+// described) still leaves reports when it is known where they go: the CI system's test view
+// shows why (not the last run's results, nor "no test results found").
+void report_early_end(const std::string& report_dir, const RunOptions& o, const std::string& scenario,
+                      const std::string& message, bool interrupted = false) {
+  if (report_dir.empty()) return;
+  RunResult run;
+  run.interrupted = interrupted;
+  run.environment = {kHarnessVersion, kTorchVersion, host_name(), o.config, utc_now(), o.command_line, 0, o.shard, o.filter};
+  UnitResult u;
+  u.id = scenario + "/" + o.config;
+  CaseResult c;
+  c.scenario = scenario;
+  c.outcome = Outcome::kError;
+  c.message = message;
+  u.cases.push_back(c);
+  run.units.push_back(u);
+  try {
+    for (const auto& path : write_reports(run, report_dir, report_formats())) std::cout << "report: " << path << "\n";
+  } catch (const ReportWriteError& e) {
+    std::cerr << "error [report]: " << e.what() << "\n";
+  }
+}
+
 int exit_code_of(const RunResult& run, bool fail_on_stale) {
   if (run.interrupted) return kExitInterrupted;
   const Totals t = run.totals();
@@ -129,14 +153,18 @@ void add_run_command(CLI::App& app, RunOptions& o, int& exit_code) {
       ->check(CLI::IsMember(html_asset_modes()));
   cmd->add_option("--timeout", o.timeout_seconds, "Seconds per unit (default: [run] timeout_seconds)")->check(CLI::PositiveNumber);
   cmd->add_option("--plugin-dir", o.plugin_dirs, "More directories with plugins");
+  cmd->add_option("--allow-path", o.allowed_dirs, kAllowPathHelp);
   cmd->add_flag("--verbose,-v", o.verbose, "Print every case, not only failures");
   cmd->callback([&] { exit_code = run_harness(o); });
 }
 
 int run_harness(const RunOptions& o) {
   const auto started = std::chrono::steady_clock::now();
+  install_interrupt_handlers();  // first: a signal at any point ends the run the same way
+  std::string report_dir = o.report_dir;  // "" until known: a config that does not parse has none
   try {
-    const HarnessConfig config = load_config(o.config);
+    const HarnessConfig config = load_config(o.config, o.allowed_dirs);
+    if (report_dir.empty()) report_dir = config_relative(config, config.run.report_dir);
     const CaseFilter filter(o.filter);
     Shard shard;
     if (!o.shard.empty()) {
@@ -152,6 +180,7 @@ int run_harness(const RunOptions& o) {
     so.jobs = jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     so.unit_timeout_seconds = o.timeout_seconds > 0 ? o.timeout_seconds : config.run.timeout_seconds;
     so.limits.memory_bytes = config.run.memory_limit_mib << 20;
+    so.cpu_seconds_per_unit = config.run.cpu_seconds_per_unit;
     Supervisor supervisor(so);
 
     std::vector<DescribedPlugin> plugins;
@@ -182,6 +211,11 @@ int run_harness(const RunOptions& o) {
         }
       }
     }
+    if (interrupted()) {
+      std::cerr << "interrupted while the plugins were described: no unit ran\n";
+      report_early_end(report_dir, o, "run", "interrupted while the plugins were described: no unit ran", true);
+      return kExitInterrupted;
+    }
     // A plugin file that would not load has no known name: names the config gives that
     // match nothing may be it, so they are reported with it instead of stopping the run.
     std::vector<std::string> unresolved;
@@ -202,7 +236,6 @@ int run_harness(const RunOptions& o) {
     Environment& env = run.environment;
     env = {kHarnessVersion, kTorchVersion, host_name(), config.file, utc_now(), o.command_line, so.jobs, o.shard, o.filter};
     const bool terminal = ::isatty(STDOUT_FILENO) && !std::getenv("CI");
-    const std::string report_dir = o.report_dir.empty() ? config_relative(config, config.run.report_dir) : o.report_dir;
     for (auto& f : plugin_failures) {
       run.notes.push_back("plugin " + f.plugin.file + " could not be used: " + f.cases.front().message);
       run.units.push_back(f);
@@ -237,11 +270,14 @@ int run_harness(const RunOptions& o) {
     for (auto& u : supervisor.run(std::move(plan.units), [&](UnitResult& u) { apply_expectations(config, u); }, listeners)) {
       run.units.push_back(std::move(u));
     }
+    run.notes.insert(run.notes.end(), supervisor.notes().begin(), supervisor.notes().end());
     run.interrupted = interrupted();
     if (run.interrupted) {
       for (auto& u : not_run) {
         const bool ran = std::any_of(run.units.begin(), run.units.end(), [&u](const UnitResult& r) { return r.id == u.id; });
-        if (!ran) run.units.push_back(std::move(u));
+        if (ran) continue;
+        for (auto& c : u.cases) c.message = kNotRunInterrupted;
+        run.units.push_back(std::move(u));
       }
     }
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -273,6 +309,7 @@ int run_harness(const RunOptions& o) {
     return status;
   } catch (const ConfigError& e) {
     std::cerr << "error [config]: " << e.what() << "\n";
+    report_early_end(report_dir, o, "config", e.what());
     return 2;
   } catch (const UsageError& e) {
     std::cerr << "error [usage]: " << e.what() << "\n";

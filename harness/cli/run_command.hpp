@@ -30,6 +30,7 @@ struct RunOptions {
   std::string html_assets;     // "": the config's
   double timeout_seconds = 0;  // 0: the config's
   std::vector<std::string> plugin_dirs;
+  std::vector<std::string> allowed_dirs;  // --allow-path
   bool verbose = false;
   std::string command_line;
 };

@@ -27,6 +27,13 @@ void fail_config(const SourcePlace& where, const std::string& message) {
   throw ConfigError(where.file, where.line, where.column, message);
 }
 
+namespace {
+// Stops at `where` when `path` leads outside the repository (see PathConfinement).
+void confine(const HarnessConfig& config, const SourcePlace& where, const std::string& what, const std::string& path) {
+  if (auto why = config.confinement.violation(path)) fail_config(where, what + ": " + *why);
+}
+}  // namespace
+
 bool HarnessConfig::allows_global(const std::string& name) const {
   return std::find(allowed_globals.begin(), allowed_globals.end(), name) != allowed_globals.end();
 }
@@ -52,7 +59,7 @@ PluginSelector parse_plugin_selector(const std::string& text, const SourcePlace&
 namespace {
 const std::vector<std::string> kScenarioKeys = {
     "relaxed_threshold", "dtype_policy", "rtol", "atol", "epoch_convention", "first_epoch", "steps_per_epoch",
-    "optimizer_state", "resume_steps", "resume_split", "resume_bitwise", "batch"};
+    "optimizer_state", "resume_steps", "resume_split", "resume_bitwise", "batch", "require_finite"};
 
 // Reads the scenario settings present in `f` over `base` (the [scenarios] table or a
 // group's overrides of it).
@@ -68,6 +75,7 @@ ScenarioSettings read_scenario_settings(const TomlFields& f, ScenarioSettings s)
   if (auto v = f.integer("resume_steps", 2, 1000)) s.resume_steps = *v;
   if (auto v = f.integer("resume_split", 1, 999)) s.resume_split = *v;
   if (auto v = f.boolean("resume_bitwise")) s.resume_bitwise = *v;
+  if (auto v = f.boolean("require_finite")) s.require_finite = *v;
   if (auto v = f.integer("batch", 2, 1024)) s.batch = *v;
   if (s.resume_split >= s.resume_steps) {
     fail_config(f.place_of("resume_split"), "resume_split (" + std::to_string(s.resume_split) +
@@ -97,14 +105,18 @@ std::vector<std::string> scenario_list(const TomlFields& f, const std::string& k
 }
 
 void read_run(const TomlFields& f, HarnessConfig& config) {
-  f.check_keys({"jobs", "timeout_seconds", "memory_limit_mib", "max_file_mib", "report_dir", "formats",
+  f.check_keys({"jobs", "timeout_seconds", "memory_limit_mib", "cpu_seconds_per_unit", "max_file_mib", "report_dir", "formats",
                 "html_assets", "expectations_file", "fail_on_stale_expectations"});
   RunSettings& r = config.run;
   if (auto v = f.integer("jobs", 0, 256)) r.jobs = static_cast<int>(*v);
   if (auto v = f.number("timeout_seconds", 0.1, 86400)) r.timeout_seconds = *v;
   if (auto v = f.integer("memory_limit_mib", 256, 1 << 22)) r.memory_limit_mib = static_cast<std::uint64_t>(*v);
+  if (auto v = f.number("cpu_seconds_per_unit", 1, 1e7)) r.cpu_seconds_per_unit = *v;
   if (auto v = f.integer("max_file_mib", 1, 1 << 24)) r.max_file_mib = static_cast<std::uint64_t>(*v);
-  if (auto v = f.string("report_dir")) r.report_dir = v->value;
+  if (auto v = f.string("report_dir")) {
+    confine(config, {f.file(), v->line, v->column}, "[run] report_dir", config_relative(config, v->value));
+    r.report_dir = v->value;
+  }
   if (auto v = f.strings("formats")) {
     r.formats.clear();
     for (const Located& l : *v) {
@@ -123,12 +135,18 @@ void read_run(const TomlFields& f, HarnessConfig& config) {
     }
     r.html_assets = v->value;
   }
-  if (auto v = f.string("expectations_file")) r.expectations_file = config_relative(config, v->value);
+  if (auto v = f.string("expectations_file")) {
+    r.expectations_file = config_relative(config, v->value);
+    confine(config, {f.file(), v->line, v->column}, "[run] expectations_file", r.expectations_file);
+  }
   if (auto v = f.boolean("fail_on_stale_expectations")) r.fail_on_stale_expectations = *v;
 }
 
 void read_plugins(const TomlFields& f, HarnessConfig& config, const toml::table& table) {
-  if (auto v = f.strings("paths")) config.plugin_paths = *v;
+  if (auto v = f.strings("paths")) {
+    for (const Located& p : *v) confine(config, {f.file(), p.line, p.column}, "[plugins] paths", config_relative(config, p.value));
+    config.plugin_paths = *v;
+  }
   for (const auto& [key, node] : table) {
     const std::string name(key.str());
     if (name == "paths") continue;
@@ -268,12 +286,13 @@ toml::table parse_toml(const std::string& path) {
 }
 }  // namespace
 
-HarnessConfig load_config(const std::string& path) {
+HarnessConfig load_config(const std::string& path, const std::vector<std::string>& allowed_dirs) {
   if (!std::filesystem::is_regular_file(path)) throw ConfigError(path, 0, 0, "cannot read the config: no such file");
   const toml::table root = parse_toml(path);
   HarnessConfig config;
   config.file = path;
   config.base_dir = std::filesystem::absolute(path).parent_path().string();
+  config.confinement = PathConfinement(config.base_dir, allowed_dirs);
   const TomlFields top(path, root, "");
   top.check_keys({"run", "plugins", "scenarios", "checkpoints", "expectations", "security"});
   if (const toml::table* t = top.table("run")) read_run(TomlFields(path, *t, "run"), config);
@@ -351,6 +370,10 @@ std::vector<std::string> expand_group(const HarnessConfig& config, const Checkpo
     for (std::size_t i = 0; i < matches.gl_pathc; ++i) {
       const std::string match = std::filesystem::relative(matches.gl_pathv[i]).string();
       if (is_golden_file(match)) continue;  // recorded outputs beside a checkpoint, not one
+      if (auto why = config.confinement.violation(matches.gl_pathv[i])) {
+        ::globfree(&matches);
+        throw ConfigError(config.file, located.line, located.column, "[[checkpoints]] '" + group.name + "' files: " + *why);
+      }
       if (seen.insert(match).second) files.push_back(match);
     }
     ::globfree(&matches);

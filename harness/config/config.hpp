@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "config/path_confinement.hpp"
+
 namespace ckpt {
 
 // A configuration error, located like a compiler error: file:line:column: message
@@ -40,6 +42,7 @@ struct RunSettings {
   int jobs = 0;                          // 0: one worker per core
   double timeout_seconds = 300;          // wall clock per unit
   std::uint64_t memory_limit_mib = 8192; // per worker (data segment)
+  double cpu_seconds_per_unit = 0;       // CPU time a unit may use; 0: timeout_seconds x cores
   std::uint64_t max_file_mib = 0;        // 0: the reader's default cap
   std::string report_dir = "ckpt-harness-report";
   std::vector<std::string> formats = {"json", "junit", "html"};  // results.json, junit.xml, report.html
@@ -63,6 +66,7 @@ struct ScenarioSettings {
   std::int64_t resume_split = 2;          // k1: save and reload after this many steps
   bool resume_bitwise = true;             // false: within rtol/atol
   std::int64_t batch = 4;                 // sample batch for behaviour checks
+  bool require_finite = false;            // strict-load also fails on NaN / Inf in loaded tensors
 };
 
 struct KeyRuleSetting {
@@ -111,6 +115,7 @@ struct ExpectationSetting {
 struct HarnessConfig {
   std::string file;                      // the config file as given
   std::string base_dir;                  // paths in the config are relative to it
+  PathConfinement confinement;           // where those paths may lead
   RunSettings run;
   std::vector<Located> plugin_paths;     // [plugins] paths: files or directories
   std::map<std::string, PluginSettings> plugin_settings;  // [plugins.NAME]
@@ -124,7 +129,9 @@ struct HarnessConfig {
   bool allows_global(const std::string& name) const;
 };
 
-HarnessConfig load_config(const std::string& path);
+// `allowed_dirs`: directories outside the config's repository that its paths may name
+// (--allow-path).
+HarnessConfig load_config(const std::string& path, const std::vector<std::string>& allowed_dirs = {});
 
 // A config path made absolute against the config's directory.
 std::string config_relative(const HarnessConfig& config, const std::string& path);
@@ -133,7 +140,8 @@ std::string config_relative(const HarnessConfig& config, const std::string& path
 bool is_golden_file(const std::string& path);
 
 // The files of one group, in glob order without duplicates, relative to the current
-// directory. A pattern that matches nothing is an error (a typo would silently test nothing).
+// directory. A pattern that matches nothing is an error (a typo would silently test
+// nothing), and so is a match outside the repository.
 std::vector<std::string> expand_group(const HarnessConfig& config, const CheckpointGroup& group);
 // Every group's files, without duplicates.
 std::vector<std::string> expand_checkpoints(const HarnessConfig& config);

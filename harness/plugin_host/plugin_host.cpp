@@ -8,6 +8,8 @@
 #include <boost/dll/shared_library.hpp>
 #include <filesystem>
 
+#include "plugin_host/elf_machine.hpp"
+
 namespace ckpt {
 
 namespace {
@@ -53,6 +55,9 @@ std::shared_ptr<Plugin> Plugin::load(const std::string& path) {
     // Boost.DLL reports every dlopen failure as "Bad file descriptor"; dlerror() still holds
     // the reason ("undefined symbol: ...", "invalid ELF header").
     const char* reason = ::dlerror();
+    if (auto mismatch = elf_machine_mismatch(path)) {
+      throw PluginError(path, "cannot load it as a shared library: " + *mismatch + ": rebuild the plugin on this machine");
+    }
     throw PluginError(path, "cannot load it as a shared library (" + (reason ? std::string(reason) : ec.message()) +
                                 "): rebuild the plugin for this machine against this harness and its LibTorch");
   }

@@ -20,7 +20,8 @@ json settings_json(const ScenarioSettings& s) {
               {"resume_steps", s.resume_steps},
               {"resume_split", s.resume_split},
               {"resume_bitwise", s.resume_bitwise},
-              {"batch", s.batch}};
+              {"batch", s.batch},
+              {"require_finite", s.require_finite}};
 }
 
 ScenarioSettings settings_from_json(const json& j) {
@@ -38,6 +39,7 @@ ScenarioSettings settings_from_json(const json& j) {
   s.resume_split = j.at("resume_split").get<std::int64_t>();
   s.resume_bitwise = j.at("resume_bitwise").get<bool>();
   s.batch = j.at("batch").get<std::int64_t>();
+  s.require_finite = j.at("require_finite").get<bool>();
   return s;
 }
 }  // namespace

@@ -42,8 +42,19 @@ Path Path::child_other(std::string rendering) const {
 }
 
 std::string Path::str() const {
+  // A path deeper than any real checkpoint's (a hostile nesting) keeps its ends, so that a
+  // message stays readable: ['a'][0][0][0][0][0][...990 more levels...][0][0][0][0][0].
+  constexpr std::size_t kShownAtEachEnd = 6;
+  const std::size_t n = components_.size();
+  const bool abbreviated = n > 4 * kShownAtEachEnd;
   std::string out;
-  for (const auto& c : components_) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (abbreviated && i == kShownAtEachEnd) {
+      out += "[..." + std::to_string(n - 2 * kShownAtEachEnd) + " more levels...]";
+      i = n - kShownAtEachEnd - 1;
+      continue;
+    }
+    const PathComponent& c = components_[i];
     out += '[';
     switch (c.kind) {
       case PathComponent::Kind::kKey: out += python_quote(c.key); break;

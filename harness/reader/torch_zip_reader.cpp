@@ -50,6 +50,12 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
   const ZipArchive& zip = *archive;
   const std::string& file = source->name();
   const std::string prefix = find_prefix(zip);
+  for (const ZipEntry& e : zip.entries()) {  // torch.save writes every record into one folder
+    if (e.name.compare(0, prefix.size(), prefix) != 0) {
+      throw ReadError(ReadErrorKind::kZip, file, "zip entry '" + e.name + "'",
+                      "outside the folder '" + prefix + "' that holds data.pkl: torch.save writes every record there");
+    }
+  }
   const bool torchscript = zip.find(prefix + "constants.pkl") != nullptr ||
                            std::any_of(zip.entries().begin(), zip.entries().end(), [&](const ZipEntry& e) {
                              return e.name.compare(0, prefix.size() + 5, prefix + "code/") == 0;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <unordered_map>
 
 #include "reader/known_globals.hpp"
 #include "reader/utf8.hpp"
@@ -23,7 +24,11 @@ enum class KeyHash { kHashable, kUnhashable, kTooComplex };
 constexpr std::size_t kMaxKeyDepth = 100;
 constexpr std::size_t kMaxKeyBytes = 1u << 20;
 
-KeyHash canonical_key(const Value& key, std::string& out, std::size_t depth = 0) {
+// Keys of tuples met before in this key (shared through the memo or DUP): each is
+// expanded once, so a tuple of shared tuples costs its size, not 2^depth visits.
+using KeyCache = std::unordered_map<const Value*, std::string>;
+
+KeyHash canonical_key(const Value& key, std::string& out, KeyCache& cache, std::size_t depth = 0) {
   switch (key.kind) {
     case ValueKind::kNone: out = "n"; return KeyHash::kHashable;
     case ValueKind::kBool: out = key.boolean ? "i1" : "i0"; return KeyHash::kHashable;
@@ -44,15 +49,20 @@ KeyHash canonical_key(const Value& key, std::string& out, std::size_t depth = 0)
     case ValueKind::kGlobal: out = "g" + key.text; return KeyHash::kHashable;
     case ValueKind::kTuple: {
       if (depth >= kMaxKeyDepth) return KeyHash::kTooComplex;
+      if (auto it = cache.find(&key); it != cache.end()) {
+        out = it->second;
+        return KeyHash::kHashable;
+      }
       std::string all = "t(";
       for (const Value* item : key.items) {
         std::string part;
-        const KeyHash hash = canonical_key(*item, part, depth + 1);
+        const KeyHash hash = canonical_key(*item, part, cache, depth + 1);
         if (hash != KeyHash::kHashable) return hash;
+        if (all.size() + part.size() > kMaxKeyBytes) return KeyHash::kTooComplex;
         all += std::to_string(part.size()) + ":" + part;
-        if (all.size() > kMaxKeyBytes) return KeyHash::kTooComplex;
       }
       out = all + ")";
+      cache.emplace(&key, out);
       return KeyHash::kHashable;
     }
     default: return KeyHash::kUnhashable;  // lists, dicts, sets are unhashable; objects hash by identity
@@ -245,7 +255,8 @@ void Unpickler::set_item(Value& target, Value* key, Value* value, const char* op
                 std::string(op) + " on a " + to_string(target.kind) + ": expected a dict");
   }
   std::string canonical;
-  const KeyHash hash = canonical_key(*key, canonical);
+  KeyCache cache;
+  const KeyHash hash = canonical_key(*key, canonical, cache);
   if (hash == KeyHash::kTooComplex) {
     in_.fail_at(op_pos_, ReadErrorKind::kLimit,
                 std::string(op) + ": a tuple key nested over " + std::to_string(kMaxKeyDepth) + " levels or over " +

@@ -1,6 +1,7 @@
 #include "reader/zip_archive.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "reader/byte_cursor.hpp"
 #include "reader/read_error.hpp"
@@ -24,6 +25,24 @@ struct CentralDirectory {
 };
 
 std::string entry_where(const std::string& name) { return "zip entry '" + name + "'"; }
+
+// A name that would leave the folder a tool extracts the archive into: absolute, with a
+// '..' segment or a backslash (a separator on Windows). torch.save never writes one.
+bool escapes_the_archive(const std::string& name) {
+  if (name.empty() || name.front() == '/' || name.find('\\') != std::string::npos) return true;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t slash = name.find('/', start);
+    if (name.compare(start, slash == std::string::npos ? std::string::npos : slash - start, "..") == 0) return true;
+    if (slash == std::string::npos) return false;
+    start = slash + 1;
+  }
+}
+
+std::string case_folded(std::string name) {
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
 
 // The end-of-central-directory record is the last thing in the file, followed only by its
 // comment; scan backwards and accept only a record whose comment reaches exactly the end.
@@ -171,6 +190,16 @@ void ZipArchive::read_central_directory() {
                                     " but uncompressed size " + std::to_string(size));
     }
     if (by_name_.count(name) != 0) fail(ReadErrorKind::kZip, "duplicate entry name: a zip may hold each name once");
+    if (escapes_the_archive(name)) {
+      fail(ReadErrorKind::kZip, "entry name is absolute or has a '..' segment or a backslash: torch.save never writes "
+                                "one, and a tool extracting this archive would write outside its folder");
+    }
+    // Names that differ only in case are one file on a case-insensitive file system: which
+    // one a tool sees would depend on where the archive is extracted.
+    if (const auto [it, inserted] = by_folded_name_.emplace(case_folded(name), name); !inserted) {
+      fail(ReadErrorKind::kZip, "entry names '" + it->second + "' and '" + name +
+                                    "' differ only in case: a zip may hold each name once, whatever the case");
+    }
 
     // The local header is read when the entry is first used (data_offset); here only
     // what the central directory alone can say.

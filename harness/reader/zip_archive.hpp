@@ -49,6 +49,7 @@ class ZipArchive {
   std::shared_ptr<const ByteSource> source_;
   std::vector<ZipEntry> entries_;
   std::map<std::string, std::size_t, std::less<>> by_name_;
+  std::map<std::string, std::string> by_folded_name_;  // lower case -> name as written
   std::uint64_t central_directory_offset_ = 0;
   mutable std::vector<std::uint64_t> data_offsets_;  // 0: not located yet (no entry starts at 0)
 };

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <thread>
 
 #include "runner/interrupt.hpp"
 
@@ -18,7 +20,33 @@ using nlohmann::json;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 constexpr int kMaxStartFailures = 3;
+// Workers killed from outside while they start (a person, the OOM killer) say nothing about
+// the executable: they count apart, against a higher bound.
+constexpr int kMaxStartKills = 10;
 constexpr std::size_t kLogLines = 30;
+constexpr double kExitSeconds = 5;  // for a worker told to exit
+
+// CKPT_WORKER_CPU_SECONDS overrides the CPU time per unit: a hook for the isolation tests
+// (tests/cli/run_isolation_test.cpp), which need a budget of seconds; not a user setting.
+double cpu_seconds_per_unit(const SupervisorOptions& options) {
+  if (const char* text = std::getenv("CKPT_WORKER_CPU_SECONDS")) {
+    char* end = nullptr;
+    const double seconds = std::strtod(text, &end);
+    if (end != text && *end == '\0' && seconds > 0) return seconds;
+  }
+  if (options.cpu_seconds_per_unit > 0) return options.cpu_seconds_per_unit;
+  // As much as the unit could use on every core until its timeout: by default the limit
+  // only stops what the clock would stop too.
+  return std::max(10.0, options.unit_timeout_seconds * std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// "the plugin left 1019 files open (...)" when a worker's reply says so, else "".
+std::string files_left_open(const json& reply) {
+  const int left = reply.value("open_files_left", 0);
+  if (left <= 0) return "";
+  return "the plugin left " + std::to_string(left) + " files open (a worker may have " +
+         std::to_string(reply.value("open_files_limit", 0)) + "), so its worker was replaced";
+}
 }  // namespace
 
 struct Supervisor::Slot {
@@ -30,9 +58,19 @@ struct Supervisor::Slot {
   std::size_t planned_done = 0;            // cases received for the unit
   std::string phase;                       // "strict-load/generator"
   Clock::time_point phase_start = Clock::now();
+  std::vector<std::string> plugins;        // labels of the plugins the current worker loaded
+
+  void loaded(const PluginRef& plugin) {
+    if (!plugin.name.empty() && std::find(plugins.begin(), plugins.end(), plugin.label()) == plugins.end()) {
+      plugins.push_back(plugin.label());
+    }
+  }
 };
 
-Supervisor::Supervisor(SupervisorOptions options) : options_(std::move(options)) { install_interrupt_handlers(); }
+Supervisor::Supervisor(SupervisorOptions options)
+    : options_(std::move(options)), cpu_seconds_per_unit_(cpu_seconds_per_unit(options_)) {
+  install_interrupt_handlers();
+}
 
 Supervisor::~Supervisor() {
   for (auto& slot : slots_) {
@@ -40,8 +78,21 @@ Supervisor::~Supervisor() {
   }
 }
 
-std::unique_ptr<WorkerProcess> Supervisor::start_worker() {
-  return std::make_unique<WorkerProcess>(options_.worker_executable, options_.limits);
+void Supervisor::start_worker(Slot& slot) {
+  slot.worker = std::make_unique<WorkerProcess>(options_.worker_executable, options_.limits);
+  slot.plugins.clear();
+}
+
+void Supervisor::note(std::string text) {
+  if (std::find(notes_.begin(), notes_.end(), text) == notes_.end()) notes_.push_back(std::move(text));
+}
+
+// A worker that ended outside a unit: the results it sent stand, but the run says how it
+// ended and which plugins it had loaded (one of them is the likely cause).
+void Supervisor::note_worker_end(const Slot& slot, const std::string& how, const std::string& when) {
+  std::string plugins;
+  for (const auto& p : slot.plugins) plugins += (plugins.empty() ? "" : ", ") + p;
+  note("a worker that loaded " + (plugins.empty() ? std::string("no plugin") : plugins) + " " + how + " " + when);
 }
 
 // Waits for one message with `op` from the slot's worker; nullopt when the worker ended,
@@ -84,42 +135,74 @@ std::vector<DescribeOutcome> Supervisor::describe(const std::vector<std::string>
   for (const auto& file : files) {
     DescribeOutcome d;
     d.file = file;
-    std::string failure;
-    if (!slot.worker) {
-      slot.worker = start_worker();
-      if (!wait_for(slot, "ready", options_.start_timeout_seconds, failure)) {
-        d.error = "the worker (" + options_.worker_executable + ") did not start: it " + failure + "\n" +
-                  slot.worker->log().last_lines(kLogLines);
-        slot.worker.reset();
-        out.push_back(d);
-        if (interrupted()) break;
-        continue;
-      }
+    // A worker killed from outside (not by its plugin) is replaced and the plugin described
+    // again: the plugin is blamed only for what its own code does.
+    for (int kills = 0; describe_one(slot, d, options_by_plugin, selectors) == DescribeEnd::kKilledFromOutside;) {
+      if (++kills >= kMaxStartKills) break;
+      d.error.clear();
     }
-    slot.worker->log().clear();
-    slot.worker->send({{"op", "describe"}, {"file", file}, {"options", options_by_plugin}, {"selectors", selectors}});
-    auto reply = wait_for(slot, "described", options_.unit_timeout_seconds, failure);
-    if (!reply) {
-      const std::string log = slot.worker->log().last_lines(kLogLines);
-      d.error = "the worker " + failure + " while loading this plugin" +
-                (log.empty() ? std::string(" (it wrote nothing)") : "\nits output ended with:\n" + log);
-      slot.worker.reset();
-    } else if (!reply->value("ok", false)) {
-      d.error = reply->value("error", "refused");
-      if (reply->value("replace", false)) slot.worker.reset();  // out of memory: start afresh
-    } else {
-      d.plugin = DescribedPlugin{file,
-                                 reply->value("name", ""),
-                                 reply->value("version", ""),
-                                 reply->value("description", ""),
-                                 reply->value("modules", std::vector<std::string>{}),
-                                 reply->value("optimizers", std::vector<std::string>{})};
-    }
+    if (interrupted()) break;  // the file in flight is not blamed for the interruption
     out.push_back(std::move(d));
-    if (interrupted()) break;
   }
   if (slot.worker) slot.state = Slot::State::kIdle;
   return out;
+}
+
+Supervisor::DescribeEnd Supervisor::describe_one(Slot& slot, DescribeOutcome& d, const json& options_by_plugin,
+                                                 const json& selectors) {
+  const std::string& file = d.file;
+  std::string failure;
+  // The worker is gone: `d.error` says how; whether from outside decides a retry.
+  auto worker_lost = [&](const std::string& error) {
+    d.error = error;
+    const bool from_outside = slot.worker->killed_from_outside();
+    slot.worker.reset();
+    return from_outside ? DescribeEnd::kKilledFromOutside : DescribeEnd::kDone;
+  };
+  if (!slot.worker) {
+    start_worker(slot);
+    if (!wait_for(slot, "ready", options_.start_timeout_seconds, failure)) {
+      return worker_lost("the worker (" + options_.worker_executable + ") did not start: it " + failure + "\n" +
+                         slot.worker->log().last_lines(kLogLines));
+    }
+  }
+  slot.worker->log().clear();
+  slot.worker->limit_cpu_time(cpu_seconds_per_unit_);
+  slot.worker->send({{"op", "describe"}, {"file", file}, {"options", options_by_plugin}, {"selectors", selectors}});
+  auto reply = wait_for(slot, "described", options_.unit_timeout_seconds, failure);
+  if (!reply) {
+    const std::string log = slot.worker->log().last_lines(kLogLines);
+    return worker_lost("the worker " + failure + " while loading this plugin" +
+                       (log.empty() ? std::string(" (it wrote nothing)") : "\nits output ended with:\n" + log));
+  }
+  if (!reply->value("ok", false)) {
+    d.error = reply->value("error", "refused");
+  } else {
+    d.plugin = DescribedPlugin{file,
+                               reply->value("name", ""),
+                               reply->value("version", ""),
+                               reply->value("description", ""),
+                               reply->value("modules", std::vector<std::string>{}),
+                               reply->value("optimizers", std::vector<std::string>{})};
+    slot.loaded({d.plugin->name, d.plugin->version, file});
+  }
+  // A plugin that left many files open while described: its error (EMFILE is then the likely
+  // cause) or a note says so.
+  if (const std::string left = files_left_open(*reply); !left.empty()) {
+    if (d.plugin) {
+      note(file + ": while it was described, " + left);
+    } else {
+      d.error += " [" + left + "]";
+    }
+  }
+  if (reply->value("replace", false)) {
+    slot.worker.reset();  // out of memory, or files left open: start afresh
+  } else if (slot.worker->replies_ended()) {
+    // It ended after its reply: the description stands, the next plugin gets a new worker.
+    note_worker_end(slot, slot.worker->reap(options_.grace_seconds), "while idle, after describing " + file);
+    slot.worker.reset();
+  }
+  return DescribeEnd::kDone;
 }
 
 namespace {
@@ -143,8 +226,9 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
   const std::size_t total = units.size();
   std::vector<bool> started(total, false), done(total, false);
   std::size_t next = 0, finished = 0;
-  int start_failures = 0;
+  int start_failures = 0, start_kills = 0;
   std::string start_failure;
+  auto cannot_start = [&] { return start_failures >= kMaxStartFailures || start_kills >= kMaxStartKills; };
   const int jobs = std::max(1, std::min<int>(options_.jobs, static_cast<int>(total)));
   while (static_cast<int>(slots_.size()) < jobs) slots_.push_back(std::make_unique<Slot>());
   std::vector<Clock::time_point> unit_start(total);
@@ -188,7 +272,7 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
       const std::string op = m->value("op", "");
       if (op == "ready" && slot.state == Slot::State::kStarting) {
         slot.state = Slot::State::kIdle;
-        start_failures = 0;
+        start_failures = start_kills = 0;
       } else if (op == "phase" && slot.state == Slot::State::kBusy) {
         slot.phase = case_label(m->value("scenario", ""), m->value("component", ""));
         slot.phase_start = Clock::now();
@@ -209,10 +293,12 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
         }
         const bool replace = m->value("replace", false);
         plan.result.checkpoint_sha256 = m->value("sha256", "");
+        // The worker said so on the unit's cases; the note shows it in the run's summary.
+        if (const std::string left = files_left_open(*m); !left.empty()) note(plan.result.id + ": " + left);
         if (plan.result.worst() == Outcome::kError) plan.result.worker_log = slot.worker->log().text();
         complete(slot.unit);
         slot.state = Slot::State::kIdle;
-        if (replace) {  // a memory failure leaves the process in doubt: start afresh
+        if (replace) {  // after a memory failure or a descriptor leak the process is in doubt: start afresh
           slot.worker->signal_group(SIGKILL);
           slot.worker->reap(options_.grace_seconds);
           slot.worker.reset();
@@ -235,9 +321,9 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
       Slot& slot = *slot_ptr;
       if (stopping) break;
       if (!slot.worker && next < total) {
-        if (start_failures >= kMaxStartFailures) break;
+        if (cannot_start()) break;
         try {
-          slot.worker = start_worker();
+          start_worker(slot);
           slot.state = Slot::State::kStarting;
           slot.since = Clock::now();
         } catch (const std::exception& e) {
@@ -254,7 +340,9 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
         slot.since = slot.phase_start = unit_start[slot.unit] = Clock::now();
         started[slot.unit] = true;
         slot.worker->log().clear();
+        slot.loaded(units[slot.unit].result.plugin);
         listener.on_unit_start(units[slot.unit].result);
+        slot.worker->limit_cpu_time(cpu_seconds_per_unit_);
         if (!slot.worker->send({{"op", "run"}, {"unit", to_json(units[slot.unit].request)}})) {
           const std::string how = slot.worker->reap(options_.grace_seconds);
           fail_unit(slot, how, "before it received the unit");
@@ -262,7 +350,7 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
         }
       }
     }
-    if (start_failures >= kMaxStartFailures) {
+    if (cannot_start()) {
       // The worker cannot start at all: every unit left would fail the same way.
       for (std::size_t i = 0; i < total; ++i) {
         if (started[i]) continue;
@@ -308,7 +396,9 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
           fail_unit(slot, how, "without sending its result");
         } else if (slot.state == Slot::State::kStarting) {
           start_failure = "it " + how + ": " + slot.worker->log().last_lines(5);
-          ++start_failures;
+          ++(slot.worker->killed_from_outside() ? start_kills : start_failures);
+        } else {
+          note_worker_end(slot, how, "while idle between units (the results it sent stand)");
         }
         abandon(slot);
         continue;
@@ -341,13 +431,21 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
       abandon(slot);
     }
   }
-  // Closing fd 3 tells idle workers to exit.
+  // Closing fd 3 tells idle workers to exit. Their results are all in; one that does not
+  // exit cleanly (plugin code runs at exit too) is noted, not hidden.
   for (auto& slot_ptr : slots_) {
     if (slot_ptr->worker) slot_ptr->worker->close_requests();
   }
   for (auto& slot_ptr : slots_) {
-    if (slot_ptr->worker) slot_ptr->worker->reap(5.0);
-    slot_ptr->worker.reset();
+    Slot& slot = *slot_ptr;
+    if (!slot.worker) continue;
+    const std::string how = slot.worker->reap(kExitSeconds);
+    if (!slot.worker->exited_cleanly()) {
+      note_worker_end(slot, how,
+                      "after it was told to exit, once its units had finished (their results stand): plugin code "
+                      "that runs at exit (static destructors, atexit handlers) may have failed");
+    }
+    slot.worker.reset();
   }
   std::vector<UnitResult> out;
   for (std::size_t i = 0; i < total; ++i) {

@@ -21,6 +21,9 @@ struct SupervisorOptions {
   double unit_timeout_seconds = 300;
   double start_timeout_seconds = 120;  // from fork to the worker's "ready"
   double grace_seconds = 2;            // between SIGTERM and SIGKILL
+  // CPU time (all threads) a worker may spend on one unit, or on describing one plugin; past
+  // it SIGXCPU ends the worker. 0: unit_timeout_seconds x cores, at least 10 s.
+  double cpu_seconds_per_unit = 0;
   WorkerLimits limits;
 };
 
@@ -48,13 +51,25 @@ class Supervisor {
   std::vector<UnitResult> run(std::vector<UnitPlan> units, const std::function<void(UnitResult&)>& finish,
                               RunListener& listener);
 
+  // What the run's results cannot show, for RunResult::notes: a worker that crashed while
+  // idle or while exiting (the results it sent stand), a plugin that left many files open.
+  const std::vector<std::string>& notes() const { return notes_; }
+
  private:
   struct Slot;
-  std::unique_ptr<WorkerProcess> start_worker();
+  enum class DescribeEnd { kDone, kKilledFromOutside };
+  // Describes `d.file` in the slot's worker (started when needed), filling `d`.
+  DescribeEnd describe_one(Slot& slot, DescribeOutcome& d, const nlohmann::json& options_by_plugin,
+                           const nlohmann::json& selectors);
+  void start_worker(Slot& slot);
   std::optional<nlohmann::json> wait_for(Slot& slot, const std::string& op, double seconds, std::string& failure);
+  void note(std::string text);
+  void note_worker_end(const Slot& slot, const std::string& how, const std::string& when);
 
   SupervisorOptions options_;
+  double cpu_seconds_per_unit_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::string> notes_;
 };
 
 }  // namespace ckpt

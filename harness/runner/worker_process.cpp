@@ -7,18 +7,37 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
 namespace ckpt {
 
+namespace {
+// Why the kernel sends the signals that enforce a worker's limits.
+const char* limit_reason(int signal) {
+  switch (signal) {
+    case SIGXFSZ:
+      return ": a file it wrote reached the worker's file size limit";
+    case SIGXCPU:
+      return ": it used up the CPU time it may spend on one unit";
+    default:
+      return "";
+  }
+}
+}  // namespace
+
 std::string signal_text(int signal) {
   const char* abbrev = ::sigabbrev_np(signal);
-  const std::string why = signal == SIGXFSZ ? ": a file it wrote reached the worker's file size limit" : "";
-  return std::string(abbrev ? std::string("SIG") + abbrev : "signal") + " (signal " + std::to_string(signal) + why + ")";
+  return std::string(abbrev ? std::string("SIG") + abbrev : "signal") + " (signal " + std::to_string(signal) +
+         limit_reason(signal) + ")";
 }
 
 namespace {
@@ -31,29 +50,40 @@ void make_pipe(int fds[2]) {
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
 }
 
+// Sets both limits of `resource` to `value` (0: leaves it), capped by the inherited hard
+// limit, which an unprivileged process cannot raise.
+void set_limit(int resource, std::uint64_t value) {
+  rlimit current{};
+  if (value == 0 || ::getrlimit(resource, &current) != 0) return;
+  const rlim_t capped = std::min<rlim_t>(value, current.rlim_max);
+  const rlimit wanted{capped, capped};
+  ::setrlimit(resource, &wanted);
+}
+
 // In the child between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(const char* exe, int request_read, int reply_write, int log_write, const WorkerLimits& limits) {
   ::setpgid(0, 0);
-  for (int s : {SIGINT, SIGTERM, SIGPIPE, SIGCHLD}) ::signal(s, SIG_DFL);
+  // Dispositions set to "ignore" survive exec: the supervisor ignores SIGPIPE and SIGXFSZ,
+  // but a worker must die of SIGXFSZ and SIGXCPU when it reaches its limits.
+  for (int s : {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGXFSZ, SIGXCPU}) ::signal(s, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   const rlimit no_core{0, 0};
   ::setrlimit(RLIMIT_CORE, &no_core);
-  if (limits.memory_bytes > 0) {
-    const rlimit data{limits.memory_bytes, limits.memory_bytes};
-    ::setrlimit(RLIMIT_DATA, &data);
-  }
-  if (limits.file_bytes > 0) {
-    const rlimit file_size{limits.file_bytes, limits.file_bytes};
-    ::setrlimit(RLIMIT_FSIZE, &file_size);
-  }
+#ifndef __SANITIZE_ADDRESS__
+  set_limit(RLIMIT_DATA, limits.memory_bytes);
+#endif  // AddressSanitizer maps terabytes of shadow memory: an instrumented worker has no memory limit
+  set_limit(RLIMIT_FSIZE, limits.file_bytes);
+  set_limit(RLIMIT_NOFILE, limits.open_files);
   const int devnull = ::open("/dev/null", O_RDONLY);
-  // dup2 clears FD_CLOEXEC on the targets; everything else closes at exec.
+  // dup2 clears FD_CLOEXEC on the targets; this process's own descriptors close at exec,
+  // and any it inherited without FD_CLOEXEC are closed here: a worker starts with 0-4 only.
   if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(log_write, 1) < 0 || ::dup2(log_write, 2) < 0 ||
       ::dup2(request_read, 3) < 0 || ::dup2(reply_write, 4) < 0) {
     ::_exit(126);
   }
+  ::close_range(5, ~0U, 0);
   const char* argv[] = {exe, "serve", nullptr};
   ::execv(exe, const_cast<char* const*>(argv));
   const char message[] = "cannot execute the worker\n";
@@ -128,6 +158,7 @@ bool drain(int fd, Sink&& sink, std::size_t budget = 4 << 20) {
 
 bool WorkerProcess::read_replies() {
   const bool open = drain(reply_fd_, [this](const char* data, std::size_t n) { pending_.append(data, n); });
+  if (!open) replies_ended_ = true;
   for (std::size_t nl; (nl = pending_.find('\n')) != std::string::npos;) {
     messages_.push_back(nlohmann::json::parse(pending_.substr(0, nl), nullptr, false));
     pending_.erase(0, nl + 1);
@@ -146,13 +177,44 @@ std::optional<nlohmann::json> WorkerProcess::next_message() {
   return m;
 }
 
+namespace {
+// CPU time (user and system, all threads) a process has used so far; < 0 when it is gone.
+double cpu_seconds_used(pid_t pid) {
+  std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(stat_file, stat);
+  const auto name_end = stat.rfind(')');  // the command name may hold spaces and parentheses
+  if (name_end == std::string::npos) return -1;
+  // From field 3 (state) on; utime and stime are fields 14 and 15, in clock ticks.
+  std::istringstream fields(stat.substr(name_end + 1));
+  std::string skipped;
+  for (int field = 3; field < 14; ++field) fields >> skipped;
+  unsigned long long user_ticks = 0, system_ticks = 0;
+  if (!(fields >> user_ticks >> system_ticks)) return -1;
+  return static_cast<double>(user_ticks + system_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+}  // namespace
+
+bool WorkerProcess::limit_cpu_time(double seconds) {
+  if (pid_ <= 0 || reaped_) return false;
+  const double used = cpu_seconds_used(pid_);
+  rlimit current{};
+  if (used < 0 || ::prlimit(pid_, RLIMIT_CPU, nullptr, &current) != 0) return false;
+  const rlimit wanted{std::min<rlim_t>(static_cast<rlim_t>(std::ceil(used + seconds)), current.rlim_max), current.rlim_max};
+  return ::prlimit(pid_, RLIMIT_CPU, &wanted, nullptr) == 0;
+}
+
 void WorkerProcess::signal_group(int signal) {
-  if (pid_ > 0 && !reaped_) ::kill(-pid_, signal);
+  if (pid_ > 0 && !reaped_) {
+    signalled_ = true;
+    ::kill(-pid_, signal);
+  }
 }
 
 std::string WorkerProcess::reap(double seconds) {
   if (reaped_) return exit_text_;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  bool overdue = false;
   // Wait for the exit without reaping, so the group id stays reserved while whatever the
   // worker started and left behind is killed with it.
   for (;;) {
@@ -162,6 +224,7 @@ std::string WorkerProcess::reap(double seconds) {
     if (r < 0 && errno != EINTR) break;
     if (std::chrono::steady_clock::now() >= deadline) {
       ::kill(-pid_, SIGKILL);
+      overdue = true;
       break;
     }
     read_log();  // keep draining: a worker blocked on a full pipe would never exit
@@ -177,9 +240,13 @@ std::string WorkerProcess::reap(double seconds) {
   if (r != pid_) {
     exit_text_ = "ended (status unknown)";
   } else if (WIFSIGNALED(status)) {
-    exit_text_ = "was killed by " + signal_text(WTERMSIG(status));
+    char waited[48] = "";
+    if (overdue && WTERMSIG(status) == SIGKILL) std::snprintf(waited, sizeof waited, "did not end within %g s and ", seconds);
+    exit_text_ = waited + ("was killed by " + signal_text(WTERMSIG(status)));
+    killed_from_outside_ = !overdue && WTERMSIG(status) == SIGKILL && !signalled_;
   } else {
     exit_text_ = "exited with status " + std::to_string(WEXITSTATUS(status));
+    clean_exit_ = WEXITSTATUS(status) == 0;
   }
   return exit_text_;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // One worker process (`ckpt-harness-worker serve`) as the supervisor sees it: started
 // fresh with fork+exec from this process, which never ran LibTorch (so forking is safe),
-// in its own process group with a memory limit; spoken to over two pipes; its stdout and
+// in its own process group with resource limits; spoken to over two pipes; its stdout and
 // stderr captured into a capped tail. Killing it kills everything it started.
 #include <sys/types.h>
 
@@ -19,6 +19,10 @@ struct WorkerLimits {
   // RLIMIT_FSIZE: a worker reads checkpoints and writes nothing but pipes, so a plugin that
   // writes files without bound is stopped (SIGXFSZ) before it fills the CI machine's disk.
   std::uint64_t file_bytes = std::uint64_t{64} << 20;
+  // RLIMIT_NOFILE: a worker needs about a dozen descriptors (its pipes, the checkpoint files
+  // of a unit); a plugin that leaks them meets EMFILE here, and the worker asks to be
+  // replaced (serve.cpp) before later units suffer.
+  std::uint64_t open_files = 1024;
 };
 
 class WorkerProcess {
@@ -41,11 +45,22 @@ class WorkerProcess {
   std::optional<nlohmann::json> next_message();  // parsed in arrival order
   LogTail& log() { return log_; }
 
+  // Lets the worker use `seconds` more CPU time (all its threads) from now on: sets the
+  // soft RLIMIT_CPU with prlimit(2) to what it used so far plus `seconds`, so SIGXCPU ends
+  // it there. The hard limit stays as inherited: an unprivileged process cannot raise it
+  // again for the next request. False when the worker is gone.
+  bool limit_cpu_time(double seconds);
+
   void signal_group(int signal);
   // Waits for the exit (blocking up to `seconds`, then SIGKILL); describes how it ended:
-  // "exited with status 0", "was killed by SIGSEGV (signal 11)".
+  // "exited with status 0", "was killed by SIGSEGV (signal 11)", "did not end within 5 s
+  // and was killed by SIGKILL (signal 9)".
   std::string reap(double seconds);
   bool exited() const { return reaped_; }
+  bool exited_cleanly() const { return reaped_ && clean_exit_; }  // status 0, no signal
+  // Killed by SIGKILL not sent by the supervisor: from outside (a person, the OOM killer).
+  bool killed_from_outside() const { return reaped_ && killed_from_outside_; }
+  bool replies_ended() const { return replies_ended_; }          // read_replies saw end of file
 
  private:
   pid_t pid_ = -1;
@@ -53,10 +68,11 @@ class WorkerProcess {
   std::string pending_;
   std::deque<nlohmann::json> messages_;
   LogTail log_;
-  bool reaped_ = false;
+  bool reaped_ = false, clean_exit_ = false, replies_ended_ = false, killed_from_outside_ = false;
+  bool signalled_ = false;  // the supervisor signalled it (timeout, interrupt, replacement)
   std::string exit_text_;
 };
 
-std::string signal_text(int signal);  // "SIGSEGV (signal 11)"
+std::string signal_text(int signal);  // "SIGSEGV (signal 11)", with why for the limits' signals
 
 }  // namespace ckpt

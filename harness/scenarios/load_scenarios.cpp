@@ -1,4 +1,6 @@
 // strict-load, relaxed-load, shapes, dtypes: one module's state dict against the model.
+#include <ATen/ops/isinf.h>
+#include <ATen/ops/isnan.h>
 #include <algorithm>
 
 #include "reader/dtype.hpp"
@@ -61,6 +63,24 @@ std::string counts(const ModuleComparison& c) {
   return out;
 }
 
+// "main.0.weight: 3 NaN, 1 Inf" for each floating tensor of the module that is not finite.
+std::vector<std::string> non_finite_tensors(const torch::nn::Module& module) {
+  std::vector<std::string> rows;
+  auto check = [&rows](const std::string& name, const torch::Tensor& t) {
+    if (!t.defined() || !t.is_floating_point()) return;
+    const auto nan = torch::isnan(t).sum().item<std::int64_t>();
+    const auto inf = torch::isinf(t).sum().item<std::int64_t>();
+    if (nan + inf == 0) return;
+    std::string row = name + ":";
+    if (nan > 0) row += " " + std::to_string(nan) + " NaN";
+    if (inf > 0) row += std::string(nan > 0 ? "," : "") + " " + std::to_string(inf) + " Inf";
+    rows.push_back(row);
+  };
+  for (const auto& p : module.named_parameters()) check(p.key(), p.value());
+  for (const auto& b : module.named_buffers()) check(b.key(), b.value());
+  return rows;
+}
+
 bool is_floating(DType d) {
   return d == DType::kFloat16 || d == DType::kFloat32 || d == DType::kFloat64 || d == DType::kBFloat16;
 }
@@ -74,7 +94,17 @@ CaseResult run_strict_load(UnitContext& ctx, const std::string& module) {
     return make_case(Outcome::kFail, "does not load strictly: " + counts(*c),
                      c->pytorch_message() + "\n" + load_notes(*c), key_data(*c));
   }
-  ctx.loaded_model();  // really copies every tensor: unreadable tensor data fails here
+  LoadedModel& loaded = ctx.loaded_model();  // really copies every tensor: unreadable tensor data fails here
+  if (ctx.settings().require_finite) {
+    const Module* m = loaded.module(module);
+    const std::vector<std::string> rows = m ? non_finite_tensors(*m->module) : std::vector<std::string>{};
+    if (!rows.empty()) {
+      return make_case(Outcome::kFail,
+                       "loads strictly, but " + counted(rows.size(), "tensor holds", "tensors hold") +
+                           " NaN or Inf values ([scenarios] require_finite), first " + rows.front(),
+                       bullet_list("not finite", rows) + load_notes(*c), key_data(*c));
+    }
+  }
   return make_case(Outcome::kPass,
                    "loads strictly: " + with_thousands(c->model_tensors) + " tensors, " +
                        with_thousands(c->model_elements) + " elements",

@@ -1,10 +1,14 @@
 #include "worker/serve.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -60,6 +64,59 @@ class PluginCache {
   std::map<std::string, LoadedModel> spares_;
 };
 
+// The descriptors this worker holds, against what it held when it began to serve: a plugin
+// that leaks them would make every later unit of the worker fail with EMFILE.
+class OpenFiles {
+ public:
+  OpenFiles() : limit_(soft_limit()), at_start_(count()) {}
+
+  // How many more are open than at the start, when that is more than a quarter of the limit
+  // (or all of it): too many to keep serving with; 0 otherwise.
+  int leaked() const {
+    const int now = count();
+    if (now < 0 || at_start_ < 0) return 0;  // no /proc: nothing to compare
+    return now - at_start_ > limit_ / 4 ? now - at_start_ : 0;
+  }
+
+  // A case that ends with too many files open says so: the first such case of a unit (the
+  // leak happened in it), and each failing one after it (running out is their likely cause).
+  void annotate(CaseResult& c, bool& annotated_before) const {
+    const int left = leaked();
+    if (left == 0 || (annotated_before && c.outcome != Outcome::kError)) return;
+    c.message += " [the plugin has left " + std::to_string(left) + " files open, of the " + std::to_string(limit_) +
+                 " a worker may have: this worker is replaced after the unit]";
+    annotated_before = true;
+  }
+
+  // A reply after which too many files are open asks for a fresh worker and says how many.
+  void check(json& reply) const {
+    const int left = leaked();
+    if (left == 0) return;
+    reply["replace"] = true;
+    reply["open_files_left"] = left;
+    reply["open_files_limit"] = limit_;
+  }
+
+ private:
+  static int soft_limit() {
+    rlimit r{};
+    return ::getrlimit(RLIMIT_NOFILE, &r) == 0 ? static_cast<int>(std::min<rlim_t>(r.rlim_cur, INT_MAX)) : INT_MAX;
+  }
+  // Listing /proc/self/fd takes a descriptor itself: failing for want of one means all are
+  // in use. -1 when it cannot be listed otherwise.
+  int count() const {
+    DIR* dir = ::opendir("/proc/self/fd");
+    if (!dir) return errno == EMFILE ? limit_ : -1;
+    int entries = 0;
+    while (const dirent* e = ::readdir(dir)) entries += e->d_name[0] != '.';
+    ::closedir(dir);
+    return entries - 1;  // not the listing's own
+  }
+
+  int limit_;
+  int at_start_;
+};
+
 bool selected(const json& selectors, const PluginInfo& info) {
   for (const auto& s : selectors) {
     const std::string name = s.at(0).get<std::string>(), glob = s.at(1).get<std::string>();
@@ -101,7 +158,7 @@ json describe(PluginCache& cache, const json& request) {
   return reply;
 }
 
-bool run(PluginCache& cache, const json& message) {
+bool run(PluginCache& cache, const OpenFiles& open_files, const json& message) {
   const UnitRequest request = request_from_json(message.at("unit"));
   std::shared_ptr<Plugin> plugin;
   std::string plugin_error;
@@ -118,7 +175,11 @@ bool run(PluginCache& cache, const json& message) {
   callbacks.on_start = [](const PlannedCase& c) {
     send({{"op", "phase"}, {"scenario", c.scenario}, {"component", c.component}});
   };
-  callbacks.on_case = [](const CaseResult& c) { send({{"op", "case"}, {"case", to_json(c)}}); };
+  bool files_left_open_annotated = false;
+  callbacks.on_case = [&](CaseResult c) {
+    open_files.annotate(c, files_left_open_annotated);
+    send({{"op", "case"}, {"case", to_json(c)}});
+  };
   if (!plugin_error.empty()) {
     for (const auto& planned : request.cases) {
       CaseResult c;
@@ -144,6 +205,7 @@ int serve() {
   ::fcntl(kReplyFd, F_SETFD, FD_CLOEXEC);
   FILE* requests = ::fdopen(kRequestFd, "r");
   send({{"op", "ready"}, {"pid", ::getpid()}, {"torch", TORCH_VERSION}});
+  const OpenFiles open_files;
   PluginCache cache;
   FileDigests digests;  // a checkpoint checked against several plugin versions is hashed once
   char* line = nullptr;
@@ -159,12 +221,16 @@ int serve() {
     const std::string op = message.value("op", "");
     try {
       if (op == "describe") {
-        send(describe(cache, message));
+        json reply = describe(cache, message);
+        open_files.check(reply);
+        send(reply);
       } else if (op == "run") {
-        const bool replace = run(cache, message);
+        const bool replace = run(cache, open_files, message);
         // Which exact bytes were checked, for the reports; the worker pays for reading them.
         const std::string sha256 = digests.of(message.at("unit").at("checkpoint").get<std::string>());
-        send({{"op", "done"}, {"id", message.at("unit").at("id")}, {"replace", replace}, {"sha256", sha256}});
+        json done{{"op", "done"}, {"id", message.at("unit").at("id")}, {"replace", replace}, {"sha256", sha256}};
+        open_files.check(done);
+        send(done);
       } else {
         send({{"op", "protocol-error"}, {"error", "unknown op '" + op + "'"}});
       }

@@ -8,7 +8,10 @@
 //   -> {"op":"run","unit":{...UnitRequest...}}
 //   <- {"op":"phase","scenario":S,"component":C} before each case, {"op":"case","case":{...}} after
 //   <- {"op":"done","id":ID,"replace":false,"sha256":"..."}
-// It serves units until fd 3 closes. Plugins stay loaded between units.
+// It serves units until fd 3 closes. Plugins stay loaded between units. "replace": true
+// asks the supervisor for a fresh worker (after a memory failure, or when the request left
+// many files open: then "open_files_left" and "open_files_limit" say how many, also in
+// "described").
 namespace ckpt {
 
 inline constexpr int kRequestFd = 3;

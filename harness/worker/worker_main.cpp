@@ -53,10 +53,11 @@ std::vector<PathStep> parse_path(const std::string& text) {
 }
 
 // Plugin directories and files from --plugin-dir and the config's [plugins] paths.
-std::vector<std::string> configured_plugin_paths(const std::vector<std::string>& dirs, const std::string& config_file) {
+std::vector<std::string> configured_plugin_paths(const std::vector<std::string>& dirs, const std::string& config_file,
+                                                 const std::vector<std::string>& allowed_dirs) {
   std::vector<std::string> out = dirs;
   if (!config_file.empty()) {
-    const HarnessConfig config = load_config(config_file);
+    const HarnessConfig config = load_config(config_file, allowed_dirs);
     for (const auto& p : config.plugin_paths) out.push_back(config_relative(config, p.value));
   }
   return out;
@@ -66,7 +67,7 @@ std::vector<std::string> configured_plugin_paths(const std::vector<std::string>&
 struct CheckpointArgs {
   std::string config;
   std::string checkpoint, plugin, layout = "gan";
-  std::vector<std::string> options, maps, files, rules, plugin_dirs;
+  std::vector<std::string> options, maps, files, rules, plugin_dirs, allowed_dirs;
 
   void add_to(CLI::App& cmd) {
     cmd.add_option("checkpoint", checkpoint, "The checkpoint file")->required();
@@ -78,6 +79,7 @@ struct CheckpointArgs {
     cmd.add_option("--key-rule", rules, "PATTERN=REPLACEMENT regex applied to keys in order, e.g. '^module\\.='");
     cmd.add_option("--plugin-dir", plugin_dirs, "More directories to find plugins by name");
     cmd.add_option("--config", config, "Also find plugins in the config's [plugins] paths");
+    cmd.add_option("--allow-path", allowed_dirs, kAllowPathHelp);
   }
 
   static std::string join(const std::vector<std::string>& names) {
@@ -117,7 +119,7 @@ struct DiffArgs : CheckpointArgs {
 };
 
 int run_diff(const DiffArgs& a) {
-  auto plugin = find_plugin(a.plugin, plugin_search_dirs(configured_plugin_paths(a.plugin_dirs, a.config)));
+  auto plugin = find_plugin(a.plugin, plugin_search_dirs(configured_plugin_paths(a.plugin_dirs, a.config, a.allowed_dirs)));
   LoadedModel model = plugin->build(parse_options(a.options));
   const CheckpointLayout layout = a.layout_for(model);
   CheckpointSet files(a.checkpoint);
@@ -137,7 +139,7 @@ struct RecordGoldenArgs : CheckpointArgs {
 };
 
 int run_record_golden(const RecordGoldenArgs& a) {
-  auto plugin = find_plugin(a.plugin, plugin_search_dirs(configured_plugin_paths(a.plugin_dirs, a.config)));
+  auto plugin = find_plugin(a.plugin, plugin_search_dirs(configured_plugin_paths(a.plugin_dirs, a.config, a.allowed_dirs)));
   LoadedModel model = plugin->build(parse_options(a.options));
   const CheckpointLayout layout = a.layout_for(model);
   CheckpointSet files(a.checkpoint);
@@ -160,11 +162,13 @@ int run_record_golden(const RecordGoldenArgs& a) {
 
 // Each plugin is built with its [plugins.NAME] options from the config, then --option
 // (which applies to every plugin listed).
-int run_plugins(const std::vector<std::string>& paths, const std::vector<std::string>& options, const std::string& config) {
-  std::vector<std::string> sources = paths.empty() ? plugin_search_dirs(configured_plugin_paths({}, config)) : paths;
+int run_plugins(const std::vector<std::string>& paths, const std::vector<std::string>& options, const std::string& config,
+                const std::vector<std::string>& allowed_dirs) {
+  std::vector<std::string> sources =
+      paths.empty() ? plugin_search_dirs(configured_plugin_paths({}, config, allowed_dirs)) : paths;
   std::map<std::string, std::map<std::string, std::string>> configured;
   if (!config.empty()) {
-    for (const auto& [name, settings] : load_config(config).plugin_settings) configured[name] = settings.options;
+    for (const auto& [name, settings] : load_config(config, allowed_dirs).plugin_settings) configured[name] = settings.options;
   }
   const Options overrides = parse_options(options);
   if (sources.empty()) {
@@ -221,14 +225,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int status = 0;
 
-  std::vector<std::string> plugin_paths, plugin_options;
+  std::vector<std::string> plugin_paths, plugin_options, plugins_allowed_dirs;
   std::string plugins_config;
   CLI::App* plugins = app.add_subcommand("plugins", "List plugins: name, version, ABI, modules with parameter counts, optimizers");
   plugins->add_option("paths", plugin_paths, "Plugin files or directories (default: the plugin directories)");
   plugins->add_option("--option", plugin_options, "KEY=VALUE passed to every plugin listed when building its model");
   plugins->add_option("--config", plugins_config, "Also look in the config's [plugins] paths, and build each plugin "
                                                   "with its [plugins.NAME] options");
-  plugins->callback([&] { status = run_plugins(plugin_paths, plugin_options, plugins_config); });
+  plugins->add_option("--allow-path", plugins_allowed_dirs, kAllowPathHelp);
+  plugins->callback([&] { status = run_plugins(plugin_paths, plugin_options, plugins_config, plugins_allowed_dirs); });
 
   DiffArgs d;
   CLI::App* diff = app.add_subcommand(

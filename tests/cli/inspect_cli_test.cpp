@@ -166,10 +166,16 @@ TEST(PluginsCli, PluginsFromTheConfig) {
   const std::string config = dir + "/harness.toml";
   std::ofstream(config) << "[[checkpoints]]\nfiles = [\"" << fixture("dcgan/current.pt") << "\"]\n[plugins]\npaths = [\""
                         << CKPT_TEST_GOOD_PLUGIN << "\"]\n";
-  const CliRun listed = run("plugins --config " + config);
+  // The plugin lies outside the config's directory: refused unless allowed.
+  const CliRun refused = run("plugins --config " + config);
+  EXPECT_EQ(refused.exit_code, 2) << refused.out;
+  EXPECT_TRUE(contains(refused.out, "[plugins] paths: '" + std::string(CKPT_TEST_GOOD_PLUGIN) + "' is outside the repository"))
+      << refused.out;
+  const std::string allow = " --allow-path " + std::filesystem::path(CKPT_TEST_GOOD_PLUGIN).parent_path().string();
+  const CliRun listed = run("plugins --config " + config + allow);
   EXPECT_EQ(listed.exit_code, 0) << listed.out;
   EXPECT_TRUE(contains(listed.out, "tiny 1.0.0")) << listed.out;
-  const CliRun by_name = run("diff " + fixture("dcgan/current.pt") + " --plugin tiny --config " + config);
+  const CliRun by_name = run("diff " + fixture("dcgan/current.pt") + " --plugin tiny --config " + config + allow);
   EXPECT_TRUE(contains(by_name.out, "against plugin tiny")) << by_name.out;
   std::ofstream(config) << "[plugins]\npath = []\n";
   const CliRun bad = run("plugins --config " + config);

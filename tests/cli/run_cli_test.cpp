@@ -23,10 +23,15 @@ using Json = nlohmann::json;
 
 bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
+// The configs of these tests lie in temporary directories and name the fixtures and the
+// test plugins where they are.
+const std::string kAllowTestPaths = " --allow-path " + std::string(CKPT_FIXTURES_DIR) + " --allow-path " +
+                                    std::filesystem::path(CKPT_TEST_MISBEHAVING).parent_path().string();
+
 class RunCli : public TempDirTest {
  protected:
   CommandResult run(const std::string& args) {
-    return run_command(std::string(CKPT_HARNESS_BIN) + " run " + args + " --report-dir " + report_dir() + " 2>&1");
+    return run_command(std::string(CKPT_HARNESS_BIN) + " run " + args + kAllowTestPaths + " --report-dir " + report_dir() + " 2>&1");
   }
   // A config in the temp dir that names fixtures by absolute path.
   std::string config(const std::string& text) {
@@ -287,7 +292,7 @@ TEST_F(RunCli, ConfigErrorsExitTwoWithTheirPlace) {
 TEST_F(RunCli, AnUnwritableReportIsExitFourAndTheSummaryStands) {
   const std::string cfg = config(group("v1", {"dcgan/current.pt"}));
   std::ofstream((dir_ / "a-file").string()) << "x";
-  const CommandResult r = run_command(std::string(CKPT_HARNESS_BIN) + " run --config " + cfg + " --filter '*format' --report-dir " +
+  const CommandResult r = run_command(std::string(CKPT_HARNESS_BIN) + " run" + kAllowTestPaths + " --config " + cfg + " --filter '*format' --report-dir " +
                                       (dir_ / "a-file" / "sub").string() + " 2>&1");
   EXPECT_EQ(r.exit_code, 4) << r.out;
   EXPECT_TRUE(contains(r.out, "error [report]: cannot write")) << r.out;
@@ -402,7 +407,7 @@ TEST_F(RunCli, ShardsMergeIntoTheUnsplitRun) {
   std::string inputs;
   for (int k = 1; k <= 3; ++k) {
     const std::string dir = (dir_ / ("shard" + std::to_string(k))).string();
-    run_command(std::string(CKPT_HARNESS_BIN) + " run --config " + cfg + " --shard " + std::to_string(k) + "/3 --report-dir " +
+    run_command(std::string(CKPT_HARNESS_BIN) + " run" + kAllowTestPaths + " --config " + cfg + " --shard " + std::to_string(k) + "/3 --report-dir " +
                 dir + " >/dev/null 2>&1");
     if (std::filesystem::exists(dir + "/results.json")) inputs += " " + dir + "/results.json";
   }

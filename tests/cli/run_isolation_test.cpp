@@ -1,5 +1,6 @@
 // Isolation: the real `ckpt-harness run` with a plugin that segfaults, aborts, hangs,
-// exits 0, floods stderr, exhausts memory or throws a non-std exception (tests/plugins/
+// exits 0, floods stderr, exhausts memory, writes a file without bound, leaks file
+// descriptors, burns CPU, crashes at exit or throws a non-std exception (tests/plugins/
 // faulty.cpp), beside the working tiny plugin. Only the misbehaving plugin's units may
 // suffer: each of their cases is accounted for (the one that met the fault says how the
 // worker ended, the ones after it were not run), and tiny's units are present and pass.
@@ -9,7 +10,9 @@
 // the fault; with `from_call = 1` it already crashes while it is described.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -27,6 +30,9 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+// The test plugins lie outside the temporary directories the configs are written to.
+const std::string kTestPluginDir = fs::path(CKPT_TEST_FAULTY).parent_path().string();
 
 struct HarnessRun {
   int exit_code = -1;
@@ -59,7 +65,7 @@ class RunIsolation : public TempDirTest {
                           << "layout = \"state-dict\"\n";
     HarnessRun r;
     const auto start = std::chrono::steady_clock::now();
-    const CommandResult c = run_command(std::string(CKPT_HARNESS_BIN) + " run --config " + config.string() + " 2>&1");
+    const CommandResult c = run_command(std::string(CKPT_HARNESS_BIN) + " run --allow-path " + kTestPluginDir + " --config " + config.string() + " 2>&1");
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.exit_code = c.exit_code;
     r.out = c.out;
@@ -160,6 +166,31 @@ void expect_faulty_units(const HarnessRun& r, const std::string& plugin, const s
   }
 }
 
+// The run's note (results.json "notes") that has every one of `texts`; "" when none has.
+std::string note_with(const HarnessRun& r, const std::vector<std::string>& texts) {
+  if (r.results.is_null()) return "";
+  for (const auto& note : r.results.value("notes", std::vector<std::string>{})) {
+    if (std::all_of(texts.begin(), texts.end(), [&](const std::string& t) { return contains(note, t); })) return note;
+  }
+  return "";
+}
+
+std::string notes_text(const HarnessRun& r) {
+  return r.results.is_null() ? "(no results.json)" : "notes: " + r.results.value("notes", json::array()).dump(1);
+}
+
+// Sets an environment variable for the commands a test starts, until the end of the scope.
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+  ~ScopedEnvironment() { ::unsetenv(name_); }
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+
+ private:
+  const char* name_;
+};
+
 TEST_F(RunIsolation, SegfaultFailsOnlyItsUnits) {
   const HarnessRun r = run_with("segfault");
   EXPECT_EQ(r.exit_code, 1) << r.out;
@@ -201,6 +232,91 @@ TEST_F(RunIsolation, UnboundedFileWriteIsStoppedByTheFileSizeLimit) {
   EXPECT_FALSE(contains(r.out, "safety net")) << r.out;
 }
 
+// A plugin that leaves 2000 files open works, but uses up the worker's descriptors
+// (RLIMIT_NOFILE, 1024): the case where that happened says so, the worker is replaced
+// after the unit, so no later unit meets EMFILE, and a run note names the unit.
+TEST_F(RunIsolation, LeakedFileDescriptorsGetTheWorkerReplaced) {
+  const HarnessRun r = run_with("leak_fds");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  expect_good_plugin_unharmed(r);
+  const std::vector<json> faulty = units_of(r, "faulty"), good = units_of(r, "tiny");
+  ASSERT_EQ(faulty.size(), 2u) << r.out;
+  for (std::size_t k = 0; k < faulty.size(); ++k) {
+    const json& u = faulty[k];
+    SCOPED_TRACE(unit_text(u));
+    expect_every_case_reported(u, good[k]);
+    int told = 0;
+    for (const auto& c : u.at("cases")) {
+      if (contains(c.at("message"), "files open")) {
+        ++told;
+        EXPECT_TRUE(contains(c.at("message"), "worker is replaced")) << case_text(c);
+      } else {
+        EXPECT_NE(c.at("outcome"), "error") << "an error that does not name the files left open: " << case_text(c);
+      }
+    }
+    EXPECT_GE(told, 1);
+    const std::string id = u.at("id");
+    EXPECT_NE(note_with(r, {id + ": the plugin left", "files open", "worker was replaced"}), "") << notes_text(r);
+  }
+}
+
+// Leaking while described (from its first build): the description fails for want of a
+// descriptor and says why; tiny is described by a fresh worker, not the exhausted one.
+TEST_F(RunIsolation, FileDescriptorsLeakedWhileDescribedAreNamedAsTheCause) {
+  const HarnessRun r = run_with("leak_fds", true);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_good_plugin_unharmed(r);
+  ASSERT_FALSE(r.results.is_null());
+  bool found = false;
+  for (const auto& u : r.results.at("units")) {
+    if (u.at("id") != std::string("plugin/") + CKPT_TEST_FAULTY) continue;
+    found = true;
+    const std::string message = u.at("cases").at(0).at("message");
+    EXPECT_TRUE(contains(message, "files open")) << message;
+    EXPECT_TRUE(contains(message, "worker was replaced")) << message;
+  }
+  EXPECT_TRUE(found) << r.out;
+}
+
+// A plugin burning CPU in four threads is stopped by the worker's CPU time limit per unit
+// (RLIMIT_CPU: SIGXCPU), here 2 s through the supervisor's test hook, long before the 30 s
+// timeout.
+TEST_F(RunIsolation, CpuTimeLimitStopsASpinningUnit) {
+  const ScopedEnvironment budget("CKPT_WORKER_CPU_SECONDS", "2");
+  const HarnessRun r = run_with("spin", false, "", 30);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  expect_good_plugin_unharmed(r);
+  expect_faulty_units(r, "faulty", {"killed by SIGXCPU", "CPU time"}, true);
+  EXPECT_FALSE(contains(r.out, "safety net")) << r.out;
+  double slowest = 0;
+  for (const auto& u : units_of(r, "faulty")) slowest = std::max(slowest, u.at("seconds").get<double>());
+  EXPECT_LT(slowest, 20.0);
+  RecordProperty("slowest_spinning_unit_ms", static_cast<int>(slowest * 1000));
+}
+
+// A plugin that works but segfaults in a static destructor (armed while it is described):
+// the workers that loaded it die when told to exit, after all their results were in. No
+// result is lost or changed, describing it counted (no plugin-load error), and a run note
+// says what happened; the exit code stays that of the results.
+TEST_F(RunIsolation, CrashAtExitIsANoteAndLosesNoResult) {
+  const HarnessRun r = run_with("crash_at_exit", true);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  expect_good_plugin_unharmed(r);
+  const std::vector<json> faulty = units_of(r, "faulty"), good = units_of(r, "tiny");
+  ASSERT_EQ(faulty.size(), 2u) << r.out;
+  for (std::size_t k = 0; k < faulty.size(); ++k) {
+    SCOPED_TRACE(unit_text(faulty[k]));
+    EXPECT_EQ(faulty[k].at("outcome"), "pass");
+    EXPECT_EQ(first_error(faulty[k]), -1);
+    expect_every_case_reported(faulty[k], good[k]);
+  }
+  for (const auto& u : r.results.at("units")) EXPECT_NE(u.at("id").get<std::string>().rfind("plugin/", 0), 0u) << unit_text(u);
+  const std::string note = note_with(r, {"a worker that loaded", "faulty@1.0.0", "killed by SIGSEGV", "told to exit",
+                                         "results stand", "static destructors"});
+  EXPECT_NE(note, "") << notes_text(r);
+  EXPECT_TRUE(contains(r.out, "note: " + note)) << r.out;
+}
+
 TEST_F(RunIsolation, NonStdExceptionIsAnError) {
   const HarnessRun r = run_with("throw_int");
   EXPECT_EQ(r.exit_code, 1) << r.out;
@@ -211,6 +327,9 @@ TEST_F(RunIsolation, NonStdExceptionIsAnError) {
 }
 
 TEST_F(RunIsolation, OutOfMemoryIsAnError) {
+#ifdef __SANITIZE_ADDRESS__
+  GTEST_SKIP() << "an AddressSanitizer build has no worker memory limit (its shadow memory is terabytes)";
+#endif
   // Touching 1 GiB page by page takes seconds on a loaded machine: a longer timeout, so the
   // case ends by the memory limit, not by the clock.
   const HarnessRun r = run_with("oom", false, "memory_limit_mib = 1024\n", 25);
@@ -276,6 +395,38 @@ TEST_F(RunIsolation, PluginThatCrashesWhileDescribedIsItsOwnErrorUnit) {
   EXPECT_TRUE(contains(r.out, "a plugin file that could not be loaded may be it")) << r.out;
 }
 
+// Under a file size limit on the supervisor itself (prlimit --fsize), a report too large to
+// write is an error naming it (exit 4), not a death by SIGXFSZ: the summary is printed, the
+// reports that fit are whole, and nothing half-written is left. results.json is the largest
+// report, so this run writes junit.xml (fits) and report.html (does not).
+TEST_F(RunIsolation, ReportBeyondTheFileSizeLimitIsAnErrorNotACrash) {
+  fs::copy_file(fixture("cuda_location.pt"), dir_ / "first.pt");
+  const fs::path config = dir_ / "harness.toml", report = dir_ / "report";
+  std::ofstream(config) << "[run]\njobs = 1\nreport_dir = \"report\"\nformats = [\"junit\", \"html\"]\n"
+                        << "[plugins]\npaths = [\"" << CKPT_TEST_GOOD_PLUGIN << "\"]\n[plugins.tiny]\noptions = { width = 2 }\n"
+                        << "[[checkpoints]]\nfiles = [\"first.pt\"]\nplugins = [\"tiny\"]\nlayout = \"state-dict\"\n";
+  const std::string run =
+      std::string(CKPT_HARNESS_BIN) + " run --allow-path " + kTestPluginDir + " --config " + config.string() + " 2>&1";
+  const CommandResult unlimited = run_command(run);  // for the sizes of the reports
+  ASSERT_EQ(unlimited.exit_code, 0) << unlimited.out;
+  const std::uintmax_t junit_bytes = fs::file_size(report / "junit.xml"), html_bytes = fs::file_size(report / "report.html");
+  ASSERT_LT(junit_bytes, html_bytes);
+  fs::remove_all(report);
+
+  const CommandResult limited = run_command("prlimit --fsize=" + std::to_string((junit_bytes + html_bytes) / 2) + ": " + run);
+  EXPECT_EQ(limited.exit_code, 4) << limited.out;
+  EXPECT_TRUE(contains(limited.out, "report.html: File too large")) << limited.out;
+  EXPECT_TRUE(contains(limited.out, "PASSED")) << limited.out;
+  std::ifstream junit(report / "junit.xml");
+  const std::string xml((std::istreambuf_iterator<char>(junit)), {});
+  EXPECT_EQ(xml.rfind("<?xml", 0), 0u) << xml;
+  EXPECT_NE(xml.find("</testsuites>"), std::string::npos) << xml;
+  EXPECT_FALSE(fs::exists(report / "report.html"));
+  for (const auto& entry : fs::directory_iterator(report)) {
+    EXPECT_TRUE(entry.path().filename() == "junit.xml") << "left behind: " << entry.path();
+  }
+}
+
 // SIGINT and SIGTERM: the supervisor stops its workers, keeps every finished result, writes
 // the report (marked interrupted) and exits 130, well before the hanging unit's timeout.
 class RunInterrupt : public RunIsolation, public ::testing::WithParamInterface<const char*> {};
@@ -289,7 +440,7 @@ TEST_P(RunInterrupt, StopsWorkersAndKeepsResults) {
                         << "[[checkpoints]]\nfiles = [\"first.pt\", \"second.pt\"]\nplugins = [\"faulty\", \"tiny\"]\n"
                         << "layout = \"state-dict\"\n";
   const auto start = std::chrono::steady_clock::now();
-  const CommandResult c = run_command("sh -c '" + std::string(CKPT_HARNESS_BIN) + " run --config " + config.string() +
+  const CommandResult c = run_command("sh -c '" + std::string(CKPT_HARNESS_BIN) + " run --allow-path " + kTestPluginDir + " --config " + config.string() +
                                       " >" + (dir_ / "out.txt").string() + " 2>&1 & pid=$!; sleep 4; t0=$(date +%s%N); kill -" + GetParam() +
                                       " $pid; wait $pid; s=$?; t1=$(date +%s%N); echo exit=$s stop_ms=$(( (t1 - t0) / 1000000 ))'");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,7 +1,10 @@
 // A misbehaving plugin for the isolation tests of `ckpt-harness run`: tiny's working model
 // (one Linear layer "net" and its SGD optimizer, option "width"), but build() misbehaves
 // in the way the option `fault` chooses: segfault, abort, hang, exit0, flood (50 MB on
-// stderr, then works), oom (allocates without bound) or throw_int.
+// stderr, then works), oom (allocates without bound), write_file (writes a file without
+// bound), leak_fds (opens 2000 files and never closes them, then works), spin (burns CPU in
+// four threads without sleeping), crash_at_exit (works, but a static destructor of the
+// plugin segfaults when the process exits) or throw_int.
 //
 // The supervisor first has a worker describe the plugin, which calls build() once; a unit
 // then calls build() again. So by default the fault fires from the SECOND call of build()
@@ -9,11 +12,13 @@
 // makes it fire while the plugin is described.
 #include "linear_model.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -82,10 +87,37 @@ void fault(const std::string& kind) {
     }
     ::close(fd);
     throw std::runtime_error("the file size limit was not enforced (stopped by the test plugin's safety net)");
+  } else if (kind == "leak_fds") {
+    // More than a worker may have open: the opens past its limit fail (EMFILE), then carry on.
+    for (int i = 0; i < 2000; ++i) ::open("/dev/null", O_RDONLY);
+  } else if (kind == "spin") {
+    // Four threads busy without pause: only the worker's CPU time limit (or the unit's
+    // timeout) stops them; a safety net ends them after a minute.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    const auto burn = [until] {
+      volatile std::uint64_t turns = 0;
+      while (std::chrono::steady_clock::now() < until) ++turns;
+    };
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) threads.emplace_back(burn);
+    burn();
+    for (auto& t : threads) t.join();
+    throw std::runtime_error("the CPU time limit was not enforced (stopped by the test plugin's safety net)");
+  } else if (kind == "crash_at_exit") {
+    // Works; the static object's destructor runs when the worker exits (or unloads the plugin).
+    struct SegfaultsWhenDestroyed {
+      ~SegfaultsWhenDestroyed() {
+        volatile int* volatile nowhere = nullptr;
+        *nowhere = 42;
+      }
+    };
+    static SegfaultsWhenDestroyed crashes_at_exit;
   } else if (kind == "throw_int") {
     throw 42;
   } else if (!kind.empty()) {
-    throw ckpt::OptionError("option 'fault' is '" + kind + "': expected segfault, abort, hang, exit0, flood, oom, write_file or throw_int");
+    throw ckpt::OptionError("option 'fault' is '" + kind +
+                            "': expected segfault, abort, hang, exit0, flood, oom, write_file, leak_fds, spin, "
+                            "crash_at_exit or throw_int");
   }
 }
 

@@ -163,10 +163,59 @@ TEST_F(ConfigTest, ExpectationsInlineAndFromTheBaselineFile) {
 }
 
 TEST_F(ConfigTest, PluginPathsAreRelativeToTheConfig) {
-  const HarnessConfig config = load_config(write(kGroup + "[plugins]\npaths = [\"p/x.so\", \"/abs\"]\n"));
+  const HarnessConfig config = load_config(write(kGroup + "[plugins]\npaths = [\"p/x.so\", \"/abs\"]\n"), {"/abs"});
   ASSERT_EQ(config.plugin_paths.size(), 2u);
   EXPECT_EQ(config_relative(config, config.plugin_paths[0].value), (dir_ / "p/x.so").string());
   EXPECT_EQ(config_relative(config, config.plugin_paths[1].value), "/abs");
+}
+
+// Paths stay inside the config's repository (its directory here: no .git above /tmp).
+TEST_F(ConfigTest, PathsOutsideTheRepositoryAreRefusedWhereTheyAreWritten) {
+  const std::string outside = "outside the repository " + dir_.string() + ": a config may only name files inside it";
+  std::string e = error_of(kGroup + "[run]\nreport_dir = \"../elsewhere\"\n");
+  EXPECT_NE(e.find("harness.toml:4:14: [run] report_dir: '"), std::string::npos) << e;
+  EXPECT_NE(e.find("is " + outside + "; allow a directory with --allow-path DIR"), std::string::npos) << e;
+  e = error_of(kGroup + "[plugins]\npaths = [\"plugins/\", \"/usr/lib\"]\n");
+  EXPECT_NE(e.find("harness.toml:4:22: [plugins] paths: '/usr/lib' is " + outside), std::string::npos) << e;
+  e = error_of(kGroup + "[run]\nexpectations_file = \"/etc/baseline.toml\"\n");
+  EXPECT_NE(e.find("harness.toml:4:21: [run] expectations_file: '/etc/baseline.toml' is " + outside), std::string::npos) << e;
+  // Allowed from the command line.
+  EXPECT_NO_THROW(load_config(write(kGroup + "[plugins]\npaths = [\"/usr/lib\"]\n"), {"/usr"}));
+}
+
+TEST_F(ConfigTest, CheckpointsOutsideTheRepositoryAreRefusedEvenThroughALink) {
+  std::filesystem::create_directories(dir_ / "repo" / "ckpt");
+  std::ofstream(dir_ / "outside.pt") << "x";
+  std::ofstream(dir_ / "repo" / "ckpt" / "inside.pt") << "x";
+  std::filesystem::create_symlink(dir_ / "outside.pt", dir_ / "repo" / "ckpt" / "link.pt");
+  auto error_of_files = [&](const std::string& files, const std::vector<std::string>& allowed = {}) -> std::string {
+    const HarnessConfig config = load_config(write("[[checkpoints]]\nfiles = [" + files + "]\n", "repo/h.toml"), allowed);
+    try {
+      expand_checkpoints(config);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(error_of_files("\"ckpt/inside.pt\""), "no error");
+  std::string e = error_of_files("\"../*.pt\"");
+  EXPECT_NE(e.find("h.toml:2:10: [[checkpoints]] 'checkpoints[0]' files: '" + (dir_ / "outside.pt").string() + "' is outside"),
+            std::string::npos) << e;
+  e = error_of_files("\"ckpt/*.pt\"");
+  EXPECT_NE(e.find("link.pt' is outside the repository " + (dir_ / "repo").string() + " (it resolves to " +
+                   (dir_ / "outside.pt").string() + ")"), std::string::npos) << e;
+  EXPECT_EQ(error_of_files("\"ckpt/*.pt\"", {dir_.string()}), "no error");
+}
+
+TEST_F(ConfigTest, TheRepositoryIsTheWorkTreeAboveTheConfig) {
+  std::filesystem::create_directories(dir_ / ".git");
+  std::filesystem::create_directories(dir_ / "configs");
+  std::filesystem::create_directories(dir_ / "checkpoints");
+  std::ofstream(dir_ / "checkpoints" / "a.pt") << "x";
+  const HarnessConfig config = load_config(
+      write("[run]\nreport_dir = \"../reports\"\n[[checkpoints]]\nfiles = [\"../checkpoints/*.pt\"]\n", "configs/h.toml"));
+  EXPECT_EQ(config.confinement.root(), dir_.string());
+  EXPECT_EQ(expand_checkpoints(config).size(), 1u);
 }
 
 TEST_F(ConfigTest, PatternThatMatchesNothingIsAnError) {
