@@ -63,6 +63,15 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
   CheckpointBuilder builder(file, torchscript ? CheckpointFormat::kTorchScriptArchive : CheckpointFormat::kTorchZip,
                             source->size());
   builder.set_property("archive", prefix.empty() ? "" : prefix.substr(0, prefix.size() - 1));
+  if (torchscript) {
+    // A TorchScript program's code (Python source under code/) is listed, never run: only
+    // data.pkl and the tensor records are read.
+    const auto code_files = std::count_if(zip.entries().begin(), zip.entries().end(), [&](const ZipEntry& e) {
+      return e.name.compare(0, prefix.size() + 5, prefix + "code/") == 0 && e.name.size() > 3 &&
+             e.name.compare(e.name.size() - 3, 3, ".py") == 0;
+    });
+    if (code_files > 0) builder.set_property("torchscript_code_files", std::to_string(code_files));
+  }
 
   bool big_endian = false;
   for (const char* record : {"version", ".data/version", "byteorder"}) {

@@ -34,7 +34,12 @@ CaseResult run_format(UnitContext& ctx, const std::string&) {
                          details,
                      data);
   }
-  return make_case(Outcome::kPass, "reads safely: " + what, details, data);
+  std::string code;
+  if (auto it = c.properties().find("torchscript_code_files"); it != c.properties().end()) {
+    code = " (a TorchScript program: its " + it->second + " code file(s) are never run, only its data is read)";
+    data["torchscript_code_files"] = std::stoi(it->second);
+  }
+  return make_case(Outcome::kPass, "reads safely: " + what + code, details, data);
 }
 
 }  // namespace ckpt

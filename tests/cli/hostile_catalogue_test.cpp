@@ -109,10 +109,9 @@ std::function<void(Scene&)> checkpoint(std::function<std::string()> bytes) {
 
 // --- bad checkpoints --------------------------------------------------------------------------
 
-// tiny's Linear(2, 2) state dict as torch.save writes it, with `edit` applied to the tensor
-// of `weight` (its storage holds `weight_elements` floats).
-std::string linear_state_dict(const std::function<void(PickleWriter::Tensor&)>& edit = {},
-                              const std::string& weight_bytes = std::string(16, '\0')) {
+// The pickle of tiny's Linear(2, 2) state dict as torch.save writes it, with `edit` applied
+// to the tensor of `weight`.
+std::string linear_state_dict_pickle(const std::function<void(PickleWriter::Tensor&)>& edit = {}) {
   PickleWriter w;
   w.ordered_dict(2, [&](std::size_t i) {
     PickleWriter::Tensor t;
@@ -131,7 +130,13 @@ std::string linear_state_dict(const std::function<void(PickleWriter::Tensor&)>& 
     }
     w.tensor(t);
   });
-  return torch_zip(w.finish(), {{"0", weight_bytes}, {"1", floats(2)}});
+  return w.finish();
+}
+
+// That state dict as a torch.save file; the storage of `weight` holds `weight_bytes`.
+std::string linear_state_dict(const std::function<void(PickleWriter::Tensor&)>& edit = {},
+                              const std::string& weight_bytes = std::string(16, '\0')) {
+  return torch_zip(linear_state_dict_pickle(edit), {{"0", weight_bytes}, {"1", floats(2)}});
 }
 
 std::string pickle_zip(const std::string& pickle) { return torch_zip(pickle, {}); }
@@ -313,6 +318,18 @@ std::vector<Entry> catalogue() {
   add("file.missing", [](Scene& s) { s.checkpoint = "missing.pt"; }, E, 2, {"'missing.pt' matches no file"});
   add("file.vanished", [](Scene& s) { s.checkpoint = "bad.pt"; fs::create_symlink(s.dir / "gone.pt", s.dir / s.checkpoint); },
       F, 1, {"bad.pt", "cannot open", "No such file"});
+  add("file.torchscript_program", [](Scene& s) {
+        // torch.jit.save's layout, with code that would leave a file behind if it ever ran.
+        s.checkpoint = "bad.pt";
+        write_file(s.dir / s.checkpoint,
+                   build_zip({{"scripted/data.pkl", linear_state_dict_pickle()},
+                              {"scripted/data/0", floats(4)},
+                              {"scripted/data/1", floats(2)},
+                              {"scripted/code/__torch__/model.py", "import os\nos.system('touch " + (s.dir / "ran").string() + "')\n"},
+                              {"scripted/constants.pkl", "\x80\x02)."s},
+                              {"scripted/version", "3\n"}}));
+        s.args = "--verbose";
+      }, Verdict::kHandled, 0, {"a TorchScript program: its 1 code file(s) are never run"});
   add("file.over_the_size_cap", [](Scene& s) {
         s.checkpoint = "bad.pt";
         write_file(s.dir / s.checkpoint, std::string((std::size_t{3} << 20), 'x'));
@@ -608,6 +625,7 @@ TEST_P(HostileCatalogue, SurvivesAndReports) {
   std::vector<std::string> stray;
   for (int i = 0; i < 50 && !(stray = leftovers(marker)).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_TRUE(stray.empty()) << "left behind: " << (stray.empty() ? "" : stray.front());
+  EXPECT_FALSE(fs::exists(dir_ / "ran")) << "code from the input ran";
 
   if (entry.verdict == Verdict::kReportError || entry.verdict == Verdict::kHandled) {  // said in the console
     EXPECT_TRUE(contains_all(o.output, entry.words)) << "expected the output to say: " << ::testing::PrintToString(entry.words);
