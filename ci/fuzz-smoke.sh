@@ -45,9 +45,10 @@ for t in "${targets[@]}"; do
   selected[$t]=1
   rm -rf "$work/$t/seeds"
   mkdir -p "$work/$t/seeds" "$work/$t/corpus"
-  # The committed corpus (minimised from long runs, tests/fuzz/corpus/<target>/): the
-  # coverage those runs reached, and every input that once crashed or hung a target.
-  if [ -d "$root/tests/fuzz/corpus/$t" ]; then cp "$root/tests/fuzz/corpus/$t"/* "$work/$t/seeds/" 2>/dev/null || true; fi
+  # The committed corpus (tests/fuzz/corpus/<target>.tar.xz, minimised from long runs by
+  # tests/fuzz/update-corpus.sh): the coverage those runs reached, and every input that
+  # once crashed or hung a target.
+  if [ -f "$root/tests/fuzz/corpus/$t.tar.xz" ]; then tar -C "$work/$t/seeds" -xJf "$root/tests/fuzz/corpus/$t.tar.xz"; fi
 done
 have() { [ -n "${selected[$1]:-}" ]; }
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer
-# on), test plugins built with -fno-gnu-unique: the "sanitize" presets of CMakePresets.json,
-# in build-sanitize/. Usage: ci/sanitize.sh [ctest arguments, e.g. -R HostileCatalogue]
+# Tests under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer on), plugins built
+# with -fno-gnu-unique: the "sanitize" presets of CMakePresets.json, in build-sanitize/.
+#
+#   ci/sanitize.sh        the whole suite (every target instrumented; long: LibTorch code)
+#   ci/sanitize.sh core   the LibTorch-free core that reads untrusted bytes and configs:
+#                         reader, engine core, config, runner, reports (what ci/test.sh runs)
 # Environment: SANITIZE_JOBS (build and test parallelism, default nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,5 +12,12 @@ cd "$(dirname "$0")/.."
 bash ci/install-deps.sh
 jobs="${SANITIZE_JOBS:-$(nproc)}"
 cmake --preset sanitize >/dev/null
-cmake --build --preset sanitize -j "$jobs"
-ctest --preset sanitize -j "$jobs" "$@"
+if [ "${1:-}" = "core" ]; then
+  core=(reader_tests engine_tests config_tests runner_tests reports_tests)
+  cmake --build --preset sanitize -j "$jobs" --target "${core[@]}"
+  labels=$(IFS='|'; echo "^(${core[*]})\$")
+  ctest --preset sanitize -j "$jobs" -L "$labels"
+else
+  cmake --build --preset sanitize -j "$jobs"
+  ctest --preset sanitize -j "$jobs" "$@"
+fi

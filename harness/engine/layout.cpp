@@ -85,8 +85,17 @@ CheckpointSet::CheckpointSet(std::string main_file, ReadOptions options)
 
 const Checkpoint& CheckpointSet::get(const std::string& file) {
   const std::string& path = file.empty() ? main_ : file;
+  if (auto failed = failures_.find(path); failed != failures_.end()) throw failed->second;
   auto& slot = files_[path];
-  if (!slot) slot = std::make_unique<Checkpoint>(read_checkpoint(path, options_));
+  if (!slot) {
+    try {
+      slot = std::make_unique<Checkpoint>(read_checkpoint(path, options_));
+    } catch (const ReadError& e) {
+      files_.erase(path);
+      failures_.emplace(path, e);  // every later case gets the same error without reading again
+      throw;
+    }
+  }
   return *slot;
 }
 

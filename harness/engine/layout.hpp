@@ -10,6 +10,7 @@
 #include "engine/key_rules.hpp"
 #include "engine/state_dict.hpp"
 #include "reader/checkpoint.hpp"
+#include "reader/read_error.hpp"
 
 namespace ckpt {
 
@@ -56,13 +57,16 @@ std::vector<std::string> layout_preset_names();
 class CheckpointSet {
  public:
   explicit CheckpointSet(std::string main_file, ReadOptions options = {});
-  const Checkpoint& get(const std::string& file);  // "" is the main file; reads on first use
+  // "" is the main file; reads on first use. A file that cannot be read is read once: its
+  // ReadError is thrown again to every later caller.
+  const Checkpoint& get(const std::string& file);
   const std::string& main_file() const { return main_; }
 
  private:
   std::string main_;
   ReadOptions options_;
   std::map<std::string, std::unique_ptr<Checkpoint>> files_;
+  std::map<std::string, ReadError> failures_;
 };
 
 // Follows `path`; nullptr when a step is absent. Throws LayoutError when a step meets a

@@ -13,6 +13,7 @@
 #include "linear_model.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -42,10 +43,17 @@ void write_all_to_stderr(const char* data, std::size_t size) {
   }
 }
 
+// A real segmentation fault: a store to a page mapped without access. Not a null pointer,
+// which UndefinedBehaviorSanitizer would report before the store (a sanitizer build must
+// see the same crash as a normal one).
+void write_to_a_page_that_forbids_it() {
+  void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  *static_cast<volatile int*>(page) = 42;
+}
+
 void fault(const std::string& kind) {
   if (kind == "segfault") {
-    volatile int* volatile nowhere = nullptr;
-    *nowhere = 42;
+    write_to_a_page_that_forbids_it();
   } else if (kind == "abort") {
     std::abort();
   } else if (kind == "hang") {
@@ -107,8 +115,7 @@ void fault(const std::string& kind) {
     // Works; the static object's destructor runs when the worker exits (or unloads the plugin).
     struct SegfaultsWhenDestroyed {
       ~SegfaultsWhenDestroyed() {
-        volatile int* volatile nowhere = nullptr;
-        *nowhere = 42;
+        write_to_a_page_that_forbids_it();
       }
     };
     static SegfaultsWhenDestroyed crashes_at_exit;

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "engine/compare.hpp"
 #include "engine/key_rules.hpp"
 #include "engine/layout.hpp"
 #include "support/read_helpers.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
 
 namespace ckpt::test {
@@ -221,6 +224,36 @@ TEST(Layout, LibTorchModuleArchiveFlattensToStateDictKeys) {
   ASSERT_NE(state.find("main.0.weight"), nullptr);
   ASSERT_NE(state.find("main.1.num_batches_tracked"), nullptr);
   EXPECT_EQ(state.entries.size(), 7u);
+}
+
+}  // namespace
+}  // namespace ckpt::test
+
+namespace ckpt::test {
+namespace {
+
+// A checkpoint that cannot be read is read once per unit: every case after the first gets
+// the same error (a deeply nested pickle took seconds per read under the sanitizers).
+class CheckpointSetReads : public TempDirTest {};
+
+TEST_F(CheckpointSetReads, AnUnreadableFileIsReadOnce) {
+  const std::string path = (dir_ / "bad.pt").string();
+  std::ofstream(path) << "not a checkpoint";
+  CheckpointSet files(path);
+  std::string first;
+  try {
+    files.get("");
+    FAIL() << "read";
+  } catch (const ReadError& e) {
+    first = e.what();
+  }
+  std::filesystem::remove(path);  // a second read would now say "cannot open"
+  try {
+    files.get("");
+    FAIL() << "read";
+  } catch (const ReadError& e) {
+    EXPECT_EQ(e.what(), first);
+  }
 }
 
 }  // namespace
