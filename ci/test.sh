@@ -16,4 +16,4 @@ if [ "${SANITIZE_CORE:-1}" != "0" ]; then
   bash ci/sanitize.sh core
 fi
 cd build
-ctest --output-on-failure -j "$(nproc)"
+ctest --output-on-failure --no-label-summary -j "$(nproc)"
