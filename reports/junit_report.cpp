@@ -31,6 +31,18 @@ std::string junit_timestamp(const std::string& utc) {
 std::string case_name(const CaseResult& c) { return c.component.empty() ? c.scenario : c.scenario + "[" + c.component + "]"; }
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// CI systems group suites by package: the plugin version checked, else the prefix of the
+// unit's id ("format-only", "plugin" for a file that could not be used, "config" or "run"
+// for a run that ended before its plan).
+std::string junit_package(const UnitResult& unit) {
+  switch (unit.kind) {
+    case UnitKind::kCheck: return unit.plugin.name.empty() ? "format-only" : unit.plugin.label();
+    case UnitKind::kPluginFile: return "plugin";
+    case UnitKind::kRunEnd: return unit.cases.empty() ? "run" : unit.cases.front().scenario;
+  }
+  return "run";
+}
 }  // namespace
 
 void write_junit_report(const RunResult& run, std::ostream& out) {
@@ -41,15 +53,11 @@ void write_junit_report(const RunResult& run, std::ostream& out) {
   for (const UnitResult& unit : run.units) {
     Totals t;
     for (const auto& c : unit.cases) t.add(c);
-    // Units without a plugin: a checkpoint's format check, a plugin file that would not
-    // load, or why a run ended before its plan (its one case says: "config", "run").
-    const bool early_end = unit.plugin.file.empty() && unit.checkpoint.empty() && !unit.cases.empty();
-    const std::string package = !unit.plugin.name.empty() ? unit.plugin.name + "@" + unit.plugin.version
-                                : early_end             ? unit.cases.front().scenario
-                                                        : "format-only";
+    const std::string package = junit_package(unit);
     const std::string classname =
-        undotted(package) + "." + undotted(early_end ? env.config_file
-                                                        : unit.checkpoint.empty() ? unit.plugin.file : unit.checkpoint);
+        undotted(package) + "." + undotted(unit.kind == UnitKind::kRunEnd   ? env.config_file
+                                           : unit.kind == UnitKind::kPluginFile ? unit.plugin.file
+                                                                                : unit.checkpoint);
     XmlWriter::Scope suite(xml, "testsuite",
                            {{"name", one_line(unit.id)},
                             {"package", one_line(undotted(package))},

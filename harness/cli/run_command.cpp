@@ -77,18 +77,29 @@ bool needs_plugins(const HarnessConfig& config) {
   return false;
 }
 
+Environment run_environment(const RunOptions& o, const std::string& config_file, int jobs) {
+  return {kHarnessVersion, kTorchVersion, host_name(), config_file, utc_now(), o.command_line, jobs, o.shard, o.filter};
+}
+
+// A unit that is not a check, with its one error case: a plugin file that could not be
+// used, or why a run ended before its plan.
+UnitResult error_unit(UnitKind kind, const std::string& id, const std::string& scenario, const std::string& text) {
+  UnitResult u;
+  u.kind = kind;
+  u.id = id;
+  CaseResult c;
+  c.scenario = scenario;
+  c.outcome = Outcome::kError;
+  c.message = text.substr(0, text.find('\n'));
+  if (c.message != text) c.details = text;
+  u.cases.push_back(c);
+  return u;
+}
+
 // A plugin file that would not load (or killed its worker) fails as its own unit.
 UnitResult plugin_failure_unit(const DescribeOutcome& d) {
-  UnitResult u;
-  u.id = "plugin/" + d.file;
+  UnitResult u = error_unit(UnitKind::kPluginFile, "plugin/" + d.file, "plugin-load", d.error);
   u.plugin.file = d.file;
-  u.checkpoint = "";
-  CaseResult c;
-  c.scenario = "plugin-load";
-  c.outcome = Outcome::kError;
-  c.message = d.error.substr(0, d.error.find('\n'));
-  c.details = d.error;
-  u.cases.push_back(c);
   return u;
 }
 
@@ -109,20 +120,124 @@ void report_early_end(const std::string& report_dir, const RunOptions& o, const 
   if (report_dir.empty()) return;
   RunResult run;
   run.interrupted = interrupted;
-  run.environment = {kHarnessVersion, kTorchVersion, host_name(), o.config, utc_now(), o.command_line, 0, o.shard, o.filter};
-  UnitResult u;
-  u.id = scenario + "/" + o.config;
-  CaseResult c;
-  c.scenario = scenario;
-  c.outcome = Outcome::kError;
-  c.message = message;
-  u.cases.push_back(c);
-  run.units.push_back(u);
+  run.environment = run_environment(o, o.config, 0);
+  run.units.push_back(error_unit(UnitKind::kRunEnd, scenario + "/" + o.config, scenario, message));
   try {
     for (const auto& path : write_reports(run, report_dir, report_formats())) std::cout << "report: " << path << "\n";
   } catch (const ReportWriteError& e) {
     std::cerr << "error [report]: " << e.what() << "\n";
   }
+}
+
+SupervisorOptions supervisor_options(const HarnessConfig& config, const RunOptions& o) {
+  SupervisorOptions so;
+  so.worker_executable = worker_executable(nullptr);
+  const int jobs = o.jobs >= 0 ? o.jobs : config.run.jobs;
+  so.jobs = jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  so.unit_timeout_seconds = o.timeout_seconds > 0 ? o.timeout_seconds : config.run.timeout_seconds;
+  so.limits.memory_bytes = config.run.memory_limit_mib << 20;
+  so.cpu_seconds_per_unit = config.run.cpu_seconds_per_unit;
+  return so;
+}
+
+struct DescribedPlugins {
+  std::vector<DescribedPlugin> plugins;
+  std::vector<UnitResult> failures;  // plugin files that could not be used, as units
+};
+
+// Every plugin file of the run, described by a worker; two files of one name and version
+// are a config error.
+DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions& o, Supervisor& supervisor) {
+  DescribedPlugins described;
+  if (!needs_plugins(config)) return described;
+  const std::vector<std::string> files = plugin_files(config, o.plugin_dirs);
+  if (files.empty()) {
+    throw ConfigError(config.file, 0, 0,
+                      "no plugin files found: build them (cmake --build build) or name them in [plugins] paths");
+  }
+  nlohmann::json options = nlohmann::json::object();
+  for (const auto& [name, settings] : config.plugin_settings) options[name] = settings.options;
+  nlohmann::json selectors = nlohmann::json::array();
+  for (const auto& g : config.groups) {
+    for (const auto& sel : g.plugins) selectors.push_back({sel.name, sel.version_glob});
+  }
+  for (const DescribeOutcome& d : supervisor.describe(files, options, selectors)) {
+    if (!d.plugin) {
+      described.failures.push_back(plugin_failure_unit(d));
+      continue;
+    }
+    for (const auto& p : described.plugins) {
+      if (p.name == d.plugin->name && p.version == d.plugin->version) {
+        throw ConfigError(config.file, 0, 0,
+                          "two plugin files are " + p.name + "@" + p.version + ": " + p.file + " and " + d.file + " (keep one)");
+      }
+    }
+    described.plugins.push_back(*d.plugin);
+  }
+  return described;
+}
+
+// The planned units that have no result among `ran`, every case an error saying why.
+std::vector<UnitResult> not_run_units(const std::vector<UnitPlan>& planned, const std::vector<UnitResult>& ran,
+                                      const std::string& why) {
+  std::vector<UnitResult> units;
+  for (const auto& unit : planned) {
+    const auto same = [&unit](const UnitResult& r) { return r.id == unit.result.id; };
+    if (std::any_of(ran.begin(), ran.end(), same)) continue;
+    std::vector<std::pair<std::string, std::string>> cases;
+    for (const auto& c : unit.request.cases) cases.emplace_back(c.scenario, c.component);
+    units.push_back(not_run_unit(unit.result, cases, why));
+  }
+  return units;
+}
+
+// junit.xml from the start, every planned unit "not run": a run killed from outside still
+// leaves a valid report, replaced as units finish.
+std::optional<ProgressiveJunit> progressive_junit(const HarnessConfig& config, const std::string& report_dir,
+                                                  const RunResult& run, const std::vector<UnitPlan>& planned) {
+  std::optional<ProgressiveJunit> junit;
+  const auto& formats = config.run.formats;
+  if (std::find(formats.begin(), formats.end(), "junit") == formats.end()) return junit;
+  RunResult start = run;
+  for (auto& u : not_run_units(planned, run.units, kNotRunYet)) start.units.push_back(std::move(u));
+  junit.emplace((fs::path(report_dir) / report_file_name("junit")).string(), std::move(start));
+  try {
+    junit->write_now();
+  } catch (const ReportWriteError&) {
+    // Reported when the final reports are written.
+  }
+  return junit;
+}
+
+// Exit status `status`, or kExitReportFailed if it was 0 and a report could not be written.
+int write_final_reports(const RunResult& run, const HarnessConfig& config, const RunOptions& o,
+                        const std::string& report_dir, int status) {
+  try {
+    const ReportOptions report_options{o.html_assets.empty() ? config.run.html_assets : o.html_assets};
+    for (const auto& path : write_reports(run, report_dir, config.run.formats, report_options)) std::cout << "report: " << path << "\n";
+  } catch (const ReportWriteError& e) {
+    std::cerr << "error [report]: " << e.what() << "\n";
+    if (status == 0) status = kExitReportFailed;
+  }
+  return status;
+}
+
+// --update-expectations: today's failures as the baseline, for review.
+int write_expectations_baseline(const RunResult& run, const HarnessConfig& config, int status) {
+  std::string path = config.run.expectations_file;
+  if (path.empty()) path = config_relative(config, fs::path(config.file).stem().string() + ".expectations.toml");
+  try {
+    write_file_atomically(path, [&](std::ostream& out) { out << expectations_baseline(config, run.units); });
+    std::cout << "expectations baseline written: " << path << " (review it with git diff)\n";
+    if (config.run.expectations_file.empty()) {
+      std::cout << "note: add [run] expectations_file = \"" << fs::path(path).filename().string() << "\" to "
+                << config.file << " so runs use it\n";
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "error [report]: " << e.what() << "\n";
+    if (status == 0) status = kExitReportFailed;
+  }
+  return status;
 }
 
 int exit_code_of(const RunResult& run, bool fail_on_stale) {
@@ -174,58 +289,25 @@ int run_harness(const RunOptions& o) {
         throw UsageError(e.what());
       }
     }
-    SupervisorOptions so;
-    so.worker_executable = worker_executable(nullptr);
-    const int jobs = o.jobs >= 0 ? o.jobs : config.run.jobs;
-    so.jobs = jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    so.unit_timeout_seconds = o.timeout_seconds > 0 ? o.timeout_seconds : config.run.timeout_seconds;
-    so.limits.memory_bytes = config.run.memory_limit_mib << 20;
-    so.cpu_seconds_per_unit = config.run.cpu_seconds_per_unit;
+    const SupervisorOptions so = supervisor_options(config, o);
     Supervisor supervisor(so);
-
-    std::vector<DescribedPlugin> plugins;
-    std::vector<UnitResult> plugin_failures;
-    if (needs_plugins(config)) {
-      const std::vector<std::string> files = plugin_files(config, o.plugin_dirs);
-      if (files.empty()) {
-        throw ConfigError(config.file, 0, 0,
-                          "no plugin files found: build them (cmake --build build) or name them in [plugins] paths");
-      }
-      nlohmann::json options = nlohmann::json::object();
-      for (const auto& [name, settings] : config.plugin_settings) options[name] = settings.options;
-      nlohmann::json selectors = nlohmann::json::array();
-      for (const auto& g : config.groups) {
-        for (const auto& sel : g.plugins) selectors.push_back({sel.name, sel.version_glob});
-      }
-      for (const DescribeOutcome& d : supervisor.describe(files, options, selectors)) {
-        if (d.plugin) {
-          for (const auto& p : plugins) {
-            if (p.name == d.plugin->name && p.version == d.plugin->version) {
-              throw ConfigError(config.file, 0, 0, "two plugin files are " + p.name + "@" + p.version + ": " + p.file +
-                                                       " and " + d.file + " (keep one)");
-            }
-          }
-          plugins.push_back(*d.plugin);
-        } else {
-          plugin_failures.push_back(plugin_failure_unit(d));
-        }
-      }
-    }
+    DescribedPlugins described = describe_plugins(config, o, supervisor);
     if (interrupted()) {
-      std::cerr << "interrupted while the plugins were described: no unit ran\n";
-      report_early_end(report_dir, o, "run", "interrupted while the plugins were described: no unit ran", true);
+      const std::string why = "interrupted while the plugins were described: no unit ran";
+      std::cerr << why << "\n";
+      report_early_end(report_dir, o, "run", why, true);
       return kExitInterrupted;
     }
     // A plugin file that would not load has no known name: names the config gives that
     // match nothing may be it, so they are reported with it instead of stopping the run.
     std::vector<std::string> unresolved;
-    check_plugin_references(config, plugins, plugin_failures.empty() ? nullptr : &unresolved);
-    RunPlan plan = plan_run(config, plugins, filter, shard);
+    check_plugin_references(config, described.plugins, described.failures.empty() ? nullptr : &unresolved);
+    const RunPlan plan = plan_run(config, described.plugins, filter, shard);
     if (o.list) {
       print_plan(plan, std::cout);
       return plan.units.empty() ? kExitNothingSelected : 0;
     }
-    if (plan.units.empty() && plugin_failures.empty()) {
+    if (plan.units.empty() && described.failures.empty()) {
       std::cerr << "nothing selected: " << plan.units_before_selection << " unit(s) in " << config.file
                 << (o.filter.empty() ? "" : ", none with a case matching --filter '" + o.filter + "'")
                 << (o.shard.empty() ? "" : ", none in shard " + o.shard) << "\n";
@@ -233,79 +315,32 @@ int run_harness(const RunOptions& o) {
     }
 
     RunResult run;
-    Environment& env = run.environment;
-    env = {kHarnessVersion, kTorchVersion, host_name(), config.file, utc_now(), o.command_line, so.jobs, o.shard, o.filter};
-    const bool terminal = ::isatty(STDOUT_FILENO) && !std::getenv("CI");
-    for (auto& f : plugin_failures) {
+    run.environment = run_environment(o, config.file, so.jobs);
+    for (auto& f : described.failures) {
       run.notes.push_back("plugin " + f.plugin.file + " could not be used: " + f.cases.front().message);
-      run.units.push_back(f);
+      run.units.push_back(std::move(f));
     }
     for (auto& u : unresolved) run.notes.push_back(u + " (a plugin file that could not be loaded may be it)");
 
     RunListeners listeners;
+    const bool terminal = ::isatty(STDOUT_FILENO) && !std::getenv("CI");
     ConsoleReporter console(std::cout, terminal, o.verbose);
     listeners.add(console);
-    // Every planned unit as "not run": the progressive JUnit starts from it, and an
-    // interrupted run reports the units it never started with it.
-    std::vector<UnitResult> not_run;
-    for (const auto& unit : plan.units) {
-      std::vector<std::pair<std::string, std::string>> cases;
-      for (const auto& c : unit.request.cases) cases.emplace_back(c.scenario, c.component);
-      not_run.push_back(not_run_unit(unit.result, cases));
-    }
-    std::optional<ProgressiveJunit> junit;
-    const auto& formats = config.run.formats;
-    if (std::find(formats.begin(), formats.end(), "junit") != formats.end()) {
-      RunResult planned = run;
-      planned.units.insert(planned.units.end(), not_run.begin(), not_run.end());
-      junit.emplace((fs::path(report_dir) / report_file_name("junit")).string(), std::move(planned));
-      try {
-        junit->write_now();  // a run killed from outside still leaves a valid report
-      } catch (const ReportWriteError&) {
-        // Reported when the final reports are written.
-      }
-      listeners.add(*junit);
-    }
-    listeners.on_run_start(env, plan.units.size(), plan.cases);
-    for (auto& u : supervisor.run(std::move(plan.units), [&](UnitResult& u) { apply_expectations(config, u); }, listeners)) {
-      run.units.push_back(std::move(u));
-    }
+    std::optional<ProgressiveJunit> junit = progressive_junit(config, report_dir, run, plan.units);
+    if (junit) listeners.add(*junit);
+    listeners.on_run_start(run.environment, plan.units.size(), plan.cases);
+    const auto finish = [&config](UnitResult& u) { apply_expectations(config, u); };
+    for (auto& u : supervisor.run(plan.units, finish, listeners)) run.units.push_back(std::move(u));
     run.notes.insert(run.notes.end(), supervisor.notes().begin(), supervisor.notes().end());
     run.interrupted = interrupted();
     if (run.interrupted) {
-      for (auto& u : not_run) {
-        const bool ran = std::any_of(run.units.begin(), run.units.end(), [&u](const UnitResult& r) { return r.id == u.id; });
-        if (ran) continue;
-        for (auto& c : u.cases) c.message = kNotRunInterrupted;
-        run.units.push_back(std::move(u));
-      }
+      for (auto& u : not_run_units(plan.units, run.units, kNotRunInterrupted)) run.units.push_back(std::move(u));
     }
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     listeners.on_run_end(run);
 
-    int status = exit_code_of(run, config.run.fail_on_stale_expectations);
-    try {
-      const ReportOptions report_options{o.html_assets.empty() ? config.run.html_assets : o.html_assets};
-      for (const auto& path : write_reports(run, report_dir, config.run.formats, report_options)) std::cout << "report: " << path << "\n";
-    } catch (const ReportWriteError& e) {
-      std::cerr << "error [report]: " << e.what() << "\n";
-      if (status == 0) status = kExitReportFailed;
-    }
-    if (o.update_expectations && !run.interrupted) {
-      std::string path = config.run.expectations_file;
-      if (path.empty()) path = config_relative(config, fs::path(config.file).stem().string() + ".expectations.toml");
-      try {
-        write_file_atomically(path, [&](std::ostream& out) { out << expectations_baseline(config, run.units); });
-        std::cout << "expectations baseline written: " << path << " (review it with git diff)\n";
-        if (config.run.expectations_file.empty()) {
-          std::cout << "note: add [run] expectations_file = \"" << fs::path(path).filename().string()
-                    << "\" to " << config.file << " so runs use it\n";
-        }
-      } catch (const std::exception& e) {
-        std::cerr << "error [report]: " << e.what() << "\n";
-        if (status == 0) status = kExitReportFailed;
-      }
-    }
+    int status = write_final_reports(run, config, o, report_dir, exit_code_of(run, config.run.fail_on_stale_expectations));
+    if (o.update_expectations && !run.interrupted) status = write_expectations_baseline(run, config, status);
     return status;
   } catch (const ConfigError& e) {
     std::cerr << "error [config]: " << e.what() << "\n";

@@ -67,10 +67,29 @@ CaseResult case_from_json(const json& j) {
   return c;
 }
 
+const char* to_string(UnitKind kind) {
+  switch (kind) {
+    case UnitKind::kCheck: return "check";
+    case UnitKind::kPluginFile: return "plugin-file";
+    case UnitKind::kRunEnd: return "run-end";
+  }
+  return "check";
+}
+
+namespace {
+UnitKind unit_kind_from(const std::string& text) {
+  for (UnitKind k : {UnitKind::kCheck, UnitKind::kPluginFile, UnitKind::kRunEnd}) {
+    if (text == to_string(k)) return k;
+  }
+  throw json::other_error::create(501, "unknown unit kind '" + text + "' (expected check, plugin-file or run-end)", nullptr);
+}
+}  // namespace
+
 json to_json(const UnitResult& u) {
   json cases = json::array();
   for (const auto& c : u.cases) cases.push_back(to_json(c));
   return json{{"id", u.id},
+              {"kind", to_string(u.kind)},
               {"plugin", {{"name", u.plugin.name}, {"version", u.plugin.version}, {"file", u.plugin.file}}},
               {"checkpoint", u.checkpoint},
               {"checkpoint_sha256", u.checkpoint_sha256},
@@ -86,6 +105,7 @@ json to_json(const UnitResult& u) {
 UnitResult unit_from_json(const json& j) {
   UnitResult u;
   u.id = j.at("id").get<std::string>();
+  u.kind = unit_kind_from(j.value("kind", "check"));  // results written before kinds were recorded
   const json& p = j.at("plugin");
   u.plugin = {p.value("name", ""), p.value("version", ""), p.value("file", "")};
   u.checkpoint = j.at("checkpoint").get<std::string>();

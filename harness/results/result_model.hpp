@@ -34,7 +34,16 @@ struct PluginRef {
   std::string label() const;  // "dcgan@2.0.0", or "(no plugin)"
 };
 
+// What a unit is: which of the reports' groupings and labels it takes.
+enum class UnitKind {
+  kCheck,       // a checkpoint against a plugin version, or its format alone (no plugin meant)
+  kPluginFile,  // a plugin file that could not be used: its one case says why
+  kRunEnd,      // why a run ended before its plan (config error, interrupt): one case
+};
+const char* to_string(UnitKind kind);  // "check", "plugin-file", "run-end"
+
 struct UnitResult {
+  UnitKind kind = UnitKind::kCheck;
   std::string id;          // "dcgan@2.0.0/fixtures/dcgan/current.pt": stable, used by shards
   PluginRef plugin;
   std::string checkpoint;  // as the config names it (relative to the config's directory)

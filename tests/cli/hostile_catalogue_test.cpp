@@ -657,7 +657,13 @@ TEST_P(HostileCatalogue, SurvivesAndReports) {
                                                           << ::testing::PrintToString(junit_messages(junit, "error"));
     }
   }
-  if (entry.exit_code == 2) return;  // a config error: the run never started, there is no good unit
+  if (entry.exit_code == 2) {  // a config error: the run never started; its one unit says why
+    const json results = json::parse(std::ifstream(report_dir + "/results.json"));
+    ASSERT_EQ(results.at("units").size(), 1u) << results.dump(1);
+    EXPECT_EQ(results.at("units")[0].at("kind"), "run-end");
+    EXPECT_NE(junit.find("package=\"config\""), std::string::npos) << junit;
+    return;
+  }
 
   if (entry.verdict == Verdict::kReportError) {  // results.json may be missing: the good unit in JUnit
     EXPECT_NE(junit.find("name=\"tiny@1.0.0/good.pt\" package=\"tiny@1_0_0\" id=\"0\" tests=\"11\" failures=\"0\" errors=\"0\""),

@@ -384,6 +384,7 @@ TEST_F(RunIsolation, PluginThatCrashesWhileDescribedIsItsOwnErrorUnit) {
   const json& u = load_failures.front();
   SCOPED_TRACE(unit_text(u));
   EXPECT_EQ(u.at("id"), std::string("plugin/") + CKPT_TEST_FAULTY);
+  EXPECT_EQ(u.at("kind"), "plugin-file");
   EXPECT_EQ(u.at("outcome"), "error");
   ASSERT_EQ(u.at("cases").size(), 1u);
   EXPECT_EQ(u.at("cases")[0].at("scenario"), "plugin-load");

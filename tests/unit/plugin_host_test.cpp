@@ -4,6 +4,8 @@
 // it made is alive.
 #include "plugin_host/plugin_host.hpp"
 
+#include "plugin_host/elf_machine.hpp"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -114,6 +116,45 @@ TEST(PluginHostLoad, UnresolvedSymbolFailsAtLoadNotAtFirstCall) {
   EXPECT_TRUE(contains(error, "undefined symbol: ckpt_test_symbol_that_does_not_exist"));
   EXPECT_TRUE(contains(error, "rebuild the plugin"));
 }
+
+// A copy of the good plugin whose ELF header claims another processor (e_machine, bytes
+// 18-19, little-endian) or word size (EI_CLASS, byte 4).
+class PluginHostElfHeader : public TempDirTest {
+ protected:
+  std::string patched_copy(int machine, int elf_class) {
+    const std::string path = (dir_ / "libpatched.so").string();
+    std::filesystem::copy_file(kGood, path);
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4);
+    f.put(static_cast<char>(elf_class));
+    f.seekp(18);
+    f.put(static_cast<char>(machine & 0xff));
+    f.put(static_cast<char>(machine >> 8));
+    return path;
+  }
+};
+
+TEST_F(PluginHostElfHeader, LibraryForThisMachineAndNonElfFilesAreNotQuestioned) {
+  EXPECT_EQ(elf_machine_mismatch(kGood), std::nullopt);
+  EXPECT_EQ(elf_machine_mismatch(kNotALibrary), std::nullopt);
+  EXPECT_EQ(elf_machine_mismatch((dir_ / "absent.so").string()), std::nullopt);
+}
+
+#if defined(__x86_64__)
+TEST_F(PluginHostElfHeader, LibraryForAnotherProcessorIsNamedAsSuch) {
+  const std::string path = patched_copy(183, 2);  // EM_AARCH64, ELFCLASS64
+  EXPECT_EQ(elf_machine_mismatch(path), "built for AArch64 (ELF machine 183), this machine is x86-64");
+  const std::string error = load_error(path);
+  EXPECT_TRUE(names_file(error, path));
+  EXPECT_TRUE(contains(error, "built for AArch64 (ELF machine 183), this machine is x86-64"));
+}
+
+TEST_F(PluginHostElfHeader, LibraryForAnotherWordSizeOrUnknownProcessorIsNamedAsSuch) {
+  EXPECT_EQ(elf_machine_mismatch(patched_copy(3, 1)), "built for x86 (32-bit) (ELF machine 3, 32-bit), this machine is x86-64");
+  std::filesystem::remove(dir_ / "libpatched.so");
+  EXPECT_EQ(elf_machine_mismatch(patched_copy(4242, 2)), "built for machine 4242 (ELF machine 4242), this machine is x86-64");
+}
+#endif
 
 TEST(PluginHostLoad, LibraryWithoutDescriptorIsNotAPlugin) {
   const std::string error = load_error(kNoEntryPoint);

@@ -102,6 +102,55 @@ TEST_F(JUnitReport, OutcomesMapToFailureErrorSkipped) {
   EXPECT_TRUE(has("<property name=\"plugin_version\" value=\"2.0.0\"/>"));
 }
 
+// Units that are not checks take their package from what they are, not from which fields
+// happen to be empty: a plugin file that could not be used, a run that ended early.
+TEST_F(JUnitReport, UnitKindsGiveThePackageAndClassname) {
+  RunResult run = hostile_run();
+  UnitResult plugin_file;
+  plugin_file.kind = UnitKind::kPluginFile;
+  plugin_file.id = "plugin//p/broken.so";
+  plugin_file.plugin.file = "/p/broken.so";
+  CaseResult load;
+  load.scenario = "plugin-load";
+  load.message = "cannot load it";
+  plugin_file.cases.push_back(load);
+  UnitResult run_end;
+  run_end.kind = UnitKind::kRunEnd;
+  run_end.id = "config/ckpt-harness.toml";
+  CaseResult config = load;
+  config.scenario = "config";
+  run_end.cases.push_back(config);
+  run.units.push_back(plugin_file);
+  run.units.push_back(run_end);
+  std::ostringstream out;
+  write_junit_report(run, out);
+  const std::string xml = out.str();
+  auto has = [&xml](const std::string& s) { return xml.find(s) != std::string::npos; };
+  EXPECT_TRUE(has("name=\"format-only/x.pt\" package=\"format-only\"")) << xml;
+  EXPECT_TRUE(has("name=\"plugin//p/broken.so\" package=\"plugin\"")) << xml;
+  EXPECT_TRUE(has("classname=\"plugin./p/broken_so\" name=\"plugin-load\"")) << xml;
+  EXPECT_TRUE(has("name=\"config/ckpt-harness.toml\" package=\"config\"")) << xml;
+  EXPECT_TRUE(has("classname=\"config.ckpt-harness_toml\" name=\"config\"")) << xml;
+}
+
+TEST(ResultModel, UnitKindRoundTripsAndOlderResultsAreChecks) {
+  UnitResult u;
+  u.kind = UnitKind::kPluginFile;
+  u.id = "plugin/x.so";
+  nlohmann::json j = to_json(u);
+  EXPECT_EQ(j.at("kind"), "plugin-file");
+  EXPECT_EQ(unit_from_json(j).kind, UnitKind::kPluginFile);
+  j.erase("kind");
+  EXPECT_EQ(unit_from_json(j).kind, UnitKind::kCheck);
+  j["kind"] = "chek";
+  try {
+    unit_from_json(j);
+    ADD_FAILURE() << "an unknown kind was accepted";
+  } catch (const nlohmann::json::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown unit kind 'chek'"), std::string::npos) << e.what();
+  }
+}
+
 std::string console_of(const RunResult& run, bool terminal) {
   std::ostringstream out;
   ConsoleReporter console(out, terminal);
