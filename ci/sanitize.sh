@@ -4,7 +4,7 @@
 #
 #   ci/sanitize.sh        the whole suite (every target instrumented; long: LibTorch code)
 #   ci/sanitize.sh core   the LibTorch-free core that reads untrusted bytes and configs:
-#                         reader, engine core, config, runner, reports (what ci/test.sh runs)
+#                         reader, engine core, schema, config, runner, reports (what ci/test.sh runs)
 # Environment: SANITIZE_JOBS (build and test parallelism, default nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ bash ci/install-deps.sh
 jobs="${SANITIZE_JOBS:-$(nproc)}"
 cmake --preset sanitize >/dev/null
 if [ "${1:-}" = "core" ]; then
-  core=(reader_tests engine_tests config_tests runner_tests reports_tests)
+  core=(reader_tests engine_tests schema_tests config_tests runner_tests reports_tests)
   cmake --build --preset sanitize -j "$jobs" --target "${core[@]}"
   labels=$(IFS='|'; echo "^(${core[*]})\$")
   ctest --preset sanitize -j "$jobs" -L "$labels" --no-tests=error

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 
 namespace ckpt {
@@ -40,6 +41,15 @@ void write_file_atomically(const std::string& path, const std::function<void(std
     ::unlink(temp.c_str());
     throw ReportWriteError("cannot write " + path + ": " + why);
   }
+}
+
+void write_output(const std::string& path, const std::string& text) {
+  if (path.empty()) {
+    std::cout << text;
+    return;
+  }
+  write_file_atomically(path, [&text](std::ostream& out) { out << text; });
+  std::cerr << "wrote " << path << "\n";
 }
 
 }  // namespace ckpt

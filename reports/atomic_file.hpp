@@ -16,4 +16,8 @@ class ReportWriteError : public std::runtime_error {
 
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
 
+// A command's document (`--out FILE`): to standard output when `path` is empty, else
+// atomically to the file, saying so on standard error. Throws ReportWriteError.
+void write_output(const std::string& path, const std::string& text);
+
 }  // namespace ckpt

@@ -13,6 +13,7 @@
 #include "cli/merge_command.hpp"
 #include "cli/new_plugin_command.hpp"
 #include "cli/run_command.hpp"
+#include "cli/schema_command.hpp"
 #include "cli/version.hpp"
 #include "cli/worker_path.hpp"
 
@@ -20,6 +21,15 @@ namespace {
 // Subcommands that load plugins run in ckpt-harness-worker, the LibTorch side, which this
 // process replaces itself with; everything else here stays free of LibTorch.
 const char* const kWorkerCommands[] = {"plugins", "diff", "record-golden"};
+
+// `schema --plugin P` builds a model (LibTorch); `schema CHECKPOINT` only reads a file.
+bool is_plugin_schema(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "schema") != 0) return false;
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--plugin") == 0 || std::strncmp(argv[i], "--plugin=", 9) == 0) return true;
+  }
+  return false;
+}
 
 [[noreturn]] void exec_worker(int argc, char** argv) {
   const std::string worker = ckpt::worker_executable(argv[0]);
@@ -38,6 +48,7 @@ int main(int argc, char** argv) {
     for (const char* command : kWorkerCommands) {
       if (std::strcmp(argv[1], command) == 0) exec_worker(argc, argv);
     }
+    if (is_plugin_schema(argc, argv)) exec_worker(argc, argv);
   }
   // Under a file size limit (ulimit -f) a report write must fail with EFBIG, reported (exit
   // 4), rather than kill the run with SIGXFSZ. Workers get the default back (exec_child).
@@ -53,6 +64,9 @@ int main(int argc, char** argv) {
       "  ckpt-harness plugins                 list the architecture plugins\n"
       "  ckpt-harness diff ckpt.pt --plugin dcgan --option nz=100\n"
       "                                       how the checkpoint fits the plugin's current model\n"
+      "  ckpt-harness schema --plugin dcgan   the model's checkpoint schema (keys, shapes, optimizers) as JSON\n"
+      "  ckpt-harness schema-diff old.json new.json\n"
+      "                                       what a model change does to its checkpoints\n"
       "  ckpt-harness new-plugin my_gan       a plugin project for your model's repository\n\n"
       "Exit codes: 0 success, 1 a checkpoint failed (or, for run, an unexpected failure), 2 usage or\n"
       "configuration error; run also: 3 nothing selected, 4 a report not written, 130 interrupted."};
@@ -67,6 +81,10 @@ int main(int argc, char** argv) {
   ckpt::add_run_command(app, run, exit_code);
   ckpt::MergeOptions merge;
   ckpt::add_merge_command(app, merge, exit_code);
+  ckpt::SchemaOptions schema;
+  ckpt::add_schema_command(app, schema, exit_code);
+  ckpt::SchemaDiffOptions schema_diff;
+  ckpt::add_schema_diff_command(app, schema_diff, exit_code);
   ckpt::NewPluginOptions new_plugin;
   ckpt::add_new_plugin_command(app, new_plugin, exit_code);
   // Listed for --help; they run in ckpt-harness-worker (see exec_worker).

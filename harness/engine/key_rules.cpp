@@ -90,6 +90,15 @@ std::string suggest_prefix_rule(const std::vector<std::string>& checkpoint_keys,
              "replace = '" + missing + "' }";
     }
   }
+  if (!extra.empty() && !missing.empty() && extra != missing) {  // a renamed top-level module
+    std::size_t hits = 0;
+    for (const auto& k : checkpoint_keys) hits += model.count(missing + k.substr(extra.size()));
+    if (hits * 2 >= checkpoint_keys.size() && hits >= 2) {  // one key alike is no evidence of a rename
+      return "every checkpoint key starts with '" + extra + "' and every model key with '" + missing + "' (" +
+             std::to_string(hits) + " match once renamed): add the key rule { pattern = '^" + regex_escape(extra) +
+             "', replace = '" + missing + "' }";
+    }
+  }
   return "";
 }
 

@@ -10,28 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "engine/saved_optimizer.hpp"
 #include "reader/value.hpp"
 
 namespace ckpt {
 
-// The checkpoint's optimizer state in one form, whatever wrote it.
-struct SavedOptimizerState {
-  struct Group {
-    std::map<std::string, const Value*> hyper;  // lr, betas, eps, ... (not 'params')
-    std::vector<std::size_t> positions;         // parameter positions, in order
-  };
-  std::vector<Group> groups;
-  std::map<std::size_t, std::map<std::string, const Value*>> state;  // position -> step, exp_avg, ...
-  std::string format;  // "python" or "libtorch"
-};
-
-// Throws std::invalid_argument naming what is malformed.
-SavedOptimizerState read_saved_optimizer(const Value& saved);
-
-// "Adam", "SGD", "RMSprop", "Adagrad" from the state keys (or group keys when no step was
-// taken); "Adam or AdamW" when the two cannot be told apart; "" when unknown.
-std::string implied_optimizer_class(const SavedOptimizerState& saved);
 std::string optimizer_class(const torch::optim::Optimizer& optimizer);  // LibTorch class
+// Hyper-parameters of one LibTorch group by Python name, flattened as saved_hyper does.
+std::map<std::string, double> model_hyper(const torch::optim::OptimizerOptions& options);
 
 struct OptimizerComparison {
   std::string optimizer;

@@ -12,7 +12,9 @@
 #include "reader/read_error.hpp"
 #include "worker/diff_view.hpp"
 #include "protocol/unit_request.hpp"
+#include "reports/atomic_file.hpp"
 #include "worker/plugin_lookup.hpp"
+#include "worker/plugin_schema.hpp"
 #include "worker/record_golden.hpp"
 #include "worker/serve.hpp"
 
@@ -160,6 +162,26 @@ int run_record_golden(const RecordGoldenArgs& a) {
   }
 }
 
+struct SchemaArgs {
+  std::string plugin, config, out;
+  std::vector<std::string> options, plugin_dirs, allowed_dirs;
+};
+
+// The plugin's model built with its [plugins.NAME] options from --config, then --option.
+int run_schema(const SchemaArgs& a) {
+  auto plugin = find_plugin(a.plugin, plugin_search_dirs(configured_plugin_paths(a.plugin_dirs, a.config, a.allowed_dirs)));
+  Options options;
+  if (!a.config.empty()) {
+    const auto settings = load_config(a.config, a.allowed_dirs).plugin_settings;
+    const auto it = settings.find(plugin->info().name);
+    if (it != settings.end()) options = it->second.options;
+  }
+  for (const auto& [key, value] : parse_options(a.options)) options[key] = value;
+  const LoadedModel model = plugin->build(options);
+  write_output(a.out, to_json(schema_of_model(plugin->info(), model)).dump(2) + "\n");
+  return 0;
+}
+
 // Each plugin is built with its [plugins.NAME] options from the config, then --option
 // (which applies to every plugin listed).
 int run_plugins(const std::vector<std::string>& paths, const std::vector<std::string>& options, const std::string& config,
@@ -254,6 +276,20 @@ int main(int argc, char** argv) {
   golden->add_option("--batch", g.batch, "Samples per module (default 4)")->check(CLI::Range(1, 4096));
   golden->callback([&] { status = run_record_golden(g); });
 
+  SchemaArgs sa;
+  CLI::App* schema = app.add_subcommand(
+      "schema", "Write the checkpoint schema of a plugin's model as a manifest (JSON): every module's state-dict keys "
+                "with shape, dtype and kind, every optimizer's class, groups, parameter order and hyper-parameters. "
+                "Compare two with `ckpt-harness schema-diff`. Exit 0 written, 2 usage or plugin errors.");
+  schema->add_option("--plugin", sa.plugin, "Plugin file, or NAME[@VERSION] in the plugin directories")->required();
+  schema->add_option("--option", sa.options, "KEY=VALUE for the plugin's model (repeatable), e.g. ngf=32");
+  schema->add_option("--plugin-dir", sa.plugin_dirs, "More directories to find plugins by name");
+  schema->add_option("--config", sa.config, "Also find plugins in the config's [plugins] paths, and use its "
+                                            "[plugins.NAME] options");
+  schema->add_option("--allow-path", sa.allowed_dirs, kAllowPathHelp);
+  schema->add_option("--out,-o", sa.out, "Write the manifest here (default: standard output)");
+  schema->callback([&] { status = run_schema(sa); });
+
   CLI::App* serve_command = app.add_subcommand(
       "serve", "Serve units for `ckpt-harness run` (requests on fd 3, replies on fd 4); not for direct use");
   serve_command->callback([&] { status = serve(); });
@@ -274,6 +310,9 @@ int main(int argc, char** argv) {
   } catch (const ReadError& e) {
     std::cerr << "error [" << to_string(e.kind()) << "]: " << e.what() << "\n";
     return 1;
+  } catch (const ReportWriteError& e) {  // an output file (schema --out) could not be written
+    std::cerr << "error [output]: " << e.what() << "\n";
+    return 2;
   }
   return status;
 }

@@ -146,6 +146,9 @@ TEST(KeyRules, PrefixHints) {
             "'^module\\.', replace = '' }");
   EXPECT_NE(suggest_prefix_rule({"a.w", "b.w"}, {"_orig_mod.a.w", "_orig_mod.b.w"}).find("'_orig_mod.'"), std::string::npos);
   EXPECT_EQ(suggest_prefix_rule({"x.w"}, {"a.w"}), "");
+  EXPECT_EQ(suggest_prefix_rule({"enc.a.w", "enc.b.w"}, {"backbone.a.w", "backbone.b.w"}),
+            "every checkpoint key starts with 'enc.' and every model key with 'backbone.' (2 match once renamed): add the "
+            "key rule { pattern = '^enc\\.', replace = 'backbone.' }");
 }
 
 TEST(Layout, PresetsAndUnknownNames) {

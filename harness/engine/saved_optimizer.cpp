@@ -1,0 +1,133 @@
+#include "engine/saved_optimizer.hpp"
+
+#include <set>
+#include <stdexcept>
+
+namespace ckpt {
+
+namespace {
+std::map<std::string, const Value*> string_members(const Value& v) {
+  std::map<std::string, const Value*> out;
+  if (const auto* m = members_of(v)) {
+    for (const auto& e : *m) {
+      if (e.key->kind == ValueKind::kStr) out[e.key->text] = e.value;
+    }
+  }
+  return out;
+}
+
+SavedOptimizerState read_python(const Value& saved) {
+  SavedOptimizerState out;
+  out.format = "python";
+  const Value* groups = saved.find("param_groups");
+  const Value* state = saved.find("state");
+  if (!groups || groups->kind != ValueKind::kList) throw std::invalid_argument("'param_groups' is not a list");
+  if (!state || state->kind != ValueKind::kDict) throw std::invalid_argument("'state' is not a dict");
+  for (std::size_t g = 0; g < groups->items.size(); ++g) {
+    const Value& group = *groups->items[g];
+    if (group.kind != ValueKind::kDict) throw std::invalid_argument("param_groups[" + std::to_string(g) + "] is not a dict");
+    SavedOptimizerState::Group parsed;
+    for (const auto& e : group.entries) {
+      if (e.key->kind != ValueKind::kStr) continue;
+      if (e.key->text != "params") {
+        parsed.hyper[e.key->text] = e.value;
+        continue;
+      }
+      if (e.value->kind != ValueKind::kList) throw std::invalid_argument("param_groups[" + std::to_string(g) + "]['params'] is not a list");
+      for (const Value* p : e.value->items) {
+        if (p->kind != ValueKind::kInt || p->integer < 0) throw std::invalid_argument("a parameter index is not a non-negative int");
+        parsed.positions.push_back(static_cast<std::size_t>(p->integer));
+      }
+    }
+    out.groups.push_back(std::move(parsed));
+  }
+  for (const auto& e : state->entries) {
+    if (e.key->kind != ValueKind::kInt || e.key->integer < 0) throw std::invalid_argument("a 'state' key is not a parameter index");
+    out.state[static_cast<std::size_t>(e.key->integer)] = string_members(*e.value);
+  }
+  return out;
+}
+
+// torch::save(optimizer): state.<address> objects; param_groups/<i> objects listing
+// params/<j> addresses and an `options` object.
+SavedOptimizerState read_libtorch(const Value& saved) {
+  SavedOptimizerState out;
+  out.format = "libtorch";
+  const Value* groups = member_of(saved, "param_groups");
+  const Value* state = member_of(saved, "state");
+  if (!groups || !state) throw std::invalid_argument("LibTorch optimizer archive without 'param_groups' or 'state'");
+  std::map<std::string, std::size_t> position_of;
+  for (std::size_t g = 0;; ++g) {
+    const Value* group = member_of(*groups, "param_groups/" + std::to_string(g));
+    if (!group) break;
+    SavedOptimizerState::Group parsed;
+    for (std::size_t i = 0;; ++i) {
+      const Value* address = member_of(*group, "params/" + std::to_string(i));
+      if (!address) break;
+      if (address->kind != ValueKind::kStr) throw std::invalid_argument("a LibTorch param id is not a string");
+      position_of[address->text] = position_of.size();
+      parsed.positions.push_back(position_of[address->text]);
+    }
+    if (const Value* options = member_of(*group, "options")) parsed.hyper = string_members(*options);
+    out.groups.push_back(std::move(parsed));
+  }
+  for (const auto& [address, value] : string_members(*state)) {
+    auto it = position_of.find(address);
+    if (it == position_of.end()) throw std::invalid_argument("state for parameter " + address + " that no group lists");
+    out.state[it->second] = string_members(*value);
+  }
+  return out;
+}
+}  // namespace
+
+SavedOptimizerState read_saved_optimizer(const Value& saved) {
+  if (saved.kind == ValueKind::kDict && saved.find("param_groups")) return read_python(saved);
+  if (saved.kind == ValueKind::kObject && member_of(saved, "param_groups")) return read_libtorch(saved);
+  throw std::invalid_argument(std::string("expected an optimizer state dict ({'state', 'param_groups'}), found a ") +
+                              to_string(saved.kind));
+}
+
+std::string implied_optimizer_class(const SavedOptimizerState& saved) {
+  std::set<std::string> keys;
+  for (const auto& [position, state] : saved.state) {
+    for (const auto& [key, v] : state) keys.insert(key);
+  }
+  if (keys.count("exp_avg") && keys.count("exp_avg_sq")) return "Adam or AdamW";
+  if (keys.count("square_avg")) return "RMSprop";
+  if (keys.count("sum")) return "Adagrad";
+  if (keys.count("momentum_buffer")) return "SGD";
+  if (saved.groups.empty()) return "";
+  const auto& hyper = saved.groups.front().hyper;
+  if (hyper.count("betas")) return "Adam or AdamW";
+  if (hyper.count("centered") || hyper.count("alpha")) return "RMSprop";
+  if (hyper.count("lr_decay")) return "Adagrad";
+  if (hyper.count("nesterov") || hyper.count("dampening")) return "SGD";
+  return "";
+}
+
+bool optimizer_classes_agree(const std::string& saved, const std::string& model) {
+  if (saved.empty() || saved == model) return true;
+  return saved == "Adam or AdamW" && (model == "Adam" || model == "AdamW");
+}
+
+std::map<std::string, double> saved_hyper(const SavedOptimizerState::Group& group) {
+  std::map<std::string, double> out;
+  for (const auto& [key, v] : group.hyper) {
+    if (key == "betas" && (v->kind == ValueKind::kTuple || v->kind == ValueKind::kList) && v->items.size() == 2) {
+      out["beta1"] = number_of(*v->items[0]);
+      out["beta2"] = number_of(*v->items[1]);
+    } else if (v->kind == ValueKind::kFloat || v->kind == ValueKind::kInt || v->kind == ValueKind::kBool) {
+      out[key] = number_of(*v);
+    }
+  }
+  return out;
+}
+
+double number_of(const Value& v) {
+  if (v.kind == ValueKind::kFloat) return v.real;
+  if (v.kind == ValueKind::kInt) return static_cast<double>(v.integer);
+  if (v.kind == ValueKind::kBool) return v.boolean ? 1 : 0;
+  throw std::invalid_argument(std::string("expected a number, found a ") + to_string(v.kind));
+}
+
+}  // namespace ckpt

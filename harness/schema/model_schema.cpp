@@ -1,0 +1,230 @@
+#include "schema/model_schema.hpp"
+
+#include <fstream>
+#include <set>
+
+namespace ckpt {
+
+using nlohmann::json;
+
+const ModuleSchema* ModelSchema::module(const std::string& wanted) const {
+  for (const auto& m : modules) {
+    if (m.name == wanted) return &m;
+  }
+  return nullptr;
+}
+
+const OptimizerSchema* ModelSchema::optimizer(const std::string& wanted) const {
+  for (const auto& o : optimizers) {
+    if (o.name == wanted) return &o;
+  }
+  return nullptr;
+}
+
+std::string ModelSchema::label() const {
+  if (name.empty()) return source.empty() ? "(unnamed schema)" : source;
+  return version.empty() ? name : name + " " + version;
+}
+
+json to_json(const ModelSchema& schema) {
+  json modules = json::array();
+  for (const auto& m : schema.modules) {
+    json tensors = json::array();
+    for (const auto& t : m.tensors) {
+      json slot = {{"key", t.key}, {"dtype", std::string(dtype_name(t.dtype))}, {"shape", t.shape}};
+      if (schema.tensor_kinds_known) slot["kind"] = t.is_buffer ? "buffer" : "parameter";
+      tensors.push_back(std::move(slot));
+    }
+    json batch_norm = json::array();
+    for (const auto& sub : m.submodules) {
+      if (sub.is_batch_norm) batch_norm.push_back(sub.prefix);
+    }
+    modules.push_back({{"name", m.name}, {"tensors", std::move(tensors)}, {"batch_norm", std::move(batch_norm)}});
+  }
+  json optimizers = json::array();
+  for (const auto& o : schema.optimizers) {
+    json groups = json::array();
+    for (const auto& g : o.groups) {
+      json group = {{"size", g.size}, {"hyper", g.hyper}};
+      if (!g.parameters.empty()) group["parameters"] = g.parameters;
+      groups.push_back(std::move(group));
+    }
+    optimizers.push_back({{"name", o.name}, {"class", o.class_name}, {"groups", std::move(groups)}});
+  }
+  return {{"schema", "ckpt-harness.model-schema"},
+          {"schema_version", kModelSchemaVersion},
+          {"model", {{"name", schema.name}, {"version", schema.version}, {"source", schema.source}}},
+          {"modules", std::move(modules)},
+          {"optimizers", std::move(optimizers)}};
+}
+
+namespace {
+// Reads one manifest, every error naming the file and the JSON path ("modules[0].tensors[3].shape").
+class ManifestReader {
+ public:
+  explicit ManifestReader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const std::string& path, const std::string& expected, const json& found) const {
+    std::string shown = found.dump();
+    if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+    throw SchemaError(file_ + ": " + (path.empty() ? "the document" : path) + ": expected " + expected + ", found " +
+                      std::string(found.type_name()) + " " + shown);
+  }
+
+  const json& member(const json& object, const std::string& path, const char* key) const {
+    if (!object.is_object()) fail(path, "an object", object);
+    auto it = object.find(key);
+    if (it == object.end()) {
+      throw SchemaError(file_ + ": " + (path.empty() ? "" : path + ": ") + "'" + key + "' is missing");
+    }
+    return *it;
+  }
+
+  std::string text(const json& object, const std::string& path, const char* key, bool required = true) const {
+    if (!required && (!object.is_object() || !object.contains(key))) return "";
+    const json& v = member(object, path, key);
+    if (!v.is_string()) fail(join(path, key), "a string", v);
+    return v.get<std::string>();
+  }
+
+  const json& array(const json& object, const std::string& path, const char* key) const {
+    const json& v = member(object, path, key);
+    if (!v.is_array()) fail(join(path, key), "an array", v);
+    return v;
+  }
+
+  static std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+  static std::string at(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+  TensorSlot tensor(const json& j, const std::string& path, bool& kind_known) const {
+    TensorSlot slot;
+    slot.key = text(j, path, "key");
+    const std::string dtype = text(j, path, "dtype");
+    const auto parsed = dtype_from_torch_name(dtype);
+    if (!parsed) fail(join(path, "dtype"), "a PyTorch dtype name (float32, int64, bfloat16, ...)", dtype);
+    slot.dtype = *parsed;
+    const json& shape = array(j, path, "shape");
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+      if (!shape[i].is_number_integer() || shape[i].get<std::int64_t>() < 0) {
+        fail(at(join(path, "shape"), i), "a non-negative integer", shape[i]);
+      }
+      slot.shape.push_back(shape[i].get<std::int64_t>());
+    }
+    const std::string kind = text(j, path, "kind", false);
+    if (kind.empty()) {
+      kind_known = false;
+    } else if (kind == "buffer" || kind == "parameter") {
+      slot.is_buffer = kind == "buffer";
+    } else {
+      fail(join(path, "kind"), "\"parameter\" or \"buffer\"", kind);
+    }
+    return slot;
+  }
+
+  ModuleSchema module(const json& j, const std::string& path, bool& kinds_known) const {
+    ModuleSchema m;
+    m.name = text(j, path, "name");
+    const json& tensors = array(j, path, "tensors");
+    std::set<std::string> keys;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      m.tensors.push_back(tensor(tensors[i], at(join(path, "tensors"), i), kinds_known));
+      if (!keys.insert(m.tensors.back().key).second) {
+        fail(join(at(join(path, "tensors"), i), "key"), "a key not listed before in this module", m.tensors.back().key);
+      }
+    }
+    if (j.contains("batch_norm")) {
+      const json& batch_norm = array(j, path, "batch_norm");
+      for (std::size_t i = 0; i < batch_norm.size(); ++i) {
+        if (!batch_norm[i].is_string()) fail(at(join(path, "batch_norm"), i), "a submodule prefix (string)", batch_norm[i]);
+        m.submodules.push_back({batch_norm[i].get<std::string>(), "BatchNorm", true});
+      }
+    }
+    return m;
+  }
+
+  OptimizerSchema optimizer(const json& j, const std::string& path) const {
+    OptimizerSchema o;
+    o.name = text(j, path, "name");
+    o.class_name = text(j, path, "class");
+    const json& groups = array(j, path, "groups");
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const std::string gpath = at(join(path, "groups"), g);
+      OptimizerGroupSchema group;
+      const json& size = member(groups[g], gpath, "size");
+      if (!size.is_number_integer() || size.get<std::int64_t>() < 0) {
+        fail(join(gpath, "size"), "a parameter count (non-negative integer)", size);
+      }
+      group.size = size.get<std::size_t>();
+      if (groups[g].contains("parameters")) {
+        const json& names = array(groups[g], gpath, "parameters");
+        for (std::size_t i = 0; i < names.size(); ++i) {
+          if (!names[i].is_string()) fail(at(join(gpath, "parameters"), i), "a qualified parameter name", names[i]);
+          group.parameters.push_back(names[i].get<std::string>());
+        }
+        if (group.parameters.size() != group.size) {
+          fail(join(gpath, "parameters"), std::to_string(group.size) + " names (the group's size)", names);
+        }
+      }
+      if (groups[g].contains("hyper")) {
+        const json& hyper = member(groups[g], gpath, "hyper");
+        if (!hyper.is_object()) fail(join(gpath, "hyper"), "an object of numbers", hyper);
+        for (const auto& [key, value] : hyper.items()) {
+          if (!value.is_number() && !value.is_boolean()) fail(join(join(gpath, "hyper"), key), "a number", value);
+          group.hyper[key] = value.is_boolean() ? (value.get<bool>() ? 1.0 : 0.0) : value.get<double>();
+        }
+      }
+      o.groups.push_back(std::move(group));
+    }
+    return o;
+  }
+
+  ModelSchema schema(const json& j) const {
+    if (!j.is_object()) fail("", "a JSON object (a ckpt-harness model schema)", j);
+    const std::string kind = text(j, "", "schema");
+    if (kind != "ckpt-harness.model-schema") fail("schema", "\"ckpt-harness.model-schema\"", kind);
+    const json& version = member(j, "", "schema_version");
+    if (!version.is_number_integer() || version.get<int>() != kModelSchemaVersion) {
+      fail("schema_version", std::to_string(kModelSchemaVersion) + " (this harness reads version " +
+                                 std::to_string(kModelSchemaVersion) + ")", version);
+    }
+    ModelSchema s;
+    if (j.contains("model")) {
+      const json& model = member(j, "", "model");
+      s.name = text(model, "model", "name", false);
+      s.version = text(model, "model", "version", false);
+      s.source = text(model, "model", "source", false);
+    }
+    const json& modules = array(j, "", "modules");
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+      s.modules.push_back(module(modules[i], at("modules", i), s.tensor_kinds_known));
+      for (std::size_t k = 0; k + 1 < s.modules.size(); ++k) {
+        if (s.modules[k].name == s.modules.back().name) fail(join(at("modules", i), "name"), "a module name not used before", s.modules.back().name);
+      }
+    }
+    if (j.contains("optimizers")) {
+      const json& optimizers = array(j, "", "optimizers");
+      for (std::size_t i = 0; i < optimizers.size(); ++i) s.optimizers.push_back(optimizer(optimizers[i], at("optimizers", i)));
+    }
+    return s;
+  }
+
+ private:
+  std::string file_;
+};
+}  // namespace
+
+ModelSchema model_schema_from_json(const json& j, const std::string& file) { return ManifestReader(file).schema(j); }
+
+ModelSchema read_model_schema(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw SchemaError(file + ": cannot open it");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw SchemaError(file + ": not JSON: " + e.what());
+  }
+  return model_schema_from_json(j, file);
+}
+
+}  // namespace ckpt

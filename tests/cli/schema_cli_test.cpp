@@ -1,0 +1,157 @@
+// `ckpt-harness schema` and `schema-diff` end to end: every bundled plugin version's schema
+// equals the one plugins/manifest/write_manifest.py writes from its Python twin
+// (fixtures/models/), and schema-diff's verdict on a checkpoint equals `diff`'s.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+
+namespace ckpt::test {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const std::string kHarness = CKPT_HARNESS_BIN;
+const std::string kFixtures = CKPT_FIXTURES_DIR;
+const std::string kSource = CKPT_SOURCE_DIR;
+const std::string kPython = CKPT_PYTHON;
+
+::testing::AssertionResult contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << part << "' is not in:\n" << text;
+}
+
+json without_source(json manifest) {
+  manifest["model"].erase("source");
+  return manifest;
+}
+
+class SchemaCli : public TempDirTest {
+ protected:
+  // The plugin's manifest, written with --out.
+  std::string plugin_manifest(const std::string& plugin, const std::string& options = "") {
+    const std::string out = (dir_ / (plugin + ".json")).string();
+    const CommandResult r = run_command(kHarness + " schema --plugin " + plugin + options + " --out " + out + " 2>&1");
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    return out;
+  }
+  static json read_json(const std::string& file) { return json::parse(std::ifstream(file)); }
+};
+
+struct Architecture {
+  std::string name;
+  std::string version;
+};
+void PrintTo(const Architecture& a, std::ostream* out) { *out << a.name << "@" << a.version; }
+
+class SchemaOfEveryPlugin : public SchemaCli, public ::testing::WithParamInterface<Architecture> {};
+
+// The same model, described from C++ and from Python, gives the same manifest: keys in
+// state-dict order, dtypes, shapes, buffer or parameter, BatchNorm submodules, optimizer
+// classes, groups, parameter order and hyper-parameters.
+TEST_P(SchemaOfEveryPlugin, PythonHelperWritesThePluginsManifest) {
+  const Architecture& a = GetParam();
+  const json from_plugin = read_json(plugin_manifest(a.name + "@" + a.version));
+  const CommandResult python = run_command(kPython + " " + kSource + "/plugins/manifest/write_manifest.py --factory " +
+                                           kFixtures + "/models/" + a.name + ".py:build --name " + a.name +
+                                           " --version " + a.version + " 2>&1");
+  ASSERT_EQ(python.exit_code, 0) << python.out;
+  const json from_python = json::parse(python.out);
+  EXPECT_EQ(from_python.at("model").at("source"), "python " + kFixtures + "/models/" + a.name + ".py:build");
+  EXPECT_EQ(without_source(from_plugin), without_source(from_python)) << "plugin:\n" << from_plugin.dump(1) << "\npython:\n" << from_python.dump(1);
+  EXPECT_FALSE(from_plugin.at("modules").empty());
+  EXPECT_FALSE(from_plugin.at("optimizers").empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(, SchemaOfEveryPlugin,
+                         ::testing::Values(Architecture{"dcgan", "1.0.0"}, Architecture{"dcgan", "2.0.0"},
+                                           Architecture{"dcgan", "3.0.0"}, Architecture{"sngan", "1.0.0"},
+                                           Architecture{"sngan", "2.0.0"}, Architecture{"sngan", "3.0.0"},
+                                           Architecture{"cyclegan", "1.0.0"}, Architecture{"cyclegan", "2.0.0"},
+                                           Architecture{"cyclegan", "3.0.0"}),
+                         [](const ::testing::TestParamInfo<Architecture>& info) {
+                           std::string name = info.param.name + "_" + info.param.version;
+                           for (char& c : name) c = c == '.' ? '_' : c;
+                           return name;
+                         });
+
+TEST_F(SchemaCli, ModelChangeIsExplainedAndJudged) {
+  const std::string v2 = plugin_manifest("dcgan@2.0.0");
+  const std::string v3 = plugin_manifest("dcgan@3.0.0");
+  const CommandResult same = run_command(kHarness + " schema-diff " + v2 + " " + v2 + " 2>&1");
+  EXPECT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_TRUE(contains(same.out, "verdict: no change to the checkpoint schema"));
+  const CommandResult change = run_command(kHarness + " schema-diff " + v2 + " " + v3 + " 2>&1");
+  EXPECT_EQ(change.exit_code, 1) << change.out;
+  EXPECT_TRUE(contains(change.out, "schema-diff: dcgan 2.0.0 -> dcgan 3.0.0"));
+  EXPECT_TRUE(contains(change.out, "module generator: unchanged"));
+  EXPECT_TRUE(contains(change.out, "renamed   main."));  // 3.0 moves the last conv out of `main`
+  EXPECT_TRUE(contains(change.out, "-> head."));
+  EXPECT_TRUE(contains(change.out, "Error(s) in loading state_dict for discriminator:"));
+  EXPECT_TRUE(contains(change.out, "verdict: checkpoints of dcgan 2.0.0 do NOT load strictly into dcgan 3.0.0"));
+  const CommandResult as_json = run_command(kHarness + " schema-diff --json " + v2 + " " + v3);
+  EXPECT_EQ(as_json.exit_code, 1);
+  EXPECT_EQ(json::parse(as_json.out).at("strictly_loadable"), false);
+}
+
+// The sizes the dcgan fixtures were written with (ckpt-harness.toml's [plugins.dcgan]).
+const std::string kFixtureSizes = " --option nz=16 --option ngf=4 --option ndf=4";
+
+// A checkpoint stands for its model version's schema: schema-diff CHECKPOINT MANIFEST says
+// what `diff CHECKPOINT --plugin` says about strict loading, without LibTorch.
+TEST_F(SchemaCli, VerdictOnACheckpointEqualsDiffs) {
+  int loads = 0, fails = 0;
+  const std::string checkpoints[] = {"current.pt", "layer_added.pt", "layer_removed.pt", "fp16.pt", "batchnorm_v1.pt",
+                                     "widened.pt", "v2/current.pt", "v3/current.pt"};
+  for (const char* version : {"1.0.0", "2.0.0", "3.0.0"}) {
+    const std::string manifest = plugin_manifest(std::string("dcgan@") + version, kFixtureSizes);
+    for (const auto& c : checkpoints) {
+      const std::string file = kFixtures + "/dcgan/" + c;
+      if (!fs::exists(file)) continue;
+      const CommandResult diff = run_command(kHarness + " diff " + file + " --plugin dcgan@" + version + kFixtureSizes + " 2>&1");
+      const CommandResult schema_diff = run_command(kHarness + " schema-diff " + file + " " + manifest + " 2>&1");
+      EXPECT_EQ(schema_diff.exit_code, diff.exit_code) << c << " against dcgan " << version << "\ndiff:\n"
+                                                       << diff.out << "\nschema-diff:\n" << schema_diff.out;
+      (diff.exit_code == 0 ? loads : fails) += 1;
+    }
+  }
+  EXPECT_GE(loads, 5) << "the comparison must see checkpoints that load";
+  EXPECT_GE(fails, 5) << "and checkpoints that do not";
+}
+
+TEST_F(SchemaCli, CheckpointSchemaIsWrittenAndBadInputsAreNamed) {
+  const CommandResult r = run_command(kHarness + " schema " + kFixtures + "/dcgan/current.pt");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json manifest = json::parse(r.out);
+  EXPECT_EQ(manifest.at("model").at("source"), "checkpoint " + kFixtures + "/dcgan/current.pt");
+  EXPECT_EQ(manifest.at("modules")[0].at("name"), "generator");
+
+  const std::string v2 = plugin_manifest("dcgan@2.0.0", " --config " + kSource + "/ckpt-harness.toml");
+  const CommandResult one = run_command(kHarness + " schema-diff " + kFixtures + "/dcgan/v2/current.pt " + v2 + " 2>&1");
+  EXPECT_EQ(one.exit_code, 0) << one.out;
+  EXPECT_TRUE(contains(one.out, "verdict: checkpoint " + kFixtures + "/dcgan/v2/current.pt loads strictly into dcgan 2.0.0"));
+
+  const CommandResult none = run_command(kHarness + " schema " + kFixtures + "/scalars_and_empty.pt 2>&1");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_TRUE(contains(none.out, "error [schema]: " + kFixtures + "/scalars_and_empty.pt: holds no state dict"));
+
+  const std::string bad = (dir_ / "bad.json").string();
+  std::ofstream(bad) << R"({"schema": "ckpt-harness.model-schema", "schema_version": 1, "modules": [{"name": "g", "tensors": [{"key": "w", "dtype": "float31", "shape": [1]}]}]})";
+  const CommandResult invalid = run_command(kHarness + " schema-diff " + bad + " " + bad + " 2>&1");
+  EXPECT_EQ(invalid.exit_code, 2);
+  EXPECT_TRUE(contains(invalid.out, "error [schema]: " + bad + ": modules[0].tensors[0].dtype: expected a PyTorch dtype name"));
+
+  const CommandResult unknown = run_command(kHarness + " schema --plugin no_such_model 2>&1");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.out;
+  EXPECT_TRUE(contains(unknown.out, "no_such_model"));
+}
+
+}  // namespace
+}  // namespace ckpt::test
