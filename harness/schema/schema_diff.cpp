@@ -68,8 +68,21 @@ std::vector<std::string> name_parts(const std::string& key) {
   return parts;
 }
 
-// Likely renames among the removed and added keys of one module. Only keys with the same
-// shape, dtype and last name part ("weight") can match; the pair sharing the most name parts,
+// "main.1" of "main.1.weight"; "" for a key of the module itself.
+std::string prefix_of(const std::string& key) {
+  const auto dot = key.rfind('.');
+  return dot == std::string::npos ? "" : key.substr(0, dot);
+}
+
+std::set<std::string> submodule_prefixes(const ModuleSchema& module) {
+  std::set<std::string> prefixes;
+  for (const auto& t : module.tensors) prefixes.insert(prefix_of(t.key));
+  return prefixes;
+}
+
+// Likely renames among the removed and added keys of one module. Only keys of submodules
+// that are gone (old side) or new (new side), with the same shape, dtype and last name part
+// ("weight") can match; the pair sharing the most name parts,
 // then the closest in spelling, wins, each key used once. A large group of look-alikes
 // (a prefix renamed across a whole model) is paired in order instead of by score.
 std::vector<KeyRename> likely_renames(const ModuleSchema& old_module, const ModuleSchema& new_module,
@@ -79,13 +92,16 @@ std::vector<KeyRename> likely_renames(const ModuleSchema& old_module, const Modu
   auto bucket_of = [](const TensorSlot& s) {
     return std::string(dtype_name(s.dtype)) + " " + format_shape(s.shape) + " " + name_parts(s.key).back();
   };
+  // A submodule that is still there did not move: its lost bias is removed, not renamed
+  // to the bias of a new norm layer beside it.
+  const std::set<std::string> old_prefixes = submodule_prefixes(old_module), new_prefixes = submodule_prefixes(new_module);
   for (const auto& key : removed) {
     const TensorSlot* s = old_module.find(key);
-    if (s) buckets[bucket_of(*s)].first.push_back(s);
+    if (s && !new_prefixes.count(prefix_of(key))) buckets[bucket_of(*s)].first.push_back(s);
   }
   for (const auto& key : added) {
     const TensorSlot* s = new_module.find(key);
-    if (s) buckets[bucket_of(*s)].second.push_back(s);
+    if (s && !old_prefixes.count(prefix_of(key))) buckets[bucket_of(*s)].second.push_back(s);
   }
   std::vector<KeyRename> renames;
   for (const auto& [bucket, sides] : buckets) {

@@ -70,6 +70,17 @@ TEST_P(SchemaOfEveryPlugin, PythonHelperWritesThePluginsManifest) {
   EXPECT_FALSE(from_plugin.at("optimizers").empty());
 }
 
+// fixtures/schemas/ (fixtures/generate_schemas.py) are the manifests a model repository
+// keeps per release: each equals its plugin's at the default config's sizes.
+TEST_P(SchemaOfEveryPlugin, CommittedManifestIsThePluginsAtTheConfigsSizes) {
+  const Architecture& a = GetParam();
+  const json from_plugin =
+      read_json(plugin_manifest(a.name + "@" + a.version, " --config " + kSource + "/ckpt-harness.toml"));
+  const json committed = read_json(kFixtures + "/schemas/" + a.name + "-" + a.version + ".json");
+  EXPECT_EQ(without_source(from_plugin), without_source(committed))
+      << "regenerate with /usr/bin/python3 fixtures/generate_schemas.py, or fix the plugin";
+}
+
 INSTANTIATE_TEST_SUITE_P(, SchemaOfEveryPlugin,
                          ::testing::Values(Architecture{"dcgan", "1.0.0"}, Architecture{"dcgan", "2.0.0"},
                                            Architecture{"dcgan", "3.0.0"}, Architecture{"sngan", "1.0.0"},
@@ -103,6 +114,27 @@ TEST_F(SchemaCli, ModelChangeIsExplainedAndJudged) {
 
 // The sizes the dcgan fixtures were written with (ckpt-harness.toml's [plugins.dcgan]).
 const std::string kFixtureSizes = " --option nz=16 --option ngf=4 --option ndf=4";
+
+// The committed manifests explain each bundled model change.
+TEST_F(SchemaCli, BundledModelChangesAreExplained) {
+  const auto diff = [](const std::string& model, const char* from, const char* to) {
+    return run_command(kHarness + " schema-diff " + kFixtures + "/schemas/" + model + "-" + from + ".json " + kFixtures +
+                       "/schemas/" + model + "-" + to + ".json 2>&1");
+  };
+  const CommandResult sngan = diff("sngan", "1.0.0", "2.0.0");  // 10 -> 20 classes
+  EXPECT_EQ(sngan.exit_code, 1);
+  EXPECT_TRUE(contains(sngan.out, "reshaped  embed.weight  [10, 16] -> [20, 16]"));
+  EXPECT_TRUE(contains(sngan.out, "breaks    group 0 position 0: state saved for generator.embed.weight [10, 16] would go to "
+                                  "generator.embed.weight [20, 16]"));
+  const CommandResult cyclegan = diff("cyclegan", "1.0.0", "2.0.0");  // 6 -> 9 residual blocks
+  EXPECT_EQ(cyclegan.exit_code, 1);
+  EXPECT_TRUE(contains(cyclegan.out, "renamed   model.23.weight -> model.26.weight  [3, 2, 7, 7] float32"));
+  EXPECT_TRUE(contains(cyclegan.out, "added     model.16.conv_block.1.weight"));
+  const CommandResult norm = diff("cyclegan", "2.0.0", "3.0.0");  // instance norm -> batch norm
+  EXPECT_EQ(norm.exit_code, 1);
+  EXPECT_TRUE(contains(norm.out, "added     model.2.running_mean"));
+  EXPECT_FALSE(contains(norm.out, "renamed")) << "a conv that lost its bias is not renamed to the new norm's bias";
+}
 
 // A checkpoint stands for its model version's schema: schema-diff CHECKPOINT MANIFEST says
 // what `diff CHECKPOINT --plugin` says about strict loading, without LibTorch.

@@ -168,6 +168,22 @@ TEST(SchemaDiff, AddedRemovedReshapedAndRetypedKeys) {
   EXPECT_FALSE(d.optimizers[0].problems.empty());
 }
 
+// InstanceNorm to BatchNorm: the conv before it loses its bias and a norm layer with a
+// bias of the same shape appears beside it. The conv is still there: no rename.
+TEST(SchemaDiff, BiasOfAStaySubmoduleIsRemovedNotRenamed) {
+  ModelSchema before, after;
+  ModuleSchema a, b;
+  a.name = b.name = "G";
+  a.tensors = {slot("model.1.weight", {2, 3, 7, 7}), slot("model.1.bias", {2})};
+  b.tensors = {slot("model.1.weight", {2, 3, 7, 7}), slot("model.2.weight", {2}), slot("model.2.bias", {2})};
+  before.modules = {a};
+  after.modules = {b};
+  const SchemaDiff d = diff_schemas(before, after);
+  EXPECT_TRUE(d.modules[0].renamed.empty());
+  EXPECT_EQ(d.modules[0].removed, std::vector<std::string>{"model.1.bias"});
+  EXPECT_EQ(d.modules[0].added, (std::vector<std::string>{"model.2.weight", "model.2.bias"}));
+}
+
 TEST(SchemaDiff, OnlyADtypeChangeStillLoadsStrictly) {
   ModelSchema after = gan();
   module(after, "discriminator").tensors[0].dtype = DType::kBFloat16;
