@@ -10,6 +10,8 @@ Usage: check_ci_templates.py <source root> <directory of the built ckpt-harness>
   each template and run here with bash, on this repository's default config, with the
   variables the CI system would set; the merged results must hold every unit of an unsplit
   run with the same outcomes, and junit.xml must be valid.
+- Their schema step works: with the newest dcgan's manifest as the baseline it passes, with
+  an older release's it fails (exit 1) and says why.
 - ci/install-harness.sh, which both call, is valid bash.
 Installing packages and cloning the harness are what this machine cannot do here.
 """
@@ -73,6 +75,23 @@ def run_shards(name, shard_script, merge_script, shard_env, shards, root, path, 
         shutil.rmtree(work, ignore_errors=True)
 
 
+def run_schema_step(name, script, root, path):
+    schemas = os.path.join(root, "fixtures", "schemas")
+    for baseline, expected in (("dcgan-3.0.0.json", 0), ("dcgan-2.0.0.json", 1)):
+        work = tempfile.mkdtemp(prefix="ckpt-ci-schema.")
+        try:
+            env = {"PATH": path, "CKPT_CONFIG": os.path.join(root, "ckpt-harness.toml"), "CKPT_MODEL": "dcgan",
+                   "CKPT_SCHEMA_BASELINE": os.path.join(schemas, baseline)}
+            r = bash(script, env, work)
+            check(r.returncode == expected, "%s: the schema step against %s exited %d, expected %d:\n%s"
+                  % (name, baseline, r.returncode, expected, r.stdout))
+            check(os.path.exists(os.path.join(work, "ckpt-report", "schema.json")), name + ": the schema step wrote no schema.json")
+            if expected:
+                check("do NOT load strictly" in r.stdout, name + ": the failing schema step does not say why:\n" + r.stdout)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     root, harness_dir = sys.argv[1], sys.argv[2]
     path = harness_dir + os.pathsep + os.environ.get("PATH", "")
@@ -97,6 +116,8 @@ def main():
     html = [s for s in report_steps if s.get("with", {}).get("path") == "ckpt-report/merged/"]
     check(html, "github: the merged report directory (report.html) must be kept as an artifact")
     gh_shard = step(check_steps, "Check checkpoints (shard)")["run"]
+    gh_schema = step(gh["jobs"]["schema"]["steps"], "Checkpoint schema against the last release")["run"]
+    check(gh["env"]["CKPT_SCHEMA_BASELINE"] and gh["env"]["CKPT_MODEL"], "github: the schema job needs its baseline and model")
     gh_merge = step(report_steps, "Merge shards")["run"]
 
     # --- GitLab CI ---
@@ -107,6 +128,8 @@ def main():
     check(report["artifacts"]["reports"]["junit"] == "ckpt-report/merged/junit.xml", "gitlab: JUnit must come from the merge")
     check("ckpt-report/merged/" in report["artifacts"]["paths"], "gitlab: the merged report must be kept")
     gl_shard = job["script"][-1]
+    gl_schema = gl["checkpoint-schema"]["script"][-1]
+    check(gl["checkpoint-schema"]["artifacts"]["when"] == "always", "gitlab: the schema must be kept even when it changed")
     gl_merge = report["script"][-1]
     for name, text in (("github", gh_shard + gh_merge), ("gitlab", gl_shard + gl_merge)):
         check("ckpt-harness run" in text and "--shard" in text and "ckpt-harness merge" in text,
@@ -125,10 +148,13 @@ def main():
         unsplit = outcomes(os.path.join(work, "results.json"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    run_schema_step("github", gh_schema, root, path)
+    run_schema_step("gitlab", gl_schema, root, path)
     run_shards("github", gh_shard, gh_merge, lambda k: {"SHARD": str(k), "SHARDS": str(shards)}, shards, root, path, unsplit)
     run_shards("gitlab", gl_shard, gl_merge, lambda k: {"CI_NODE_INDEX": str(k), "CI_NODE_TOTAL": str(gl_shards)},
                gl_shards, root, path, unsplit)
-    print("ci templates: both parse, have the jobs their CI needs, and their shard and merge steps reproduce the "
+    print("ci templates: both parse, have the jobs their CI needs, their schema steps judge a model change, and "
+          "their shard and merge steps reproduce the "
           "unsplit run (%d cases) in %d + %d shards" % (len(unsplit), shards, gl_shards))
 
 
