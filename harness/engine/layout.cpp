@@ -130,14 +130,6 @@ void flatten_object(const Value& object, const std::string& prefix, StateDict& o
   }
 }
 
-void read_versions(const Value& metadata, StateDict& out) {
-  out.has_metadata = true;
-  for (const auto& e : metadata.entries) {
-    if (e.key->kind != ValueKind::kStr || e.value->kind != ValueKind::kDict) continue;
-    const Value* version = e.value->find("version");
-    if (version && version->kind == ValueKind::kInt) out.versions[e.key->text] = version->integer;
-  }
-}
 }  // namespace
 
 const Value* resolve_path(const Checkpoint& checkpoint, const std::vector<PathStep>& path) {
@@ -190,7 +182,7 @@ StateDict extract_state_dict(CheckpointSet& files, const ComponentSource& source
       }
       out.entries.push_back({e.key->text, e.key->text, e.value});
     }
-    if (const Value* metadata = v->metadata()) read_versions(*metadata, out);
+    if (const Value* metadata = v->metadata()) read_state_dict_versions(*metadata, out);
   } else {
     throw LayoutError(out.source + " is a " + std::string(to_string(v->kind)) + ", expected a state dict");
   }

@@ -24,12 +24,6 @@ std::int64_t step_of(const Value& v) {
   return static_cast<std::int64_t>(number_of(v));
 }
 
-std::string format_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 // State keys each class keeps per parameter, and whether they are tensors shaped like it.
 const std::map<std::string, std::set<std::string>>& state_tensors() {
   static const std::map<std::string, std::set<std::string>> keys{
@@ -116,9 +110,9 @@ OptimizerComparison compare_optimizer(const Optimizer& optimizer, const SavedOpt
     const auto model = model_hyper(groups[g].options());
     for (const auto& [key, value] : saved_hyper(saved->groups[g])) {
       auto it = model.find(key);
-      if (it != model.end() && std::fabs(it->second - value) > 1e-12 * std::max(1.0, std::fabs(value))) {
-        out.hyper_differences.push_back("group " + std::to_string(g) + " " + key + ": checkpoint " + format_number(value) +
-                                        ", model " + format_number(it->second));
+      if (it != model.end() && hyper_values_differ(it->second, value)) {
+        out.hyper_differences.push_back("group " + std::to_string(g) + " " + key + ": checkpoint " + format_hyper_value(value) +
+                                        ", model " + format_hyper_value(it->second));
       }
     }
   }

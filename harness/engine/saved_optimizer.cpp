@@ -1,5 +1,8 @@
 #include "engine/saved_optimizer.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <set>
 #include <stdexcept>
 
@@ -112,15 +115,27 @@ bool optimizer_classes_agree(const std::string& saved, const std::string& model)
 
 std::map<std::string, double> saved_hyper(const SavedOptimizerState::Group& group) {
   std::map<std::string, double> out;
+  const auto is_number = [](const Value& v) {
+    return v.kind == ValueKind::kFloat || v.kind == ValueKind::kInt || v.kind == ValueKind::kBool;
+  };
   for (const auto& [key, v] : group.hyper) {
-    if (key == "betas" && (v->kind == ValueKind::kTuple || v->kind == ValueKind::kList) && v->items.size() == 2) {
+    if (key == "betas" && (v->kind == ValueKind::kTuple || v->kind == ValueKind::kList) && v->items.size() == 2 &&
+        is_number(*v->items[0]) && is_number(*v->items[1])) {
       out["beta1"] = number_of(*v->items[0]);
       out["beta2"] = number_of(*v->items[1]);
-    } else if (v->kind == ValueKind::kFloat || v->kind == ValueKind::kInt || v->kind == ValueKind::kBool) {
+    } else if (is_number(*v)) {
       out[key] = number_of(*v);
     }
   }
   return out;
+}
+
+bool hyper_values_differ(double a, double b) { return std::fabs(a - b) > 1e-12 * std::max(1.0, std::fabs(b)); }
+
+std::string format_hyper_value(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", value);
+  return buf;
 }
 
 double number_of(const Value& v) {

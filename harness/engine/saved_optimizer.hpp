@@ -34,8 +34,12 @@ std::string implied_optimizer_class(const SavedOptimizerState& saved);
 bool optimizer_classes_agree(const std::string& saved, const std::string& model);
 
 // A group's numeric hyper-parameters by Python name, betas flattened to beta1 and beta2,
-// booleans as 0 or 1 (None and other values left out).
+// booleans as 0 or 1 (None, tensors and other values left out, betas too unless both are numbers).
 std::map<std::string, double> saved_hyper(const SavedOptimizerState::Group& group);
+
+// Whether two hyper-parameter values differ beyond rounding, and one as messages show it ("0.0002").
+bool hyper_values_differ(double a, double b);
+std::string format_hyper_value(double value);
 
 // A Python int, float or bool as a double; throws std::invalid_argument for anything else.
 double number_of(const Value& v);

@@ -28,4 +28,7 @@ struct StateDict {
   const StateEntry* find(const std::string& key) const;
 };
 
+// Reads PyTorch's `_metadata` of a state dict ({prefix: {'version': N}}) into `out`.
+void read_state_dict_versions(const Value& metadata, StateDict& out);
+
 }  // namespace ckpt

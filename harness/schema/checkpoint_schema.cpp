@@ -1,6 +1,7 @@
 #include "schema/checkpoint_schema.hpp"
 
 #include "engine/saved_optimizer.hpp"
+#include "engine/state_dict.hpp"
 
 namespace ckpt {
 
@@ -15,11 +16,20 @@ bool is_state_dict(const Value& v) {
   return true;
 }
 
-ModuleSchema module_of(const std::string& name, const Value& state_dict) {
+void add_module(ModelSchema& schema, const std::string& name, const Value& state_dict) {
   ModuleSchema m;
   m.name = name;
   for (const auto& e : *members_of(state_dict)) m.tensors.push_back({e.key->text, e.value->tensor.dtype, e.value->tensor.sizes, false});
-  return m;
+  schema.modules.push_back(std::move(m));
+  if (const Value* metadata = state_dict.metadata()) {
+    StateDict read;
+    read_state_dict_versions(*metadata, read);
+    ModuleVersions& versions = schema.versions[name];
+    versions.known = true;
+    for (const auto& [prefix, version] : read.versions) {
+      if (version != 1) versions.by_prefix[prefix] = version;
+    }
+  }
 }
 
 // Parameter names are not saved with optimizer state: only group sizes, class and hyper-parameters.
@@ -48,7 +58,7 @@ ModelSchema schema_of_checkpoint(const Checkpoint& checkpoint) {
   schema.tensor_kinds_known = false;
   const Value& root = checkpoint.root();
   if (is_state_dict(root)) {
-    schema.modules.push_back(module_of("model", root));
+    add_module(schema, "model", root);
     return schema;
   }
   if (const auto* members = members_of(root)) {
@@ -56,7 +66,7 @@ ModelSchema schema_of_checkpoint(const Checkpoint& checkpoint) {
       if (e.key->kind != ValueKind::kStr) continue;
       OptimizerSchema optimizer;
       if (is_state_dict(*e.value)) {
-        schema.modules.push_back(module_of(e.key->text, *e.value));
+        add_module(schema, e.key->text, *e.value);
       } else if (optimizer_of(e.key->text, *e.value, optimizer)) {
         schema.optimizers.push_back(std::move(optimizer));
       }

@@ -1,5 +1,6 @@
 #include "schema/model_schema.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -39,7 +40,10 @@ json to_json(const ModelSchema& schema) {
     for (const auto& sub : m.submodules) {
       if (sub.is_batch_norm) batch_norm.push_back(sub.prefix);
     }
-    modules.push_back({{"name", m.name}, {"tensors", std::move(tensors)}, {"batch_norm", std::move(batch_norm)}});
+    json module = {{"name", m.name}, {"tensors", std::move(tensors)}, {"batch_norm", std::move(batch_norm)}};
+    const auto versions = schema.versions.find(m.name);
+    if (versions != schema.versions.end() && versions->second.known) module["versions"] = versions->second.by_prefix;
+    modules.push_back(std::move(module));
   }
   json optimizers = json::array();
   for (const auto& o : schema.optimizers) {
@@ -65,11 +69,19 @@ class ManifestReader {
   explicit ManifestReader(std::string file) : file_(std::move(file)) {}
 
   [[noreturn]] void fail(const std::string& path, const std::string& expected, const json& found) const {
-    std::string shown = found.dump();
-    if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
-    throw SchemaError(file_ + ": " + (path.empty() ? "the document" : path) + ": expected " + expected + ", found " +
-                      std::string(found.type_name()) + " " + shown);
+    throw SchemaError(file_ + ": " + (path.empty() ? "the document" : shorten(path)) + ": expected " + expected +
+                      ", found " + describe(found));
   }
+
+  // A value as an error shows it: scalars as written (shortened), containers by size only
+  // (dumping one would recurse through whatever nesting a hostile manifest has).
+  static std::string describe(const json& v) {
+    if (v.is_array()) return v.empty() ? "array []" : "array of " + std::to_string(v.size()) + " items";
+    if (v.is_object()) return v.empty() ? "object {}" : "object of " + std::to_string(v.size()) + " members";
+    return std::string(v.type_name()) + " " + shorten(v.dump());
+  }
+
+  static std::string shorten(const std::string& text) { return text.size() > 80 ? text.substr(0, 77) + "..." : text; }
 
   const json& member(const json& object, const std::string& path, const char* key) const {
     if (!object.is_object()) fail(path, "an object", object);
@@ -121,7 +133,8 @@ class ManifestReader {
     return slot;
   }
 
-  ModuleSchema module(const json& j, const std::string& path, bool& kinds_known) const {
+  ModuleSchema module(const json& j, const std::string& path, bool& kinds_known,
+                      std::map<std::string, ModuleVersions>& versions_out) const {
     ModuleSchema m;
     m.name = text(j, path, "name");
     const json& tensors = array(j, path, "tensors");
@@ -130,6 +143,16 @@ class ManifestReader {
       m.tensors.push_back(tensor(tensors[i], at(join(path, "tensors"), i), kinds_known));
       if (!keys.insert(m.tensors.back().key).second) {
         fail(join(at(join(path, "tensors"), i), "key"), "a key not listed before in this module", m.tensors.back().key);
+      }
+    }
+    if (j.contains("versions")) {
+      const json& versions = member(j, path, "versions");
+      if (!versions.is_object()) fail(join(path, "versions"), "an object of module versions ({prefix: n})", versions);
+      ModuleVersions& v = versions_out[m.name];
+      v.known = true;
+      for (const auto& [prefix, version] : versions.items()) {
+        if (!version.is_number_integer()) fail(join(join(path, "versions"), prefix), "an integer version", version);
+        if (version.get<std::int64_t>() != 1) v.by_prefix[prefix] = version.get<std::int64_t>();
       }
     }
     if (j.contains("batch_norm")) {
@@ -190,20 +213,27 @@ class ManifestReader {
     ModelSchema s;
     if (j.contains("model")) {
       const json& model = member(j, "", "model");
+      if (!model.is_object()) fail("model", "an object ({name, version, source})", model);
       s.name = text(model, "model", "name", false);
       s.version = text(model, "model", "version", false);
       s.source = text(model, "model", "source", false);
     }
     const json& modules = array(j, "", "modules");
+    std::set<std::string> module_names, optimizer_names;
     for (std::size_t i = 0; i < modules.size(); ++i) {
-      s.modules.push_back(module(modules[i], at("modules", i), s.tensor_kinds_known));
-      for (std::size_t k = 0; k + 1 < s.modules.size(); ++k) {
-        if (s.modules[k].name == s.modules.back().name) fail(join(at("modules", i), "name"), "a module name not used before", s.modules.back().name);
+      s.modules.push_back(module(modules[i], at("modules", i), s.tensor_kinds_known, s.versions));
+      if (!module_names.insert(s.modules.back().name).second) {
+        fail(join(at("modules", i), "name"), "a module name not used before", s.modules.back().name);
       }
     }
     if (j.contains("optimizers")) {
       const json& optimizers = array(j, "", "optimizers");
-      for (std::size_t i = 0; i < optimizers.size(); ++i) s.optimizers.push_back(optimizer(optimizers[i], at("optimizers", i)));
+      for (std::size_t i = 0; i < optimizers.size(); ++i) {
+        s.optimizers.push_back(optimizer(optimizers[i], at("optimizers", i)));
+        if (!optimizer_names.insert(s.optimizers.back().name).second) {
+          fail(join(at("optimizers", i), "name"), "an optimizer name not used before", s.optimizers.back().name);
+        }
+      }
     }
     return s;
   }
@@ -216,15 +246,20 @@ class ManifestReader {
 ModelSchema model_schema_from_json(const json& j, const std::string& file) { return ManifestReader(file).schema(j); }
 
 ModelSchema read_model_schema(const std::string& file) {
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(file, ec);
+  if (ec) throw SchemaError(file + ": cannot read it: " + ec.message());
+  if (bytes > kMaxManifestBytes) {
+    throw SchemaError(file + ": " + std::to_string(bytes) + " bytes, over the " + std::to_string(kMaxManifestBytes >> 20) +
+                      " MiB a manifest may have (it is metadata: a large model's is a few MB)");
+  }
   std::ifstream in(file, std::ios::binary);
   if (!in) throw SchemaError(file + ": cannot open it");
-  json j;
   try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw SchemaError(file + ": not JSON: " + e.what());
+    return model_schema_from_json(json::parse(in), file);
+  } catch (const json::exception& e) {  // not JSON, or a number JSON allows and a double cannot hold
+    throw SchemaError(file + ": not a valid manifest: " + e.what());
   }
-  return model_schema_from_json(j, file);
 }
 
 }  // namespace ckpt

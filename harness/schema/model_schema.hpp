@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,13 @@ struct OptimizerSchema {
   std::vector<OptimizerGroupSchema> groups;
 };
 
+// PyTorch's `_metadata` module versions of a module's state dict ({prefix: version}): a
+// norm layer saved at version 2 or later gets no num_batches_tracked migration on load.
+struct ModuleVersions {
+  bool known = false;  // false: no _metadata (migration assumed, as PyTorch does)
+  std::map<std::string, std::int64_t> by_prefix;  // only versions other than 1 are kept
+};
+
 struct ModelSchema {
   std::string name;     // "dcgan"; "" for the schema a checkpoint implies
   std::string version;  // "2.0.0"
@@ -35,6 +43,7 @@ struct ModelSchema {
   // A checkpoint's state dict does not say which tensors are buffers: false for its schema.
   bool tensor_kinds_known = true;
   std::vector<ModuleSchema> modules;  // TensorSlot order is the state dict's
+  std::map<std::string, ModuleVersions> versions;  // by module name
   std::vector<OptimizerSchema> optimizers;
 
   const ModuleSchema* module(const std::string& name) const;
@@ -49,6 +58,7 @@ class SchemaError : public std::runtime_error {
 };
 
 inline constexpr int kModelSchemaVersion = 1;
+inline constexpr std::uint64_t kMaxManifestBytes = 64ull << 20;  // a manifest is metadata: far smaller
 
 nlohmann::json to_json(const ModelSchema& schema);
 // `file` names the manifest in errors. Throws SchemaError.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "engine/edit_distance.hpp"
 #include "engine/saved_optimizer.hpp"
@@ -38,10 +39,10 @@ bool SchemaDiff::changed() const {
 
 namespace {
 // The old module as the state dict of a checkpoint it wrote: what compare_module reads
-// (kind, dtype, shape) without any file.
+// (kind, dtype, shape, _metadata versions) without any file.
 class SchemaStateDict {
  public:
-  explicit SchemaStateDict(const ModuleSchema& module) {
+  SchemaStateDict(const ModuleSchema& module, const ModuleVersions* versions) {
     state_.source = "a checkpoint of the old schema ['" + module.name + "']";
     for (const auto& slot : module.tensors) {
       Value* v = arena_.make(ValueKind::kTensor);
@@ -49,12 +50,56 @@ class SchemaStateDict {
       v->tensor.sizes = slot.shape;
       state_.entries.push_back({slot.key, slot.key, v});
     }
+    if (versions && versions->known) {
+      state_.has_metadata = true;
+      state_.versions = versions->by_prefix;
+    }
   }
   const StateDict& state() const { return state_; }
 
  private:
   ValueArena arena_;
   StateDict state_;
+};
+
+// Look-ups by name, built once: manifests from pull requests may list any number of keys.
+class SchemaIndex {
+ public:
+  explicit SchemaIndex(const ModelSchema& schema) : schema_(schema) {
+    for (const auto& m : schema.modules) {
+      modules_.emplace(m.name, &m);
+      auto& keys = keys_[m.name];
+      for (const auto& t : m.tensors) {
+        keys.emplace(t.key, &t);
+        parameters_.emplace(m.name + "." + t.key, &t);
+      }
+    }
+    for (const auto& o : schema.optimizers) optimizers_.emplace(o.name, &o);
+  }
+  const ModuleSchema* module(const std::string& name) const { return find(modules_, name); }
+  const OptimizerSchema* optimizer(const std::string& name) const { return find(optimizers_, name); }
+  const TensorSlot* tensor(const std::string& module, const std::string& key) const {
+    const auto it = keys_.find(module);
+    return it == keys_.end() ? nullptr : find(it->second, key);
+  }
+  // A qualified parameter ("generator.main.0.weight"), as optimizers name them.
+  const TensorSlot* parameter(const std::string& qualified) const { return find(parameters_, qualified); }
+  const ModuleVersions* versions(const std::string& module) const {
+    const auto it = schema_.versions.find(module);
+    return it == schema_.versions.end() ? nullptr : &it->second;
+  }
+
+ private:
+  template <typename T>
+  static const T* find(const std::unordered_map<std::string, const T*>& map, const std::string& key) {
+    const auto it = map.find(key);
+    return it == map.end() ? nullptr : it->second;
+  }
+  const ModelSchema& schema_;
+  std::unordered_map<std::string, const ModuleSchema*> modules_;
+  std::unordered_map<std::string, const OptimizerSchema*> optimizers_;
+  std::unordered_map<std::string, std::unordered_map<std::string, const TensorSlot*>> keys_;
+  std::unordered_map<std::string, const TensorSlot*> parameters_;
 };
 
 std::vector<std::string> name_parts(const std::string& key) {
@@ -80,39 +125,57 @@ std::set<std::string> submodule_prefixes(const ModuleSchema& module) {
   return prefixes;
 }
 
+// Bounds the work of matching renames over a whole diff, whatever the manifests hold.
+struct RenameBudget {
+  static constexpr std::size_t kMaxScoredPairs = 200'000;
+  static constexpr std::size_t kMaxSpelledKey = 256;  // longer keys are compared by length only
+  std::size_t scored = 0;
+};
+
+struct Candidate {
+  const TensorSlot* slot;
+  std::vector<std::string> parts;
+};
+
 // Likely renames among the removed and added keys of one module. Only keys of submodules
 // that are gone (old side) or new (new side), with the same shape, dtype and last name part
-// ("weight") can match; the pair sharing the most name parts,
-// then the closest in spelling, wins, each key used once. A large group of look-alikes
-// (a prefix renamed across a whole model) is paired in order instead of by score.
+// ("weight") can match; among candidates the pair sharing the most name parts, then the
+// closest in spelling, wins, each key used once. Once the diff's scoring budget is spent, a
+// group of look-alikes (a prefix renamed across a whole model) is paired in order, and says so.
 std::vector<KeyRename> likely_renames(const ModuleSchema& old_module, const ModuleSchema& new_module,
-                                      const std::vector<std::string>& removed, const std::vector<std::string>& added) {
-  constexpr std::size_t kMaxScoredPairs = 40'000;
-  std::map<std::string, std::pair<std::vector<const TensorSlot*>, std::vector<const TensorSlot*>>> buckets;
-  auto bucket_of = [](const TensorSlot& s) {
-    return std::string(dtype_name(s.dtype)) + " " + format_shape(s.shape) + " " + name_parts(s.key).back();
+                                      const SchemaIndex& old_index, const SchemaIndex& new_index,
+                                      const std::vector<std::string>& removed, const std::vector<std::string>& added,
+                                      RenameBudget& budget) {
+  std::map<std::string, std::pair<std::vector<Candidate>, std::vector<Candidate>>> buckets;
+  auto bucket_of = [](const TensorSlot& s, const std::vector<std::string>& parts) {
+    return std::string(dtype_name(s.dtype)) + " " + format_shape(s.shape) + " " + parts.back();
   };
   // A submodule that is still there did not move: its lost bias is removed, not renamed
   // to the bias of a new norm layer beside it.
   const std::set<std::string> old_prefixes = submodule_prefixes(old_module), new_prefixes = submodule_prefixes(new_module);
   for (const auto& key : removed) {
-    const TensorSlot* s = old_module.find(key);
-    if (s && !new_prefixes.count(prefix_of(key))) buckets[bucket_of(*s)].first.push_back(s);
+    const TensorSlot* s = old_index.tensor(old_module.name, key);
+    if (!s || new_prefixes.count(prefix_of(key))) continue;
+    Candidate c{s, name_parts(key)};
+    buckets[bucket_of(*s, c.parts)].first.push_back(std::move(c));
   }
   for (const auto& key : added) {
-    const TensorSlot* s = new_module.find(key);
-    if (s && !old_prefixes.count(prefix_of(key))) buckets[bucket_of(*s)].second.push_back(s);
+    const TensorSlot* s = new_index.tensor(new_module.name, key);
+    if (!s || old_prefixes.count(prefix_of(key))) continue;
+    Candidate c{s, name_parts(key)};
+    buckets[bucket_of(*s, c.parts)].second.push_back(std::move(c));
   }
   std::vector<KeyRename> renames;
   for (const auto& [bucket, sides] : buckets) {
     const auto& [from, to] = sides;
     if (from.empty() || to.empty()) continue;
-    if (from.size() * to.size() > kMaxScoredPairs) {
+    if (budget.scored + from.size() * to.size() > RenameBudget::kMaxScoredPairs) {
       for (std::size_t i = 0; i < std::min(from.size(), to.size()); ++i) {
-        renames.push_back({from[i]->key, to[i]->key, from[i]->dtype, from[i]->shape});
+        renames.push_back({from[i].slot->key, to[i].slot->key, from[i].slot->dtype, from[i].slot->shape, true});
       }
       continue;
     }
+    budget.scored += from.size() * to.size();
     struct Pair {
       std::size_t shared;
       std::size_t distance;
@@ -120,12 +183,15 @@ std::vector<KeyRename> likely_renames(const ModuleSchema& old_module, const Modu
     };
     std::vector<Pair> pairs;
     for (std::size_t i = 0; i < from.size(); ++i) {
-      const auto a = name_parts(from[i]->key);
+      const std::set<std::string> a(from[i].parts.begin(), from[i].parts.end());
       for (std::size_t j = 0; j < to.size(); ++j) {
-        const auto b = name_parts(to[j]->key);
         std::size_t shared = 0;
-        for (const auto& part : a) shared += std::count(b.begin(), b.end(), part) > 0 ? 1 : 0;
-        pairs.push_back({shared, edit_distance(from[i]->key, to[j]->key), i, j});
+        for (const auto& part : to[j].parts) shared += a.count(part);
+        const std::string& x = from[i].slot->key;
+        const std::string& y = to[j].slot->key;
+        const bool spell = x.size() <= RenameBudget::kMaxSpelledKey && y.size() <= RenameBudget::kMaxSpelledKey;
+        const std::size_t distance = spell ? edit_distance(x, y) : (x.size() > y.size() ? x.size() - y.size() : y.size() - x.size());
+        pairs.push_back({shared, distance, i, j});
       }
     }
     std::stable_sort(pairs.begin(), pairs.end(), [](const Pair& x, const Pair& y) {
@@ -135,23 +201,24 @@ std::vector<KeyRename> likely_renames(const ModuleSchema& old_module, const Modu
     for (const auto& p : pairs) {
       if (from_used[p.i] || to_used[p.j]) continue;
       from_used[p.i] = to_used[p.j] = true;
-      renames.push_back({from[p.i]->key, to[p.j]->key, from[p.i]->dtype, from[p.i]->shape});
+      renames.push_back({from[p.i].slot->key, to[p.j].slot->key, from[p.i].slot->dtype, from[p.i].slot->shape, false});
     }
   }
   // In the old module's order, as people read the key list.
-  std::map<std::string, std::size_t> position;
-  for (std::size_t i = 0; i < old_module.tensors.size(); ++i) position[old_module.tensors[i].key] = i;
+  std::unordered_map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < old_module.tensors.size(); ++i) position.emplace(old_module.tensors[i].key, i);
   std::sort(renames.begin(), renames.end(), [&](const KeyRename& x, const KeyRename& y) { return position[x.from] < position[y.from]; });
   return renames;
 }
 
-ModuleSchemaDiff diff_module(const ModuleSchema& old_module, const ModuleSchema& new_module, bool kinds_known) {
+ModuleSchemaDiff diff_module(const ModuleSchema& old_module, const ModuleSchema& new_module, const SchemaIndex& old_index,
+                             const SchemaIndex& new_index, bool kinds_known, RenameBudget& budget) {
   ModuleSchemaDiff d;
   d.module = new_module.name;
-  const SchemaStateDict old_state(old_module);
+  const SchemaStateDict old_state(old_module, old_index.versions(old_module.name));
   d.load = compare_module(new_module, old_state.state());
   d.load.module = new_module.name;
-  d.renamed = likely_renames(old_module, new_module, d.load.unexpected, d.load.missing);
+  d.renamed = likely_renames(old_module, new_module, old_index, new_index, d.load.unexpected, d.load.missing, budget);
   std::set<std::string> renamed_from, renamed_to;
   for (const auto& r : d.renamed) {
     renamed_from.insert(r.from);
@@ -167,7 +234,7 @@ ModuleSchemaDiff diff_module(const ModuleSchema& old_module, const ModuleSchema&
   d.retyped = d.load.dtype_mismatches;
   if (kinds_known) {
     for (const auto& slot : new_module.tensors) {
-      const TensorSlot* before = old_module.find(slot.key);
+      const TensorSlot* before = old_index.tensor(old_module.name, slot.key);
       if (before && before->is_buffer != slot.is_buffer) {
         d.kind_changes.push_back(slot.key + ": " + (before->is_buffer ? "buffer -> parameter" : "parameter -> buffer"));
       }
@@ -176,24 +243,8 @@ ModuleSchemaDiff diff_module(const ModuleSchema& old_module, const ModuleSchema&
   return d;
 }
 
-std::string format_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-// The shape of a qualified parameter ("generator.main.0.weight"), or nullptr.
-const TensorSlot* parameter_slot(const ModelSchema& schema, const std::string& qualified) {
-  for (const auto& m : schema.modules) {
-    if (qualified.size() > m.name.size() && qualified.compare(0, m.name.size() + 1, m.name + ".") == 0) {
-      if (const TensorSlot* s = m.find(qualified.substr(m.name.size() + 1))) return s;
-    }
-  }
-  return nullptr;
-}
-
-OptimizerSchemaDiff diff_optimizer(const OptimizerSchema& before, const OptimizerSchema& after, const ModelSchema& old_schema,
-                                   const ModelSchema& new_schema) {
+OptimizerSchemaDiff diff_optimizer(const OptimizerSchema& before, const OptimizerSchema& after, const SchemaIndex& old_index,
+                                   const SchemaIndex& new_index) {
   OptimizerSchemaDiff d;
   d.optimizer = after.name;
   const auto agree = [](const std::string& a, const std::string& b) {
@@ -208,8 +259,6 @@ OptimizerSchemaDiff diff_optimizer(const OptimizerSchema& before, const Optimize
                          std::to_string(after.groups.size()) + " (loaded state dict has a different number of parameter groups)");
     return d;
   }
-  constexpr std::size_t kMaxOrderChanges = 10;
-  std::size_t order_changes = 0;
   for (std::size_t g = 0; g < after.groups.size(); ++g) {
     const auto& a = before.groups[g];
     const auto& b = after.groups[g];
@@ -221,19 +270,19 @@ OptimizerSchemaDiff diff_optimizer(const OptimizerSchema& before, const Optimize
     }
     for (const auto& [key, value] : b.hyper) {
       auto it = a.hyper.find(key);
-      if (it != a.hyper.end() && std::fabs(it->second - value) > 1e-12 * std::max(1.0, std::fabs(value))) {
-        d.changes.push_back(group + " " + key + ": " + format_number(it->second) + " -> " + format_number(value) +
-                            " (resuming restores the saved " + format_number(it->second) + ")");
+      if (it != a.hyper.end() && hyper_values_differ(it->second, value)) {
+        d.changes.push_back(group + " " + key + ": " + format_hyper_value(it->second) + " -> " + format_hyper_value(value) +
+                            " (resuming restores the saved " + format_hyper_value(it->second) + ")");
       }
     }
     if (a.parameters.empty() || b.parameters.empty()) continue;
     for (std::size_t i = 0; i < b.size; ++i) {
-      const TensorSlot* was = parameter_slot(old_schema, a.parameters[i]);
-      const TensorSlot* now = parameter_slot(new_schema, b.parameters[i]);
+      const TensorSlot* was = old_index.parameter(a.parameters[i]);
+      const TensorSlot* now = new_index.parameter(b.parameters[i]);
       if (was && now && was->shape != now->shape) {
         d.problems.push_back(group + " position " + std::to_string(i) + ": state saved for " + a.parameters[i] + " " +
                              format_shape(was->shape) + " would go to " + b.parameters[i] + " " + format_shape(now->shape));
-      } else if (a.parameters[i] != b.parameters[i] && order_changes++ < kMaxOrderChanges) {
+      } else if (a.parameters[i] != b.parameters[i]) {
         d.changes.push_back(group + " position " + std::to_string(i) + ": " + a.parameters[i] + " -> " + b.parameters[i] +
                             " (its saved state goes to the new name)");
       }
@@ -255,27 +304,29 @@ SchemaDiff diff_schemas(const ModelSchema& old_schema, const ModelSchema& new_sc
   d.new_label = new_schema.label();
   d.old_is_checkpoint = !old_schema.tensor_kinds_known && old_schema.name.empty();
   const bool kinds_known = old_schema.tensor_kinds_known && new_schema.tensor_kinds_known;
+  const SchemaIndex old_index(old_schema), new_index(new_schema);
+  RenameBudget budget;
   for (const auto& m : new_schema.modules) {
-    const ModuleSchema* before = old_schema.module(m.name);
+    const ModuleSchema* before = old_index.module(m.name);
     if (!before) {
       d.modules_added.push_back(m.name);
       continue;
     }
-    d.modules.push_back(diff_module(*before, m, kinds_known));
+    d.modules.push_back(diff_module(*before, m, old_index, new_index, kinds_known, budget));
   }
   for (const auto& m : old_schema.modules) {
-    if (!new_schema.module(m.name)) d.modules_removed.push_back(m.name);
+    if (!new_index.module(m.name)) d.modules_removed.push_back(m.name);
   }
   for (const auto& o : new_schema.optimizers) {
-    const OptimizerSchema* before = old_schema.optimizer(o.name);
+    const OptimizerSchema* before = old_index.optimizer(o.name);
     if (!before) {
       d.optimizers_added.push_back(o.name);
       continue;
     }
-    d.optimizers.push_back(diff_optimizer(*before, o, old_schema, new_schema));
+    d.optimizers.push_back(diff_optimizer(*before, o, old_index, new_index));
   }
   for (const auto& o : old_schema.optimizers) {
-    if (!new_schema.optimizer(o.name)) d.optimizers_removed.push_back(o.name);
+    if (!new_index.optimizer(o.name)) d.optimizers_removed.push_back(o.name);
   }
   return d;
 }
@@ -313,7 +364,10 @@ void write_module_text(std::ostream& out, const ModuleSchemaDiff& m, std::size_t
   {
     CappedLines lines(out, max_lines);
     for (const auto& r : m.renamed) {
-      if (auto* o = lines.next()) *o << "  renamed   " << r.from << " -> " << r.to << "  " << format_shape(r.shape) << " " << dtype_name(r.dtype) << "\n";
+      if (auto* o = lines.next()) {
+        *o << "  renamed   " << r.from << " -> " << r.to << "  " << format_shape(r.shape) << " " << dtype_name(r.dtype)
+           << (r.by_position ? " (paired by position among look-alikes)" : "") << "\n";
+      }
     }
     for (const auto& k : m.added) {
       if (auto* o = lines.next()) *o << "  added     " << k << "\n";
@@ -394,7 +448,8 @@ json schema_diff_json(const SchemaDiff& d) {
   for (const auto& m : d.modules) {
     json renamed = json::array();
     for (const auto& r : m.renamed) {
-      renamed.push_back({{"from", r.from}, {"to", r.to}, {"shape", r.shape}, {"dtype", std::string(dtype_name(r.dtype))}});
+      renamed.push_back({{"from", r.from}, {"to", r.to}, {"shape", r.shape}, {"dtype", std::string(dtype_name(r.dtype))},
+                         {"by_position", r.by_position}});
     }
     json retyped = json::array();
     for (const auto& t : m.retyped) {

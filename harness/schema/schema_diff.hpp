@@ -20,6 +20,7 @@ struct KeyRename {
   std::string to;    // key in the new one
   DType dtype{};
   std::vector<std::int64_t> shape;
+  bool by_position = false;  // paired in order among many look-alikes, not by name
 };
 
 struct ModuleSchemaDiff {

@@ -12,7 +12,18 @@ ModelSchema schema_of_model(const PluginInfo& plugin, const LoadedModel& model) 
   schema.name = plugin.name;
   schema.version = plugin.version;
   schema.source = "plugin " + plugin.path;
-  for (const auto& m : model.model().modules) schema.modules.push_back(schema_of(m.name, *m.module));
+  for (const auto& m : model.model().modules) {
+    schema.modules.push_back(schema_of(m.name, *m.module));
+    // What Python's _metadata says of this model's checkpoints: norm layers are at version 2
+    // (PyTorch's _NormBase), so loading adds no num_batches_tracked for them.
+    ModuleVersions& versions = schema.versions[m.name];
+    versions.known = true;
+    for (const auto& sub : schema.modules.back().submodules) {
+      if (sub.type.find("BatchNorm") != std::string::npos || sub.type.find("InstanceNorm") != std::string::npos) {
+        versions.by_prefix[sub.prefix] = 2;
+      }
+    }
+  }
   for (const auto& o : model.model().optimizers) {
     OptimizerSchema optimizer;
     optimizer.name = o.name;

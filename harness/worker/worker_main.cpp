@@ -178,7 +178,12 @@ int run_schema(const SchemaArgs& a) {
   }
   for (const auto& [key, value] : parse_options(a.options)) options[key] = value;
   const LoadedModel model = plugin->build(options);
-  write_output(a.out, to_json(schema_of_model(plugin->info(), model)).dump(2) + "\n");
+  try {
+    write_output(a.out, to_json(schema_of_model(plugin->info(), model)).dump(2) + "\n");
+  } catch (const std::invalid_argument& e) {  // a tensor type no checkpoint can hold
+    std::cerr << "error [schema]: " << plugin->info().path << ": " << e.what() << "\n";
+    return 2;
+  }
   return 0;
 }
 

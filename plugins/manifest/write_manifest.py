@@ -44,7 +44,9 @@ HYPER = {
 
 
 def module_schema(name, module):
-    buffers = {key for key, _ in module.named_buffers()}
+    # Every buffer key, shared ones included (named_buffers() lists a shared buffer once).
+    buffers = {(prefix + '.' if prefix else '') + key
+               for prefix, sub in module.named_modules(remove_duplicate=False) for key in sub._buffers}
     tensors = []
     for key, value in module.state_dict().items():
         if not isinstance(value, torch.Tensor):
@@ -53,7 +55,10 @@ def module_schema(name, module):
                         'kind': 'buffer' if key in buffers else 'parameter'})
     batch_norm = [prefix for prefix, sub in module.named_modules()
                   if isinstance(sub, torch.nn.modules.batchnorm._BatchNorm)]
-    return {'name': name, 'tensors': tensors, 'batch_norm': batch_norm}
+    # The _metadata versions its checkpoints carry, where not 1 (norm layers: 2).
+    versions = {prefix: sub._version for prefix, sub in module.named_modules()
+                if getattr(sub, '_version', 1) != 1}
+    return {'name': name, 'tensors': tensors, 'batch_norm': batch_norm, 'versions': versions}
 
 
 def hyper_of(class_name, group):
@@ -72,7 +77,9 @@ def optimizer_schema(name, optimizer, modules):
     for module_name, module in modules.items():
         for key, parameter in module.named_parameters():
             names.setdefault(id(parameter), module_name + '.' + key)
-    class_name = type(optimizer).__name__
+    # A subclass of a torch.optim class (a team's own Adam) keeps that class's state and keys.
+    class_name = next((c.__name__ for c in type(optimizer).__mro__
+                       if c.__module__.startswith('torch.optim') and c.__name__ in HYPER), type(optimizer).__name__)
     groups = []
     for g, group in enumerate(optimizer.param_groups):
         params = []
@@ -93,7 +100,7 @@ def manifest(name, version, modules, optimizers, source='python'):
 
 
 def write(path, name, version, modules, optimizers, source='python'):
-    text = json.dumps(manifest(name, version, modules, optimizers, source), indent=2) + '\n'
+    text = json.dumps(manifest(name, version, modules, optimizers, source), indent=2, allow_nan=False) + '\n'
     if path in (None, '-'):
         sys.stdout.write(text)
         return
@@ -136,7 +143,7 @@ def main(argv=None):
         options[key] = value
     factory = load_factory(args.factory)
     if 'version' in inspect.signature(factory).parameters:
-        built = factory(args.version, **options)
+        built = factory(version=args.version, **options)
     else:
         built = factory(**options)
     modules, optimizers = built

@@ -93,6 +93,30 @@ INSTANTIATE_TEST_SUITE_P(, SchemaOfEveryPlugin,
                            return name;
                          });
 
+// A team's factory: options as keywords, the version keyword-only, an Adam subclass.
+TEST_F(SchemaCli, PythonHelperTakesATeamsFactory) {
+  const std::string factory = (dir_ / "gan.py").string();
+  std::ofstream(factory) << R"(import torch
+class TeamAdam(torch.optim.Adam):
+    pass
+def build(width='4', *, version):
+    assert version == '7.0.0', version
+    g = torch.nn.Sequential(torch.nn.Linear(int(width), 2), torch.nn.BatchNorm1d(2))
+    return {'generator': g}, {'generator_optimizer': TeamAdam(g.parameters(), lr=1e-3)}
+)";
+  const CommandResult r = run_command(kPython + " " + kSource + "/plugins/manifest/write_manifest.py --factory " + factory + ":build" +
+                                      " --name team --version 7.0.0 --option width=8 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json manifest = json::parse(r.out);
+  const json& tensors = manifest.at("modules")[0].at("tensors");
+  EXPECT_EQ(tensors[0].at("shape"), json::array({2, 8}));
+  EXPECT_EQ(tensors[6].at("key"), "1.num_batches_tracked");
+  EXPECT_EQ(tensors[6].at("kind"), "buffer");
+  EXPECT_EQ(manifest.at("modules")[0].at("versions"), json({{"1", 2}}));
+  EXPECT_EQ(manifest.at("optimizers")[0].at("class"), "Adam");
+  EXPECT_EQ(manifest.at("optimizers")[0].at("groups")[0].at("hyper").at("lr"), 1e-3);
+}
+
 TEST_F(SchemaCli, ModelChangeIsExplainedAndJudged) {
   const std::string v2 = plugin_manifest("dcgan@2.0.0");
   const std::string v3 = plugin_manifest("dcgan@3.0.0");
@@ -133,6 +157,9 @@ TEST_F(SchemaCli, BundledModelChangesAreExplained) {
   const CommandResult norm = diff("cyclegan", "2.0.0", "3.0.0");  // instance norm -> batch norm
   EXPECT_EQ(norm.exit_code, 1);
   EXPECT_TRUE(contains(norm.out, "added     model.2.running_mean"));
+  // The InstanceNorm was saved at version 2: PyTorch adds no counter, it is missing.
+  EXPECT_TRUE(contains(norm.out, "added     model.2.num_batches_tracked"));
+  EXPECT_FALSE(contains(norm.out, "migrated"));
   EXPECT_FALSE(contains(norm.out, "renamed")) << "a conv that lost its bias is not renamed to the new norm's bias";
 }
 

@@ -3,6 +3,7 @@
 // schema-diff's findings and verdict on synthetic model changes.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <sstream>
 
 #include "reader/checkpoint.hpp"
@@ -200,6 +201,62 @@ TEST(SchemaDiff, BatchNormWithoutCounterIsMigratedNotMissing) {
   EXPECT_EQ(d.modules[0].load.migrated, std::vector<std::string>{"main.1.num_batches_tracked"});
   EXPECT_TRUE(d.modules[0].added.empty());
   EXPECT_TRUE(d.strictly_loadable());
+}
+
+// PyTorch adds num_batches_tracked only for norm layers saved before version 2: an
+// InstanceNorm saved at version 2 and loaded as a BatchNorm misses it.
+TEST(SchemaDiff, MigrationFollowsTheSavedModuleVersions) {
+  ModelSchema before = gan();
+  auto& tensors = module(before, "generator").tensors;
+  tensors.erase(tensors.begin() + 5);
+  before.versions["generator"].known = true;
+  before.versions["generator"].by_prefix = {{"main.1", 2}};
+  const SchemaDiff d = diff_schemas(before, gan());
+  EXPECT_TRUE(d.modules[0].load.migrated.empty());
+  EXPECT_EQ(d.modules[0].added, std::vector<std::string>{"main.1.num_batches_tracked"});
+  EXPECT_FALSE(d.strictly_loadable());
+  // Round trip of the versions through a manifest.
+  const ModelSchema back = model_schema_from_json(to_json(before), "m.json");
+  EXPECT_TRUE(back.versions.at("generator").known);
+  EXPECT_EQ(back.versions.at("generator").by_prefix.at("main.1"), 2);
+}
+
+// Manifests come from pull requests: hostile ones are refused or bounded, never a crash.
+TEST(ModelSchemaManifest, HostileManifestsAreRefusedWithoutCrashing) {
+  json deep = json::array();
+  json* cursor = &deep;
+  for (int i = 0; i < 100000; ++i) {
+    cursor->push_back(json::array());
+    cursor = &cursor->back();
+  }
+  json j = to_json(gan());
+  j["modules"][0]["tensors"] = json::array({deep});
+  EXPECT_EQ(schema_error(j), "m.json: modules[0].tensors[0]: expected an object, found array of 1 items");
+  j = to_json(gan());
+  j["modules"][0]["tensors"][0]["key"] = std::string(100000, 'k');
+  j["modules"][0]["tensors"][1]["key"] = std::string(100000, 'k');
+  EXPECT_LT(schema_error(j).size(), 400u) << "a 100 kB key is not quoted whole";
+}
+
+TEST(SchemaDiff, ManyLongLookAlikeKeysStayFast) {
+  ModelSchema before, after;
+  ModuleSchema a, b;
+  a.name = b.name = "model";
+  for (int bucket = 0; bucket < 20; ++bucket) {
+    for (int i = 0; i < 300; ++i) {
+      const std::string tail = std::string(600, 'x') + "." + std::to_string(i) + ".w" + std::to_string(bucket);
+      a.tensors.push_back(slot("old." + tail, {bucket + 1}));
+      b.tensors.push_back(slot("new." + tail, {bucket + 1}));
+    }
+  }
+  before.modules = {a};
+  after.modules = {b};
+  const auto started = std::chrono::steady_clock::now();
+  const SchemaDiff d = diff_schemas(before, after);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(d.modules[0].renamed.size(), 6000u);
+  EXPECT_LT(seconds, 5.0) << "6000 renames of 600-character keys";
+  EXPECT_TRUE(d.modules[0].renamed.back().by_position) << "past the scoring budget, pairs say how they were made";
 }
 
 TEST(SchemaDiff, ModulesAndOptimizersAddedOrRemoved) {
