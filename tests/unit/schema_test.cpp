@@ -223,14 +223,14 @@ TEST(SchemaDiff, MigrationFollowsTheSavedModuleVersions) {
 
 // Manifests come from pull requests: hostile ones are refused or bounded, never a crash.
 TEST(ModelSchemaManifest, HostileManifestsAreRefusedWithoutCrashing) {
-  json deep = json::array();
-  json* cursor = &deep;
+  // Built in place: copying a value this deep would recurse in nlohmann::json itself.
+  json j = to_json(gan());
+  json* cursor = &j["modules"][0]["tensors"];
+  *cursor = json::array();
   for (int i = 0; i < 100000; ++i) {
     cursor->push_back(json::array());
     cursor = &cursor->back();
   }
-  json j = to_json(gan());
-  j["modules"][0]["tensors"] = json::array({deep});
   EXPECT_EQ(schema_error(j), "m.json: modules[0].tensors[0]: expected an object, found array of 1 items");
   j = to_json(gan());
   j["modules"][0]["tensors"][0]["key"] = std::string(100000, 'k');
