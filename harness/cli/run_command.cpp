@@ -9,6 +9,7 @@
 #include <iostream>
 #include <optional>
 #include <thread>
+#include <unordered_set>
 
 #include "cli/version.hpp"
 #include "cli/worker_path.hpp"
@@ -180,10 +181,11 @@ DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions&
 // The planned units that have no result among `ran`, every case an error saying why.
 std::vector<UnitResult> not_run_units(const std::vector<UnitPlan>& planned, const std::vector<UnitResult>& ran,
                                       const std::string& why) {
+  std::unordered_set<std::string> ran_ids;  // a plan may hold thousands of units
+  for (const auto& r : ran) ran_ids.insert(r.id);
   std::vector<UnitResult> units;
   for (const auto& unit : planned) {
-    const auto same = [&unit](const UnitResult& r) { return r.id == unit.result.id; };
-    if (std::any_of(ran.begin(), ran.end(), same)) continue;
+    if (ran_ids.count(unit.result.id)) continue;
     std::vector<std::pair<std::string, std::string>> cases;
     for (const auto& c : unit.request.cases) cases.emplace_back(c.scenario, c.component);
     units.push_back(not_run_unit(unit.result, cases, why));
