@@ -146,8 +146,44 @@ struct DescribedPlugins {
   std::vector<UnitResult> failures;  // plugin files that could not be used, as units
 };
 
-// Every plugin file of the run, described by a worker; two files of one name and version
-// are a config error.
+void add_described(DescribedPlugins& described, const HarnessConfig& config, DescribedPlugin plugin) {
+  for (const auto& p : described.plugins) {
+    if (p.name == plugin.name && p.version == plugin.version) {
+      throw ConfigError(config.file, 0, 0,
+                        "two plugins are " + p.name + "@" + p.version + ": " + p.file + " and " + plugin.file +
+                            " (keep one; a [[models]] entry needs a name of its own)");
+    }
+  }
+  described.plugins.push_back(std::move(plugin));
+}
+
+bool selected_by_a_group(const HarnessConfig& config, const std::string& name, const std::string& version) {
+  for (const auto& g : config.groups) {
+    for (const auto& s : g.plugins) {
+      if (s.matches(name, version)) return true;
+    }
+  }
+  return false;
+}
+
+// The generic plugin file that builds `entry`: the newest described plugin of its name.
+const DescribedPlugin& generic_plugin_for(const ModelEntry& entry, const DescribedPlugins& described) {
+  const DescribedPlugin* found = nullptr;
+  std::string names;
+  for (const auto& p : described.plugins) {
+    names += (names.empty() ? "" : ", ") + p.name;
+    if (p.name == entry.plugin && (!found || compare_versions(found->version, p.version) < 0)) found = &p;
+  }
+  if (!found) {
+    fail_config(entry.where, "[[models]] " + entry.name + "@" + entry.version + ": no plugin named '" + entry.plugin +
+                                 "' (found: " + (names.empty() ? "none" : names) + ")" +
+                                 (described.failures.empty() ? "" : "; a plugin file that could not be loaded may be it"));
+  }
+  return *found;
+}
+
+// Every plugin file of the run, described by a worker, then every [[models]] entry a group
+// selects, built by its generic plugin; two of one name and version are a config error.
 DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions& o, Supervisor& supervisor) {
   DescribedPlugins described;
   if (!needs_plugins(config)) return described;
@@ -162,18 +198,43 @@ DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions&
   for (const auto& g : config.groups) {
     for (const auto& sel : g.plugins) selectors.push_back({sel.name, sel.version_glob});
   }
-  for (const DescribeOutcome& d : supervisor.describe(files, options, selectors)) {
+  std::vector<nlohmann::json> requests;
+  for (const auto& file : files) requests.push_back({{"file", file}, {"options", options}, {"selectors", selectors}});
+  for (const DescribeOutcome& d : supervisor.describe(requests)) {
     if (!d.plugin) {
       described.failures.push_back(plugin_failure_unit(d));
       continue;
     }
-    for (const auto& p : described.plugins) {
-      if (p.name == d.plugin->name && p.version == d.plugin->version) {
-        throw ConfigError(config.file, 0, 0,
-                          "two plugin files are " + p.name + "@" + p.version + ": " + p.file + " and " + d.file + " (keep one)");
-      }
+    DescribedPlugin plugin = *d.plugin;
+    if (config.plugin_settings.count(plugin.name)) plugin.options = config.plugin_settings.at(plugin.name).options;
+    add_described(described, config, std::move(plugin));
+  }
+  if (config.models.empty() || interrupted()) return described;
+
+  std::vector<nlohmann::json> entry_requests;
+  std::vector<const ModelEntry*> entries;
+  for (const ModelEntry& entry : config.models) {
+    const DescribedPlugin& generic = generic_plugin_for(entry, described);
+    if (!selected_by_a_group(config, entry.name, entry.version)) continue;  // nothing to build it for
+    entry_requests.push_back({{"file", generic.file}, {"options", entry.options},
+                              {"as", {{"name", entry.name}, {"version", entry.version}}}});
+    entries.push_back(&entry);
+  }
+  const std::vector<DescribeOutcome> outcomes = supervisor.describe(entry_requests);
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const ModelEntry& entry = *entries[i];
+    const std::string label = entry.name + "@" + entry.version;
+    if (!outcomes[i].plugin) {
+      const std::string where = config.file + ":" + std::to_string(entry.where.line);
+      UnitResult u = error_unit(UnitKind::kPluginFile, "model/" + label, "plugin-load",
+                                "[[models]] " + label + " (" + where + "): " + outcomes[i].error);
+      u.plugin = PluginRef{entry.name, entry.version, outcomes[i].file};
+      described.failures.push_back(std::move(u));
+      continue;
     }
-    described.plugins.push_back(*d.plugin);
+    DescribedPlugin plugin = *outcomes[i].plugin;
+    plugin.options = entry.options;
+    add_described(described, config, std::move(plugin));
   }
   return described;
 }
@@ -319,7 +380,8 @@ int run_harness(const RunOptions& o) {
     RunResult run;
     run.environment = run_environment(o, config.file, so.jobs);
     for (auto& f : described.failures) {
-      run.notes.push_back("plugin " + f.plugin.file + " could not be used: " + f.cases.front().message);
+      const std::string what = f.plugin.name.empty() ? "plugin " + f.plugin.file : "[[models]] " + f.plugin.label();
+      run.notes.push_back(what + " could not be used: " + f.cases.front().message);
       run.units.push_back(std::move(f));
     }
     for (auto& u : unresolved) run.notes.push_back(u + " (a plugin file that could not be loaded may be it)");

@@ -4,6 +4,7 @@
 #include <glob.h>
 
 #include <algorithm>
+#include <optional>
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -39,7 +40,7 @@ bool HarnessConfig::allows_global(const std::string& name) const {
 }
 
 bool PluginSelector::matches(const std::string& plugin_name, const std::string& version) const {
-  return (name == "*" || name == plugin_name) && ::fnmatch(version_glob.c_str(), version.c_str(), 0) == 0;
+  return ::fnmatch(name.c_str(), plugin_name.c_str(), 0) == 0 && ::fnmatch(version_glob.c_str(), version.c_str(), 0) == 0;
 }
 
 std::string PluginSelector::text() const { return version_glob == "*" ? name : name + "@" + version_glob; }
@@ -142,6 +143,45 @@ void read_run(const TomlFields& f, HarnessConfig& config) {
   if (auto v = f.boolean("fail_on_stale_expectations")) r.fail_on_stale_expectations = *v;
 }
 
+// A scalar option as the plugin reads it (option_int, option_double parse the text).
+std::optional<std::string> scalar_text(const toml::node& node) {
+  if (const auto* s = node.as_string()) return s->get();
+  if (const auto* i = node.as_integer()) return std::to_string(i->get());
+  if (const auto* d = node.as_floating_point()) {
+    std::ostringstream out;
+    out.precision(17);
+    out << d->get();
+    return out.str();
+  }
+  if (const auto* b = node.as_boolean()) return std::string(b->get() ? "true" : "false");
+  return std::nullopt;
+}
+
+// Options are flat text for the plugin ABI: a nested table becomes dotted keys
+// ("optimizers.generator_optimizer.lr") and an array of scalars comma-separated text
+// ("betas" = "0.5,0.999").
+void flatten_options(const TomlFields& f, const toml::table& table, const std::string& what, const std::string& prefix,
+                     std::map<std::string, std::string>& out) {
+  for (const auto& [key, value] : table) {
+    const std::string name = prefix + std::string(key.str());
+    if (const toml::table* nested = value.as_table()) {
+      flatten_options(f, *nested, what, name + ".", out);
+    } else if (const toml::array* array = value.as_array()) {
+      std::string text;
+      for (const toml::node& item : *array) {
+        const auto one = scalar_text(item);
+        if (!one) f.fail(item, what + "." + name + " must hold only strings, numbers or booleans");
+        text += (text.empty() ? "" : ",") + *one;
+      }
+      out[name] = text;
+    } else if (const auto one = scalar_text(value)) {
+      out[name] = *one;
+    } else {
+      f.fail(value, what + "." + name + " must be a string, number, boolean, array of them or table");
+    }
+  }
+}
+
 void read_plugins(const TomlFields& f, HarnessConfig& config, const toml::table& table) {
   if (auto v = f.strings("paths")) {
     for (const Located& p : *v) confine(config, {f.file(), p.line, p.column}, "[plugins] paths", config_relative(config, p.value));
@@ -162,25 +202,7 @@ void read_plugins(const TomlFields& f, HarnessConfig& config, const toml::table&
     PluginSettings settings;
     settings.where = detail::place_in(f.file(), key.source());
     if (const toml::table* options = p.table("options")) {
-      for (const auto& [okey, ovalue] : *options) {
-        std::string text;
-        if (const auto* s = ovalue.as_string()) {
-          text = s->get();
-        } else if (const auto* i = ovalue.as_integer()) {
-          text = std::to_string(i->get());
-        } else if (const auto* d = ovalue.as_floating_point()) {
-          std::ostringstream out;
-          out.precision(17);
-          out << d->get();
-          text = out.str();
-        } else if (const auto* b = ovalue.as_boolean()) {
-          text = b->get() ? "true" : "false";
-        } else {
-          p.fail(ovalue, "[plugins." + name + "] options." + std::string(okey.str()) +
-                             " must be a string, number or boolean");
-        }
-        settings.options[std::string(okey.str())] = text;
-      }
+      flatten_options(p, *options, "[plugins." + name + "] options", "", settings.options);
     }
     config.plugin_settings[name] = settings;
   }
@@ -267,6 +289,56 @@ ExpectationSetting read_expectation(const TomlFields& f) {
   return e;
 }
 
+ModelEntry read_model_entry(const TomlFields& f, const HarnessConfig& config) {
+  f.check_keys({"name", "version", "plugin", "files", "options"});
+  ModelEntry m;
+  m.where = f.place_of_table();
+  const auto required = [&](const std::string& key, const std::string& example) {
+    const auto v = f.string(key);
+    if (!v || v->value.empty()) fail_config(m.where, "[[models]] needs " + key + " = " + example);
+    return *v;
+  };
+  const Located name = required("name", "\"my_gan-torchscript\" (what [[checkpoints]] plugins select)");
+  if (name.value.find_first_of("@/*?[] ") != std::string::npos) {
+    fail_config({f.file(), name.line, name.column},
+                "[[models]] name '" + name.value + "' may not hold '@', '/', spaces or glob characters");
+  }
+  m.name = name.value;
+  m.version = required("version", "\"2.1.0\" (the model version the export is of)").value;
+  m.plugin = required("plugin", "\"torchscript\" or \"manifest\" (the generic plugin that builds it)").value;
+  if (const toml::table* options = f.table("options")) flatten_options(f, *options, "[[models]] options", "", m.options);
+  if (const toml::table* files = f.table("files")) {
+    for (const auto& [key, value] : *files) {
+      const auto* path = value.as_string();
+      const std::string what = "[[models]] '" + m.name + "' files." + std::string(key.str());
+      if (!path) f.fail(value, what + " must be a path (relative to the config)");
+      const SourcePlace where = f.place(value);
+      const std::string full = config_relative(config, path->get());
+      if (!std::filesystem::is_regular_file(full)) fail_config(where, what + ": '" + path->get() + "' is not a file (" + full + ")");
+      confine(config, where, what, full);
+      m.options["files." + std::string(key.str())] = std::filesystem::weakly_canonical(full).string();
+    }
+  }
+  return m;
+}
+
+std::vector<ModelEntry> read_models(const TomlFields& root, const HarnessConfig& config) {
+  std::vector<ModelEntry> out;
+  if (const toml::array* list = root.array_of_tables("models")) {
+    for (const toml::node& node : *list) {
+      ModelEntry m = read_model_entry(TomlFields(root.file(), *node.as_table(), "models"), config);
+      for (const auto& other : out) {
+        if (other.name == m.name && other.version == m.version) {
+          fail_config(m.where, "two [[models]] are " + m.name + "@" + m.version + " (the other at line " +
+                                   std::to_string(other.where.line) + ")");
+        }
+      }
+      out.push_back(std::move(m));
+    }
+  }
+  return out;
+}
+
 std::vector<ExpectationSetting> read_expectations(const TomlFields& root) {
   std::vector<ExpectationSetting> out;
   if (const toml::array* list = root.array_of_tables("expectations")) {
@@ -294,9 +366,10 @@ HarnessConfig load_config(const std::string& path, const std::vector<std::string
   config.base_dir = std::filesystem::absolute(path).parent_path().string();
   config.confinement = PathConfinement(config.base_dir, allowed_dirs);
   const TomlFields top(path, root, "");
-  top.check_keys({"run", "plugins", "scenarios", "checkpoints", "expectations", "security"});
+  top.check_keys({"run", "plugins", "models", "scenarios", "checkpoints", "expectations", "security"});
   if (const toml::table* t = top.table("run")) read_run(TomlFields(path, *t, "run"), config);
   if (const toml::table* t = top.table("plugins")) read_plugins(TomlFields(path, *t, "plugins"), config, *t);
+  config.models = read_models(top, config);
   if (const toml::table* t = top.table("scenarios")) {
     const TomlFields f(path, *t, "scenarios");
     std::vector<std::string> known = {"run"};

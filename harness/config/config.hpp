@@ -74,7 +74,8 @@ struct KeyRuleSetting {
   std::string replacement;
 };
 
-// A plugin selector: "dcgan" (every version) or "dcgan@2.*" (version glob).
+// A plugin selector: "dcgan" (every version), "dcgan@2.*" (version glob) or "dcgan*@2.*"
+// (the name is a glob too: dcgan and its exported forms dcgan-torchscript, dcgan-manifest).
 struct PluginSelector {
   std::string name;
   std::string version_glob = "*";
@@ -100,6 +101,22 @@ struct PluginSettings {
   std::map<std::string, std::string> options;
 };
 
+// A model version checked through a generic plugin ([[models]]): its architecture is an
+// export the team's Python code wrote (a TorchScript file per module, a schema manifest),
+// not C++. name@version is what [[checkpoints]] plugins and expectations select, as for a
+// plugin file; the generic plugin (`plugin`) builds it from `options`.
+struct ModelEntry {
+  SourcePlace where;
+  std::string name;
+  std::string version;
+  std::string plugin;                          // the generic plugin's name: "torchscript", "manifest"
+  // The entry's options (nested tables and arrays flattened: "optimizers.g.lr",
+  // "inputs.generator" = "16,1,1"), and each of its files as "files.<key>" = an absolute
+  // path inside the repository: TorchScript files are code, read only from where the
+  // config (reviewed with the repository) says.
+  std::map<std::string, std::string> options;
+};
+
 struct ExpectationSetting {
   SourcePlace where;
   PluginSelector plugin;                 // name "*" matches units without a plugin too
@@ -119,6 +136,7 @@ struct HarnessConfig {
   RunSettings run;
   std::vector<Located> plugin_paths;     // [plugins] paths: files or directories
   std::map<std::string, PluginSettings> plugin_settings;  // [plugins.NAME]
+  std::vector<ModelEntry> models;        // [[models]]
   std::vector<CheckpointGroup> groups;   // [[checkpoints]] (at least one)
   ScenarioSettings scenarios;            // [scenarios]
   std::vector<ExpectationSetting> expectations;  // [[expectations]] then the baseline file's

@@ -35,7 +35,11 @@ bool policy_allows(DTypePolicy policy, DType from, DType to) {
   return policy == DTypePolicy::kCastFloating && is_floating(from) && is_floating(to);
 }
 
-void copy_into(at::Tensor& target, const TensorRef& ref) { copy_released(ref, target); }
+// A schema-only model (plugins/manifest: tensors on the meta device, shapes and dtypes
+// without values) takes no values: for it the comparison is the whole load.
+void copy_into(at::Tensor& target, const TensorRef& ref) {
+  if (!target.is_meta()) copy_released(ref, target);
+}
 
 LoadReport load(torch::nn::Module& module, const ModuleComparison& comparison, const StateDict& state, bool strict,
                 DTypePolicy policy) {

@@ -125,7 +125,7 @@ RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>
         UnitRequest& q = unit.request;
         q.id = r.id;
         q.plugin_file = p ? p->file : "";
-        if (p && config.plugin_settings.count(p->name)) q.options = config.plugin_settings.at(p->name).options;
+        if (p) q.options = p->options;
         q.checkpoint = file;
         q.golden = golden_path_for(file);
         q.layout = group.layout;

@@ -2,6 +2,7 @@
 // What a run will do, decided before any unit starts: for every [[checkpoints]] group,
 // every file, every plugin version it is meant for, one unit with its cases (a scenario
 // per checkpoint, per module or per optimizer), narrowed by --filter and --shard.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,8 @@
 
 namespace ckpt {
 
-// A plugin as a worker described it (the supervisor never loads one itself).
+// A plugin as a worker described it (the supervisor never loads one itself): a plugin
+// file, or a [[models]] entry built by a generic plugin file.
 struct DescribedPlugin {
   std::string file;
   std::string name;
@@ -20,6 +22,8 @@ struct DescribedPlugin {
   std::string description;
   std::vector<std::string> modules;
   std::vector<std::string> optimizers;
+  // What every unit builds it with: [plugins.NAME] options, or the [[models]] entry's.
+  std::map<std::string, std::string> options;
 };
 
 struct UnitPlan {

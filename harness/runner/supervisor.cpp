@@ -133,17 +133,16 @@ std::optional<json> Supervisor::wait_for(Slot& slot, const std::string& op, doub
   }
 }
 
-std::vector<DescribeOutcome> Supervisor::describe(const std::vector<std::string>& files, const json& options_by_plugin,
-                                                  const json& selectors) {
+std::vector<DescribeOutcome> Supervisor::describe(const std::vector<json>& requests) {
   std::vector<DescribeOutcome> out;
   if (slots_.empty()) slots_.push_back(std::make_unique<Slot>());
   Slot& slot = *slots_.front();
-  for (const auto& file : files) {
+  for (const json& request : requests) {
     DescribeOutcome d;
-    d.file = file;
+    d.file = request.at("file").get<std::string>();
     // A worker killed from outside (not by its plugin) is replaced and the plugin described
     // again: the plugin is blamed only for what its own code does.
-    for (int kills = 0; describe_one(slot, d, options_by_plugin, selectors) == DescribeEnd::kKilledFromOutside;) {
+    for (int kills = 0; describe_one(slot, d, request) == DescribeEnd::kKilledFromOutside;) {
       if (++kills >= kMaxStartKills) break;
       d.error.clear();
     }
@@ -154,8 +153,7 @@ std::vector<DescribeOutcome> Supervisor::describe(const std::vector<std::string>
   return out;
 }
 
-Supervisor::DescribeEnd Supervisor::describe_one(Slot& slot, DescribeOutcome& d, const json& options_by_plugin,
-                                                 const json& selectors) {
+Supervisor::DescribeEnd Supervisor::describe_one(Slot& slot, DescribeOutcome& d, const json& request) {
   const std::string& file = d.file;
   std::string failure;
   // The worker is gone: `d.error` says how; whether from outside decides a retry.
@@ -174,7 +172,9 @@ Supervisor::DescribeEnd Supervisor::describe_one(Slot& slot, DescribeOutcome& d,
   }
   slot.worker->log().clear();
   slot.worker->limit_cpu_time(cpu_seconds_per_unit_);
-  slot.worker->send({{"op", "describe"}, {"file", file}, {"options", options_by_plugin}, {"selectors", selectors}});
+  json message = request;
+  message["op"] = "describe";
+  slot.worker->send(message);
   auto reply = wait_for(slot, "described", options_.unit_timeout_seconds, failure);
   if (!reply) {
     const std::string log = slot.worker->log().last_lines(kLogLines);
@@ -189,7 +189,8 @@ Supervisor::DescribeEnd Supervisor::describe_one(Slot& slot, DescribeOutcome& d,
                                reply->value("version", ""),
                                reply->value("description", ""),
                                reply->value("modules", std::vector<std::string>{}),
-                               reply->value("optimizers", std::vector<std::string>{})};
+                               reply->value("optimizers", std::vector<std::string>{}),
+                               {}};  // options: the caller's (it knows which entry this is)
     slot.loaded({d.plugin->name, d.plugin->version, file});
   }
   // A plugin that left many files open while described: its error (EMFILE is then the likely

@@ -38,12 +38,13 @@ class Supervisor {
   explicit Supervisor(SupervisorOptions options);
   ~Supervisor();
 
-  // Loads each plugin file in a worker, one at a time, and asks its name and version, and,
-  // when `selectors` ([[NAME, VERSION-GLOB], ...]) select it, what it builds: only the
-  // plugins a run uses pay for building a model (the worker keeps that model for its
-  // first unit).
-  std::vector<DescribeOutcome> describe(const std::vector<std::string>& files, const nlohmann::json& options_by_plugin,
-                                        const nlohmann::json& selectors);
+  // Sends each describe request to a worker, one at a time: the worker loads the plugin
+  // file and gives its name and version and, when the request selects it, what it builds
+  // (only the plugins a run uses pay for building a model; the worker keeps that model for
+  // its first unit). A request is {"file", "options": {NAME: {...}}, "selectors": [[NAME,
+  // VERSION-GLOB], ...]} for a plugin file, or {"file", "options": {...}, "as": {"name",
+  // "version"}} for a [[models]] entry of a generic plugin.
+  std::vector<DescribeOutcome> describe(const std::vector<nlohmann::json>& requests);
 
   // Runs the units (in parallel up to `jobs`), returns them in plan order. `finish` sees
   // each unit once complete, before the listener (expectations are applied there). Units
@@ -59,8 +60,7 @@ class Supervisor {
   struct Slot;
   enum class DescribeEnd { kDone, kKilledFromOutside };
   // Describes `d.file` in the slot's worker (started when needed), filling `d`.
-  DescribeEnd describe_one(Slot& slot, DescribeOutcome& d, const nlohmann::json& options_by_plugin,
-                           const nlohmann::json& selectors);
+  DescribeEnd describe_one(Slot& slot, DescribeOutcome& d, const nlohmann::json& request);
   void start_worker(Slot& slot);
   std::optional<nlohmann::json> wait_for(Slot& slot, const std::string& op, double seconds, std::string& failure);
   void note(std::string text);

@@ -25,6 +25,7 @@ const Value& tensor_member(const Value& entry, const char* key, const std::strin
 }  // namespace
 
 CaseResult run_golden_output(UnitContext& ctx, const std::string& name) {
+  ctx.require_values("golden-output");
   const std::string& golden = ctx.request().golden;
   if (golden.empty() || !std::filesystem::exists(golden)) {
     throw SkipCase("no golden outputs recorded for this checkpoint (" + golden + ")");

@@ -42,6 +42,7 @@ const Module& module_of(LoadedModel& model, const std::string& name) {
 }  // namespace
 
 CaseResult run_eval_mode(UnitContext& ctx, const std::string& name) {
+  ctx.require_values("eval-mode");
   ctx.require_strict(name);
   LoadedModel& model = ctx.loaded_model();
   const Module& m = module_of(model, name);
@@ -76,6 +77,7 @@ CaseResult run_eval_mode(UnitContext& ctx, const std::string& name) {
 }
 
 CaseResult run_train_mode(UnitContext& ctx, const std::string& name) {
+  ctx.require_values("train-mode");
   ctx.require_strict(name);
   LoadedModel& model = ctx.resumed_model();
   const Module& m = module_of(model, name);

@@ -145,6 +145,7 @@ void save_and_load(const LoadedModel& from, LoadedModel& into) {
 }  // namespace
 
 CaseResult run_resume_determinism(UnitContext& ctx, const std::string&) {
+  ctx.require_values("resume-determinism");
   const ScenarioSettings& s = ctx.settings();
   for (const auto& m : ctx.compatibility().modules) ctx.require_strict(m.comparison.module);
   for (const auto& o : ctx.compatibility().optimizers) {

@@ -75,6 +75,25 @@ void UnitContext::require_strict(const std::string& module) {
   }
 }
 
+bool UnitContext::schema_only() {
+  if (!schema_only_) {
+    bool meta = false;
+    for (const auto& m : described_model().model().modules) {
+      for (const auto& p : m.module->parameters()) meta = meta || p.is_meta();
+      for (const auto& b : m.module->buffers()) meta = meta || b.is_meta();
+    }
+    schema_only_ = meta;
+  }
+  return *schema_only_;
+}
+
+void UnitContext::require_values(const std::string& scenario) {
+  if (schema_only()) {
+    throw SkipCase("the model is a schema (a manifest: shapes and dtypes, no values), and " + scenario +
+                   " needs real tensors: check it with the model's C++ or TorchScript plugin");
+  }
+}
+
 void UnitContext::load_modules(LoadedModel& model) {
   for (auto& m : model.model().modules) {
     const ModuleResult& r = module_result(m.name);
@@ -83,6 +102,7 @@ void UnitContext::load_modules(LoadedModel& model) {
 }
 
 void UnitContext::load_optimizers(LoadedModel& model) {
+  if (schema_only()) return;  // no parameters with values to hold optimizer state for
   for (auto& o : model.model().optimizers) {
     const OptimizerResult& r = optimizer_result(o.name);
     if (r.error.empty() && r.saved && r.comparison.loadable()) load_optimizer_state(o, *r.saved);

@@ -48,6 +48,12 @@ class UnitContext {
   LoadedModel make_resumed();              // another one, built and loaded afresh
   // Throws SkipCase unless `module` loads strictly.
   void require_strict(const std::string& module);
+  // The model is a schema (plugins/manifest): its tensors are on the meta device, with
+  // shapes and dtypes but no values. Loads compare without copying; the scenarios that need
+  // values call require_values.
+  bool schema_only();
+  // Throws SkipCase when the model is schema only: `scenario` needs real values.
+  void require_values(const std::string& scenario);
   DTypePolicy dtype_policy() const;
 
  private:
@@ -62,6 +68,7 @@ class UnitContext {
   std::optional<CompatibilityReport> compatibility_;
   bool modules_loaded_ = false;
   bool optimizers_loaded_ = false;
+  std::optional<bool> schema_only_;
 };
 
 }  // namespace ckpt

@@ -48,11 +48,14 @@ class PluginCache {
     plugins_[file] = plugin;
     return plugin;
   }
-  // A model built while describing, kept for the first unit of that plugin file (building
-  // a full-size model takes seconds).
-  void keep_spare(const std::string& file, LoadedModel model) { spares_[file] = std::move(model); }
-  std::optional<LoadedModel> take_spare(const std::string& file) {
-    auto it = spares_.find(file);
+  // A model built while describing, kept for the first unit of that plugin file with the
+  // same options (building a full-size model takes seconds; one generic plugin file builds
+  // several [[models]] entries).
+  void keep_spare(const std::string& file, const Options& options, LoadedModel model) {
+    spares_[spare_key(file, options)] = std::move(model);
+  }
+  std::optional<LoadedModel> take_spare(const std::string& file, const Options& options) {
+    auto it = spares_.find(spare_key(file, options));
     if (it == spares_.end()) return std::nullopt;
     std::optional<LoadedModel> model = std::move(it->second);
     spares_.erase(it);
@@ -60,6 +63,7 @@ class PluginCache {
   }
 
  private:
+  static std::string spare_key(const std::string& file, const Options& options) { return file + "\n" + json(options).dump(); }
   std::map<std::string, std::shared_ptr<Plugin>> plugins_;
   std::map<std::string, LoadedModel> spares_;
 };
@@ -120,7 +124,7 @@ class OpenFiles {
 bool selected(const json& selectors, const PluginInfo& info) {
   for (const auto& s : selectors) {
     const std::string name = s.at(0).get<std::string>(), glob = s.at(1).get<std::string>();
-    if ((name == "*" || name == info.name) && ::fnmatch(glob.c_str(), info.version.c_str(), 0) == 0) return true;
+    if (::fnmatch(name.c_str(), info.name.c_str(), 0) == 0 && ::fnmatch(glob.c_str(), info.version.c_str(), 0) == 0) return true;
   }
   return false;
 }
@@ -131,18 +135,26 @@ json describe(PluginCache& cache, const json& request) {
   try {
     auto plugin = cache.get(file);
     const PluginInfo& info = plugin->info();
-    reply["name"] = info.name;
-    reply["version"] = info.version;
+    // A [[models]] entry is described as itself: the generic plugin builds it from the
+    // entry's own options, always (the config names it for a run).
+    const json* as = request.contains("as") ? &request.at("as") : nullptr;
+    reply["name"] = as ? as->at("name").get<std::string>() : info.name;
+    reply["version"] = as ? as->at("version").get<std::string>() : info.version;
+    reply["plugin"] = info.name;
     reply["description"] = info.description;
     json modules = json::array(), optimizers = json::array();
-    if (selected(request.value("selectors", json::array()), info)) {
+    if (as || selected(request.value("selectors", json::array()), info)) {
       Options options;
       const json& all = request.at("options");
-      if (all.contains(info.name)) options = all.at(info.name).get<Options>();
+      if (as) {
+        options = all.get<Options>();
+      } else if (all.contains(info.name)) {
+        options = all.at(info.name).get<Options>();
+      }
       LoadedModel model = plugin->build(options);
       for (const auto& m : model.model().modules) modules.push_back(m.name);
       for (const auto& o : model.model().optimizers) optimizers.push_back(o.name);
-      cache.keep_spare(file, std::move(model));
+      cache.keep_spare(file, options, std::move(model));
     }
     reply["modules"] = modules;
     reply["optimizers"] = optimizers;
@@ -191,7 +203,7 @@ bool run(PluginCache& cache, const OpenFiles& open_files, const json& message) {
     }
     return false;
   }
-  return run_unit(request, plugin, callbacks, cache.take_spare(request.plugin_file)).out_of_memory;
+  return run_unit(request, plugin, callbacks, cache.take_spare(request.plugin_file, request.options)).out_of_memory;
 }
 }  // namespace
 

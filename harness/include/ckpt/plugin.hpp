@@ -46,6 +46,9 @@ class OptionError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// A module whose tensors are all on the meta device (torch::kMeta: shapes and dtypes, no
+// values) is a schema: checkpoints are compared with it, and the scenarios that need
+// values (mode behaviour, resume, golden outputs) are skipped (plugins/manifest).
 struct Module {
   std::string name;                                 // "generator": the checkpoint component it loads
   std::shared_ptr<torch::nn::Module> module;

@@ -1,0 +1,29 @@
+#pragma once
+// A TorchScript module (torch.jit.script, saved by the team's Python) seen as the
+// torch::nn::Module the harness loads checkpoints into: the same parameter and buffer
+// tensors (a load into one is a load into the other), each scripted submodule a child with
+// its Python type name ("BatchNorm2d"), and train()/eval() forwarded to the scripted
+// module, so its forward really behaves as the mode says.
+#include <torch/csrc/jit/api/module.h>
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+
+namespace ckpt::torchscript {
+
+class ScriptedModule : public torch::nn::Module {
+ public:
+  explicit ScriptedModule(torch::jit::Module module);
+
+  void train(bool on = true) override;
+  // Whether forward takes one tensor (the form the harness calls); a conditional model's
+  // forward(z, labels) does not.
+  bool has_single_tensor_forward() const;
+  torch::Tensor forward(const torch::Tensor& input);
+
+ private:
+  torch::jit::Module module_;
+};
+
+}  // namespace ckpt::torchscript

@@ -1,0 +1,255 @@
+// The TorchScript plugin: a model exported from Python with torch.jit.script (one file per
+// module) as the architecture, for teams whose models live in Python only. Its modules are
+// the scripted modules themselves: parameters, buffers, train/eval and forward are real,
+// so every scenario runs, as for a C++ plugin.
+//
+// Used through [[models]] entries. Options (nested tables in the config):
+//   files.<module>              the module's TorchScript file (config-relative, inside the repository)
+//   inputs.<module>             the shape of one sample of its input, "16,1,1": behaviour checks
+//   optimizers.<name>.class     Adam, AdamW, SGD, RMSprop or Adagrad
+//   optimizers.<name>.modules   the modules it trains, in order ("generator")
+//   optimizers.<name>.<hyper>   lr, betas (or beta1, beta2), eps, weight_decay, momentum, ...
+//   gan.loss                    bce, non-saturating or hinge: offers a training step (resume checks)
+//   gan.generator, gan.discriminator  the modules that play each part (default: those names)
+//
+// TorchScript files are code: the harness reads them only from the paths a [[models]] entry
+// of the config names (checked to lie inside the repository), never from a checkpoint.
+#include <ckpt/plugin.hpp>
+#include <torch/csrc/jit/serialization/import.h>
+#include <torch/utils.h>
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include "generic/optimizers.hpp"
+#include "torchscript/gan_step.hpp"
+#include "torchscript/scripted_module.hpp"
+
+namespace {
+using ckpt::OptionError;
+using ckpt::torchscript::ScriptedModule;
+
+bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    const std::size_t end = std::min(text.find(separator, begin), text.size());
+    std::string part = text.substr(begin, end - begin);
+    part.erase(0, part.find_first_not_of(' '));
+    part.erase(part.find_last_not_of(' ') + 1);
+    parts.push_back(part);
+    begin = end + 1;
+  }
+  return parts;
+}
+
+double number(const std::string& option, const std::string& text) {
+  if (text == "true") return 1;
+  if (text == "false") return 0;
+  return ckpt::option_double({{option, text}}, option, 0);
+}
+
+std::vector<std::int64_t> shape_of(const std::string& option, const std::string& text) {
+  std::vector<std::int64_t> shape;
+  for (const auto& part : split(text, ',')) shape.push_back(ckpt::option_int({{option, part}}, option, 0, 1, 1 << 20));
+  return shape;
+}
+
+// The options, read and checked at once: a typo is an error naming the option.
+struct ScriptOptions {
+  std::map<std::string, std::string> files;                  // module -> TorchScript file
+  std::map<std::string, std::vector<std::int64_t>> inputs;   // module -> sample shape
+  struct OptimizerSpec {
+    std::string class_name;
+    std::vector<std::string> modules;
+    ckpt::generic::Hyper hyper;
+  };
+  std::map<std::string, OptimizerSpec> optimizers;
+  std::optional<ckpt::torchscript::GanLoss> loss;
+  std::string generator = "generator", discriminator = "discriminator";
+
+  explicit ScriptOptions(const ckpt::Options& options) {
+    for (const auto& [key, value] : options) {
+      if (starts_with(key, "files.")) {
+        files[key.substr(6)] = value;
+      } else if (starts_with(key, "inputs.")) {
+        inputs[key.substr(7)] = shape_of(key, value);
+      } else if (starts_with(key, "optimizers.") && key.find('.', 11) != std::string::npos) {
+        const std::size_t dot = key.find('.', 11);
+        OptimizerSpec& spec = optimizers[key.substr(11, dot - 11)];
+        const std::string field = key.substr(dot + 1);
+        if (field == "class") {
+          spec.class_name = value;
+        } else if (field == "modules") {
+          spec.modules = split(value, ',');
+        } else if (field == "betas") {
+          const auto betas = split(value, ',');
+          if (betas.size() != 2) throw OptionError("option '" + key + "' is '" + value + "': expected two numbers");
+          spec.hyper["beta1"] = number(key, betas[0]);
+          spec.hyper["beta2"] = number(key, betas[1]);
+        } else {
+          spec.hyper[field] = number(key, value);
+        }
+      } else if (key == "gan.loss") {
+        loss = ckpt::torchscript::parse_gan_loss(key, value);
+      } else if (key == "gan.generator") {
+        generator = value;
+      } else if (key == "gan.discriminator") {
+        discriminator = value;
+      } else {
+        throw OptionError("unknown option '" + key +
+                          "' (known: files.<module>, inputs.<module>, optimizers.<name>.<class|modules|hyper-parameter>, "
+                          "gan.loss, gan.generator, gan.discriminator)");
+      }
+    }
+    if (files.empty()) {
+      throw OptionError("no module: give each one's TorchScript file as files.<module> ([[models]] files = { generator = "
+                        "\"exported/generator.pt\", ... })");
+    }
+    for (const auto& [module, shape] : inputs) need_module("inputs." + module, module);
+    for (const auto& [name, spec] : optimizers) {
+      if (spec.class_name.empty()) throw OptionError("option 'optimizers." + name + ".class' is required");
+      if (spec.modules.empty()) throw OptionError("option 'optimizers." + name + ".modules' is required");
+      for (const auto& m : spec.modules) need_module("optimizers." + name + ".modules", m);
+    }
+    if (loss) {
+      need_module("gan.generator", generator);
+      need_module("gan.discriminator", discriminator);
+    }
+  }
+
+  void need_module(const std::string& option, const std::string& module) const {
+    if (files.count(module)) return;
+    std::string known;
+    for (const auto& [name, file] : files) known += (known.empty() ? "" : ", ") + name;
+    throw OptionError("option '" + option + "' names module '" + module + "', which has no files." + module +
+                      " (modules: " + known + ")");
+  }
+};
+
+// A module of the model as built: the scripted module, and the options it was built with
+// (sample_input and train_step are given the model only).
+struct BuiltModule : ScriptedModule {
+  BuiltModule(torch::jit::Module module, std::shared_ptr<const ScriptOptions> options)
+      : ScriptedModule(std::move(module)), options(std::move(options)) {}
+  std::shared_ptr<const ScriptOptions> options;
+};
+
+// The scripted modules, read once per file: each build takes a deep copy.
+class ScriptCache {
+ public:
+  torch::jit::Module copy_of(const std::string& module, const std::string& file) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = loaded_.find(file);
+    if (it == loaded_.end()) {
+      try {
+        it = loaded_.emplace(file, torch::jit::load(file)).first;
+      } catch (const c10::Error& e) {
+        const std::string what = e.what_without_backtrace();
+        throw OptionError("files." + module + ": '" + file + "' is not a TorchScript module that LibTorch " +
+                          TORCH_VERSION + " can load (torch.jit.script(model).save(path) writes one): " +
+                          what.substr(0, what.find('\n')));
+      }
+    }
+    torch::NoGradGuard no_grad;  // the copies are leaves, as the parameters they copy
+    torch::jit::Module copy = it->second.deepcopy();
+    for (const auto& p : copy.named_parameters()) p.value.requires_grad_(true);
+    return copy;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, torch::jit::Module> loaded_;
+};
+
+class TorchScriptArchitecture : public ckpt::Architecture {
+ public:
+  ckpt::Model build(const ckpt::Options& options) const override {
+    const auto shared = std::make_shared<const ScriptOptions>(options);
+    const ScriptOptions& o = *shared;
+    ckpt::Model model;
+    std::map<std::string, std::shared_ptr<BuiltModule>> modules;
+    for (const auto& [name, file] : o.files) {
+      auto module = std::make_shared<BuiltModule>(scripts_.copy_of(name, file), shared);
+      modules[name] = module;
+      std::function<torch::Tensor(const torch::Tensor&)> forward;
+      if (module->has_single_tensor_forward()) forward = [module](const torch::Tensor& x) { return module->forward(x); };
+      model.modules.push_back({name, module, forward});
+    }
+    for (const auto& [name, spec] : o.optimizers) {
+      ckpt::Optimizer optimizer{name, {}, nullptr};
+      std::vector<torch::Tensor> parameters;
+      for (const auto& m : spec.modules) {
+        for (const auto& p : modules.at(m)->named_parameters()) {
+          optimizer.parameters.push_back(m + "." + p.key());
+          parameters.push_back(p.value());
+        }
+      }
+      optimizer.optimizer =
+          ckpt::generic::make_optimizer("optimizers." + name, spec.class_name, {parameters}, {spec.hyper});
+      model.optimizers.push_back(std::move(optimizer));
+    }
+    return model;
+  }
+
+  torch::Tensor sample_input(const ckpt::Model& model, const std::string& module, std::int64_t batch) const override {
+    const auto shape = input_shape(model, module);
+    if (shape.empty()) return {};
+    torch::manual_seed(1234);
+    std::vector<std::int64_t> sizes{batch};
+    sizes.insert(sizes.end(), shape.begin(), shape.end());
+    return torch::randn(sizes);
+  }
+
+  bool train_step(ckpt::Model& model, std::int64_t step) const override {
+    const ScriptOptions& o = options_of(model);
+    if (!o.loss) return false;
+    ckpt::torchscript::GanStep gan;
+    gan.loss = *o.loss;
+    for (const auto& m : model.modules) {
+      if (m.name == o.generator) gan.generator = m.forward;
+      if (m.name == o.discriminator) gan.discriminator = m.forward;
+    }
+    gan.noise_shape = input_shape(model, o.generator);
+    gan.image_shape = input_shape(model, o.discriminator);
+    gan.generator_optimizer = optimizer_over(model, o, o.generator);
+    gan.discriminator_optimizer = optimizer_over(model, o, o.discriminator);
+    if (!gan.generator || !gan.discriminator || gan.noise_shape.empty() || gan.image_shape.empty() ||
+        !gan.generator_optimizer || !gan.discriminator_optimizer) {
+      throw OptionError("gan.loss needs a single-tensor forward, inputs.<module> and an optimizer over exactly that "
+                        "module, for both " + o.generator + " and " + o.discriminator);
+    }
+    ckpt::torchscript::run_gan_step(gan, step);
+    return true;
+  }
+
+ private:
+  static const ScriptOptions& options_of(const ckpt::Model& model) {
+    const auto* built = model.modules.empty() ? nullptr : dynamic_cast<const BuiltModule*>(model.modules.front().module.get());
+    if (!built) throw std::invalid_argument("this model was not built by the torchscript plugin");
+    return *built->options;
+  }
+  static std::vector<std::int64_t> input_shape(const ckpt::Model& model, const std::string& module) {
+    const ScriptOptions& o = options_of(model);
+    auto it = o.inputs.find(module);
+    return it == o.inputs.end() ? std::vector<std::int64_t>{} : it->second;
+  }
+  static torch::optim::Optimizer* optimizer_over(ckpt::Model& model, const ScriptOptions& o, const std::string& module) {
+    for (auto& opt : model.optimizers) {
+      const auto& spec = o.optimizers.at(opt.name);
+      if (spec.modules == std::vector<std::string>{module}) return opt.optimizer.get();
+    }
+    return nullptr;
+  }
+
+  mutable ScriptCache scripts_;
+};
+
+}  // namespace
+
+CKPT_PLUGIN(TorchScriptArchitecture, "torchscript", "1.0.0",
+            "A model exported with torch.jit.script (one file per module) as the architecture: every scenario")
