@@ -136,8 +136,63 @@ TEST_F(ConfigTest, PluginOptionsBecomeText) {
   EXPECT_EQ(options.at("name"), "x");
   EXPECT_EQ(options.at("flag"), "true");
   EXPECT_EQ(config.plugin_settings.at("dcgan").where.line, 3);
-  EXPECT_NE(error_of(kGroup + "[plugins.dcgan]\noptions = { nz = [1] }\n").find("must be a string, number or boolean"),
+  EXPECT_NE(error_of(kGroup + "[plugins.dcgan]\noptions = { nz = [[1]] }\n")
+                .find(":4:19: [plugins.dcgan] options.nz must hold only strings, numbers or booleans"),
             std::string::npos);
+}
+
+// Plugin options are text for the ABI: nested tables become dotted keys, arrays commas.
+TEST_F(ConfigTest, NestedOptionsAreFlattened) {
+  const HarnessConfig config = load_config(write(
+      kGroup + "[plugins.gan]\noptions.inputs = { generator = [16, 1, 1] }\n"
+               "options.optimizers.g = { class = \"Adam\", betas = [0.5, 0.999], amsgrad = false }\n"));
+  const auto& options = config.plugin_settings.at("gan").options;
+  EXPECT_EQ(options.at("inputs.generator"), "16,1,1");
+  EXPECT_EQ(options.at("optimizers.g.class"), "Adam");
+  EXPECT_EQ(options.at("optimizers.g.betas"), "0.5,0.999");
+  EXPECT_EQ(options.at("optimizers.g.amsgrad"), "false");
+  EXPECT_EQ(options.size(), 4u);
+}
+
+TEST_F(ConfigTest, ModelEntriesNameExportsInsideTheRepository) {
+  std::filesystem::create_directories(dir_ / "exported");
+  std::ofstream(dir_ / "exported" / "G.pt") << "x";
+  const std::string entry = "[[models]]\nname = \"gan-ts\"\nversion = \"2.1.0\"\nplugin = \"torchscript\"\n";
+  const HarnessConfig config = load_config(
+      write(kGroup + entry + "files = { generator = \"exported/G.pt\" }\noptions = { gan = { loss = \"hinge\" } }\n"));
+  ASSERT_EQ(config.models.size(), 1u);
+  const ModelEntry& m = config.models[0];
+  EXPECT_EQ(m.name, "gan-ts");
+  EXPECT_EQ(m.version, "2.1.0");
+  EXPECT_EQ(m.plugin, "torchscript");
+  EXPECT_EQ(m.where.line, 3);
+  EXPECT_EQ(m.options.at("files.generator"), std::filesystem::canonical(dir_ / "exported" / "G.pt").string());
+  EXPECT_EQ(m.options.at("gan.loss"), "hinge");
+
+  std::string e = error_of(kGroup + entry + "files = { generator = \"exported/missing.pt\" }\n");
+  EXPECT_NE(e.find(":7:23: [[models]] 'gan-ts' files.generator: 'exported/missing.pt' is not a file"), std::string::npos) << e;
+  std::ofstream(dir_.parent_path() / "outside.pt") << "x";
+  e = error_of(kGroup + entry + "files = { generator = \"../outside.pt\" }\n");
+  EXPECT_NE(e.find(":7:23: [[models]] 'gan-ts' files.generator: '"), std::string::npos) << e;
+  EXPECT_NE(e.find("outside the repository"), std::string::npos) << e;
+  std::filesystem::remove(dir_.parent_path() / "outside.pt");
+  e = error_of(kGroup + "[[models]]\nname = \"x\"\nplugin = \"manifest\"\n");
+  EXPECT_NE(e.find(":3:1: [[models]] needs version = "), std::string::npos) << e;
+  e = error_of(kGroup + "[[models]]\nname = \"x@1\"\nversion = \"1\"\nplugin = \"manifest\"\n");
+  EXPECT_NE(e.find(":4:8: [[models]] name 'x@1' may not hold '@'"), std::string::npos) << e;
+  e = error_of(kGroup + entry + entry);
+  EXPECT_NE(e.find(":7:1: two [[models]] are gan-ts@2.1.0 (the other at line 3)"), std::string::npos) << e;
+  e = error_of(kGroup + entry + "option = {}\n");
+  EXPECT_NE(e.find("unknown key 'option' in [models]; did you mean 'options'?"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, SelectorNamesAreGlobs) {
+  const PluginSelector s = parse_plugin_selector("dcgan*@2.*", {});
+  EXPECT_TRUE(s.matches("dcgan", "2.0.0"));
+  EXPECT_TRUE(s.matches("dcgan-torchscript", "2.1.0"));
+  EXPECT_FALSE(s.matches("dcgan-torchscript", "3.0.0"));
+  EXPECT_FALSE(s.matches("sngan", "2.0.0"));
+  EXPECT_TRUE(parse_plugin_selector("*", {}).matches("", ""));  // units without a plugin
 }
 
 TEST_F(ConfigTest, ExpectationsInlineAndFromTheBaselineFile) {

@@ -165,9 +165,9 @@ class PlanTest : public TempDirTest {
     return load_config(path);
   }
   std::vector<DescribedPlugin> plugins_ = {
-      {"/p/dcgan_v2.so", "dcgan", "2.0.0", "", {"generator", "discriminator"}, {"generator_optimizer"}},
-      {"/p/dcgan_v1.so", "dcgan", "1.0.0", "", {"generator", "discriminator"}, {"generator_optimizer"}},
-      {"/p/other.so", "other", "0.1", "", {"net"}, {}}};
+      {"/p/dcgan_v2.so", "dcgan", "2.0.0", "", {"generator", "discriminator"}, {"generator_optimizer"}, {{"nz", "16"}}},
+      {"/p/dcgan_v1.so", "dcgan", "1.0.0", "", {"generator", "discriminator"}, {"generator_optimizer"}, {}},
+      {"/p/other.so", "other", "0.1", "", {"net"}, {}, {}}};
 };
 
 TEST_F(PlanTest, UnitsPerPluginVersionAndCasesPerComponent) {
@@ -188,6 +188,8 @@ TEST_F(PlanTest, UnitsPerPluginVersionAndCasesPerComponent) {
   EXPECT_EQ(cases[1].component, "generator");
   EXPECT_EQ(cases[3].component, "generator_optimizer");
   EXPECT_EQ(plan.units[4].request.cases.size(), 1u);  // format only
+  EXPECT_EQ(plan.units[1].request.options, (std::map<std::string, std::string>{{"nz", "16"}}));  // the plugin's own
+  EXPECT_TRUE(plan.units[0].request.options.empty());
   EXPECT_EQ(plan.cases, 4 * 5u + 1);
 
   const RunPlan filtered = plan_run(config, plugins_, CaseFilter("*@2*/*strict-load*"), Shard{});
