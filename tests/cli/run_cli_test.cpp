@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <utility>
@@ -174,6 +175,71 @@ TEST_F(RunCli, DefaultConfigGivesTheExpectedMatrix) {
   EXPECT_EQ(outcome(no_opt, "optimizer-state", "generator_optimizer"), "pass");
   EXPECT_TRUE(case_of(no_opt, "optimizer-state", "generator_optimizer")["data"]["warning"].get<bool>());
   EXPECT_EQ(outcome(unit(j, "format-only/fixtures/namespace_args.pt"), "format"), "pass");  // accepted global
+}
+
+// The default matrix also checks every dcgan checkpoint against the model's exported forms
+// ([[models]] of ckpt-harness.toml): the TorchScript export must give the C++ plugin's verdict
+// on every case; the manifest on every metadata case, and say why it skips the others.
+TEST_F(RunCli, ExportedFormsGiveTheCppPluginsVerdicts) {
+  const CommandResult r = run_command(std::string("cd ") + CKPT_FIXTURES_DIR + "/.. && " + CKPT_HARNESS_BIN +
+                                      " run --filter 'dcgan*' --report-dir " + report_dir() + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const Json j = results();
+  // Every case by form: "dcgan" (C++), "dcgan-torchscript", "dcgan-manifest" -> "VERSION/CHECKPOINT/SCENARIO/COMPONENT".
+  std::map<std::string, std::map<std::string, Json>> by_form;
+  for (const auto& u : j["units"]) {
+    const std::string name = u["plugin"]["name"], version = u["plugin"]["version"];
+    for (const auto& c : u["cases"]) {
+      const std::string key = version + "/" + u["checkpoint"].get<std::string>() + "/" + c["scenario"].get<std::string>() +
+                              "/" + c["component"].get<std::string>();
+      by_form[name][key] = c;
+    }
+  }
+  const auto& cpp = by_form["dcgan"];
+  ASSERT_GE(cpp.size(), 24u * 19u) << "8 checkpoints x 3 versions x 19 cases";
+  std::map<std::string, int> verdicts;
+  for (const std::string form : {"dcgan-torchscript", "dcgan-manifest"}) {
+    const auto& other = by_form[form];
+    EXPECT_EQ(other.size(), cpp.size()) << form;
+    std::size_t compared = 0, skipped_as_schema = 0;
+    for (const auto& [key, expected] : cpp) {
+      auto it = other.find(key);
+      if (it == other.end()) {
+        ADD_FAILURE() << form << " has no case " << key;
+        continue;
+      }
+      const Json& got = it->second;
+      const std::string scenario = expected["scenario"];
+      const bool needs_values = scenario == "eval-mode" || scenario == "train-mode" || scenario == "golden-output" ||
+                                scenario == "resume-determinism";
+      if (form == "dcgan-manifest" && needs_values) {
+        EXPECT_EQ(got["outcome"], "skipped") << form << " " << key;
+        EXPECT_TRUE(contains(got["message"], "the model is a schema")) << form << " " << key << ": " << got["message"];
+        ++skipped_as_schema;
+        continue;
+      }
+      EXPECT_EQ(got["outcome"], expected["outcome"]) << form << " " << key << "\n" << got["message"] << "\nC++: "
+                                                     << expected["message"];
+      if (scenario == "strict-load" || scenario == "shapes") {
+        for (const char* field : {"missing", "unexpected", "shape_mismatches"}) {
+          EXPECT_EQ(got["data"].value(field, Json()), expected["data"].value(field, Json())) << form << " " << key << " " << field;
+        }
+      }
+      ++verdicts[expected["outcome"].get<std::string>()];
+      ++compared;
+    }
+    EXPECT_GT(compared, 0u) << form;
+    if (form == "dcgan-manifest") EXPECT_EQ(skipped_as_schema, 24u * 7u) << "eval, train, golden per module, and resume";
+  }
+  // The comparison covers every kind of verdict, not only passes.
+  EXPECT_GT(verdicts["pass"], 100);
+  EXPECT_GT(verdicts["expected-fail"], 20);
+  EXPECT_GT(verdicts["skipped"], 20);
+  // The TorchScript export really runs what needs values: resumes and reproduces golden outputs.
+  const Json& golden = by_form["dcgan-torchscript"]["3.0.0/fixtures/dcgan/v3/current.pt/golden-output/generator"];
+  EXPECT_EQ(golden["outcome"], "pass") << golden.dump(1);
+  EXPECT_EQ(golden["data"]["elements_outside"], 0);
+  EXPECT_EQ(by_form["dcgan-torchscript"]["2.0.0/fixtures/dcgan/v2/current.pt/resume-determinism/"]["outcome"], "pass");
 }
 
 TEST_F(RunCli, ScenarioFailuresSayWhy) {
