@@ -307,7 +307,12 @@ ModelEntry read_model_entry(const TomlFields& f, const HarnessConfig& config) {
   m.version = required("version", "\"2.1.0\" (the model version the export is of)").value;
   m.plugin = required("plugin", "\"torchscript\" or \"manifest\" (the generic plugin that builds it)").value;
   if (const toml::table* options = f.table("options")) flatten_options(f, *options, "[[models]] options", "", m.options);
-  if (const toml::table* files = f.table("files")) {
+  const toml::table* files = f.table("files");
+  if (!files || files->empty()) {
+    fail_config(m.where, "[[models]] " + m.name + "@" + m.version +
+                             " needs files = { ... }: what its plugin reads (a manifest, a TorchScript file per module)");
+  }
+  {
     for (const auto& [key, value] : *files) {
       const auto* path = value.as_string();
       const std::string what = "[[models]] '" + m.name + "' files." + std::string(key.str());

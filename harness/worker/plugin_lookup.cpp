@@ -37,4 +37,31 @@ std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::
                                       "); give a path, NAME@VERSION, --plugin-dir or CKPT_HARNESS_PLUGIN_PATH" + refused);
 }
 
+ConfiguredPlugin configured_plugin(const std::string& name_or_path, const std::vector<std::string>& dirs,
+                                   const HarnessConfig* config, const Options& overrides) {
+  ConfiguredPlugin out;
+  const ModelEntry* entry = nullptr;
+  if (config && name_or_path.find('/') == std::string::npos) {
+    const PluginSelector wanted = parse_plugin_selector(name_or_path, {});
+    for (const auto& m : config->models) {
+      if (m.name == wanted.name && wanted.matches(m.name, m.version) &&
+          (!entry || compare_versions(entry->version, m.version) < 0)) {
+        entry = &m;
+      }
+    }
+  }
+  if (entry) {
+    out.plugin = find_plugin(entry->plugin, dirs);
+    out.options = entry->options;
+    out.label = entry->name + "@" + entry->version;
+  } else {
+    out.plugin = find_plugin(name_or_path, dirs);
+    const PluginInfo& info = out.plugin->info();
+    if (config && config->plugin_settings.count(info.name)) out.options = config->plugin_settings.at(info.name).options;
+    out.label = info.name + "@" + info.version;
+  }
+  for (const auto& [key, value] : overrides) out.options[key] = value;
+  return out;
+}
+
 }  // namespace ckpt

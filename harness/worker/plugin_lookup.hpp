@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
 #include "plugin_host/plugin_host.hpp"
 #include "plugin_host/plugin_paths.hpp"
 
@@ -13,5 +14,18 @@ namespace ckpt {
 // `dirs` (directories, or plugin files given by the config); of several versions, the
 // newest is taken.
 std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::vector<std::string>& dirs);
+
+// A plugin and the options to build its model with.
+struct ConfiguredPlugin {
+  std::shared_ptr<Plugin> plugin;
+  Options options;
+  std::string label;  // "dcgan@2.0.0", or a [[models]] entry's "dcgan-torchscript@2.0.0"
+};
+
+// As find_plugin, with the options `config` gives ([plugins.NAME] options) and then
+// `overrides`; NAME[@VERSION-GLOB] may also be a [[models]] entry of `config` (the newest
+// version matching), built by its generic plugin with the entry's options.
+ConfiguredPlugin configured_plugin(const std::string& name_or_path, const std::vector<std::string>& dirs,
+                                   const HarnessConfig* config, const Options& overrides);
 
 }  // namespace ckpt

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/version.hpp"
 #include "config/config.hpp"
@@ -65,6 +66,17 @@ std::vector<std::string> configured_plugin_paths(const std::vector<std::string>&
   return out;
 }
 
+// The plugin a command names (--plugin, found through --plugin-dir and the config's paths)
+// with the config's options for it, then --option.
+ConfiguredPlugin configured_plugin_of(const std::string& name_or_path, const std::vector<std::string>& plugin_dirs,
+                                      const std::string& config_file, const std::vector<std::string>& allowed_dirs,
+                                      const std::vector<std::string>& option_pairs) {
+  std::optional<HarnessConfig> config;
+  if (!config_file.empty()) config = load_config(config_file, allowed_dirs);
+  return configured_plugin(name_or_path, plugin_search_dirs(configured_plugin_paths(plugin_dirs, config_file, allowed_dirs)),
+                           config ? &*config : nullptr, parse_options(option_pairs));
+}
+
 // Which checkpoint, plugin and layout: the arguments `diff` and `record-golden` share.
 struct CheckpointArgs {
   std::string config;
@@ -80,8 +92,14 @@ struct CheckpointArgs {
     cmd.add_option("--file", files, "NAME=FILE: component NAME is read from FILE (a state dict file)");
     cmd.add_option("--key-rule", rules, "PATTERN=REPLACEMENT regex applied to keys in order, e.g. '^module\\.='");
     cmd.add_option("--plugin-dir", plugin_dirs, "More directories to find plugins by name");
-    cmd.add_option("--config", config, "Also find plugins in the config's [plugins] paths");
+    cmd.add_option("--config", config,
+                   "Also find plugins in the config's [plugins] paths, build them with its [plugins.NAME] options, and "
+                   "take NAME[@VERSION] of its [[models]] entries");
     cmd.add_option("--allow-path", allowed_dirs, kAllowPathHelp);
+  }
+
+  ConfiguredPlugin configured() const {
+    return configured_plugin_of(plugin, plugin_dirs, config, allowed_dirs, options);
   }
 
   static std::string join(const std::vector<std::string>& names) {
@@ -121,8 +139,9 @@ struct DiffArgs : CheckpointArgs {
 };
 
 int run_diff(const DiffArgs& a) {
-  auto plugin = find_plugin(a.plugin, plugin_search_dirs(configured_plugin_paths(a.plugin_dirs, a.config, a.allowed_dirs)));
-  LoadedModel model = plugin->build(parse_options(a.options));
+  const ConfiguredPlugin configured = a.configured();
+  const auto& plugin = configured.plugin;
+  LoadedModel model = plugin->build(configured.options);
   const CheckpointLayout layout = a.layout_for(model);
   CheckpointSet files(a.checkpoint);
   files.get("");  // an unreadable main file is an error of the whole command
@@ -141,16 +160,16 @@ struct RecordGoldenArgs : CheckpointArgs {
 };
 
 int run_record_golden(const RecordGoldenArgs& a) {
-  auto plugin = find_plugin(a.plugin, plugin_search_dirs(configured_plugin_paths(a.plugin_dirs, a.config, a.allowed_dirs)));
-  LoadedModel model = plugin->build(parse_options(a.options));
+  const ConfiguredPlugin configured = a.configured();
+  const auto& plugin = configured.plugin;
+  LoadedModel model = plugin->build(configured.options);
   const CheckpointLayout layout = a.layout_for(model);
   CheckpointSet files(a.checkpoint);
   files.get("");
   const std::string out = a.out.empty() ? golden_path_for(a.checkpoint) : a.out;
   try {
     const GoldenRecording r = record_golden(files, *plugin, model, layout, a.batch, out);
-    std::cout << "recorded " << r.modules.size() << " module(s) of " << plugin->info().name << " "
-              << plugin->info().version << " on " << a.checkpoint << ":";
+    std::cout << "recorded " << r.modules.size() << " module(s) of " << configured.label << " on " << a.checkpoint << ":";
     for (const auto& m : r.modules) std::cout << " " << m;
     std::cout << "\n";
     for (const auto& s : r.skipped) std::cout << "  not recorded: " << s << "\n";
@@ -169,15 +188,9 @@ struct SchemaArgs {
 
 // The plugin's model built with its [plugins.NAME] options from --config, then --option.
 int run_schema(const SchemaArgs& a) {
-  auto plugin = find_plugin(a.plugin, plugin_search_dirs(configured_plugin_paths(a.plugin_dirs, a.config, a.allowed_dirs)));
-  Options options;
-  if (!a.config.empty()) {
-    const auto settings = load_config(a.config, a.allowed_dirs).plugin_settings;
-    const auto it = settings.find(plugin->info().name);
-    if (it != settings.end()) options = it->second.options;
-  }
-  for (const auto& [key, value] : parse_options(a.options)) options[key] = value;
-  const LoadedModel model = plugin->build(options);
+  const ConfiguredPlugin configured = configured_plugin_of(a.plugin, a.plugin_dirs, a.config, a.allowed_dirs, a.options);
+  const auto& plugin = configured.plugin;
+  const LoadedModel model = plugin->build(configured.options);
   try {
     write_output(a.out, to_json(schema_of_model(plugin->info(), model)).dump(2) + "\n");
   } catch (const std::invalid_argument& e) {  // a tensor type no checkpoint can hold
@@ -187,16 +200,33 @@ int run_schema(const SchemaArgs& a) {
   return 0;
 }
 
+// What a built model holds, for `plugins`.
+void print_model(const LoadedModel& model) {
+  if (model.model().modules.empty() && model.model().optimizers.empty()) {
+    std::cout << "  no model without options: a generic plugin, given them by [[models]] entries\n";
+  }
+  for (const auto& m : model.model().modules) {
+    const ModuleSchema schema = schema_of(m.name, *m.module);
+    std::size_t params = 0;
+    for (const auto& t : schema.tensors) params += t.is_buffer ? 0 : element_count(t.shape);
+    std::cout << "  module " << m.name << ": " << schema.tensors.size() << " tensors, " << params << " parameters"
+              << (m.forward ? "" : ", no forward") << "\n";
+  }
+  for (const auto& o : model.model().optimizers) {
+    std::cout << "  optimizer " << o.name << ": " << optimizer_class(*o.optimizer) << " over " << o.parameters.size()
+              << " parameters\n";
+  }
+  for (const auto& s : model.model().schedulers) std::cout << "  scheduler " << s.name << " steps " << s.optimizer << "\n";
+}
+
 // Each plugin is built with its [plugins.NAME] options from the config, then --option
-// (which applies to every plugin listed).
+// (which applies to every plugin listed); then the config's [[models]] entries.
 int run_plugins(const std::vector<std::string>& paths, const std::vector<std::string>& options, const std::string& config,
                 const std::vector<std::string>& allowed_dirs) {
   std::vector<std::string> sources =
       paths.empty() ? plugin_search_dirs(configured_plugin_paths({}, config, allowed_dirs)) : paths;
-  std::map<std::string, std::map<std::string, std::string>> configured;
-  if (!config.empty()) {
-    for (const auto& [name, settings] : load_config(config, allowed_dirs).plugin_settings) configured[name] = settings.options;
-  }
+  std::optional<HarnessConfig> loaded;
+  if (!config.empty()) loaded = load_config(config, allowed_dirs);
   const Options overrides = parse_options(options);
   if (sources.empty()) {
     std::cerr << "no plugin directory found: give plugin files or directories\n";
@@ -219,27 +249,25 @@ int run_plugins(const std::vector<std::string>& paths, const std::vector<std::st
         const PluginInfo& info = plugin->info();
         std::cout << info.name << " " << info.version << "  (ABI v" << info.abi_version << ")  " << info.path << "\n"
                   << "  " << info.description << "\n";
-        Options plugin_options = configured[info.name];
+        Options plugin_options;
+        if (loaded && loaded->plugin_settings.count(info.name)) plugin_options = loaded->plugin_settings.at(info.name).options;
         for (const auto& [key, value] : overrides) plugin_options[key] = value;
-        LoadedModel model = plugin->build(plugin_options);
-        for (const auto& m : model.model().modules) {
-          const ModuleSchema schema = schema_of(m.name, *m.module);
-          std::size_t params = 0;
-          for (const auto& t : schema.tensors) params += t.is_buffer ? 0 : element_count(t.shape);
-          std::cout << "  module " << m.name << ": " << schema.tensors.size() << " tensors, " << params
-                    << " parameters" << (m.forward ? "" : ", no forward") << "\n";
-        }
-        for (const auto& o : model.model().optimizers) {
-          std::cout << "  optimizer " << o.name << ": " << optimizer_class(*o.optimizer) << " over "
-                    << o.parameters.size() << " parameters\n";
-        }
-        for (const auto& s : model.model().schedulers) {
-          std::cout << "  scheduler " << s.name << " steps " << s.optimizer << "\n";
-        }
+        print_model(plugin->build(plugin_options));
       } catch (const PluginError& e) {
         std::cerr << "error [plugin]: " << e.what() << "\n";
         status = 1;
       }
+    }
+  }
+  for (const ModelEntry& entry : loaded ? loaded->models : std::vector<ModelEntry>{}) {
+    try {
+      const ConfiguredPlugin c = configured_plugin(entry.name + "@" + entry.version, sources, &*loaded, overrides);
+      std::cout << c.label << "  ([[models]] entry, plugin " << entry.plugin << ")  " << config << ":" << entry.where.line
+                << "\n";
+      print_model(c.plugin->build(c.options));
+    } catch (const PluginError& e) {
+      std::cerr << "error [plugin]: [[models]] " << entry.name << "@" << entry.version << ": " << e.what() << "\n";
+      status = 1;
     }
   }
   return status;

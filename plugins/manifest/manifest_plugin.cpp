@@ -64,6 +64,7 @@ std::shared_ptr<torch::nn::Module> module_of(const ckpt::ModuleSchema& schema) {
 class ManifestArchitecture : public ckpt::Architecture {
  public:
   ckpt::Model build(const ckpt::Options& options) const override {
+    if (options.empty()) return {};  // listed on its own (`ckpt-harness plugins`): no model without a manifest
     ckpt::check_known_options(options, {kManifestOption});
     auto file = options.find(kManifestOption);
     if (file == options.end()) {

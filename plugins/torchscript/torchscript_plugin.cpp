@@ -117,9 +117,25 @@ struct ScriptOptions {
       for (const auto& m : spec.modules) need_module("optimizers." + name + ".modules", m);
     }
     if (loss) {
-      need_module("gan.generator", generator);
-      need_module("gan.discriminator", discriminator);
+      for (const auto& [role, module] : {std::pair{"generator", generator}, std::pair{"discriminator", discriminator}}) {
+        need_module(std::string("gan.") + role, module);
+        if (!inputs.count(module)) {
+          throw OptionError("gan.loss needs inputs." + module + ": the shape of one sample of the " + role + "'s input");
+        }
+        if (optimizer_over(module).empty()) {
+          throw OptionError(std::string("gan.loss needs an optimizer over exactly the ") + role + " (optimizers.<name>.modules = [\"" +
+                            module + "\"])");
+        }
+      }
     }
+  }
+
+  // The optimizer whose modules are exactly `module`, or "".
+  std::string optimizer_over(const std::string& module) const {
+    for (const auto& [name, spec] : optimizers) {
+      if (spec.modules == std::vector<std::string>{module}) return name;
+    }
+    return "";
   }
 
   void need_module(const std::string& option, const std::string& module) const {
@@ -169,6 +185,7 @@ class ScriptCache {
 class TorchScriptArchitecture : public ckpt::Architecture {
  public:
   ckpt::Model build(const ckpt::Options& options) const override {
+    if (options.empty()) return {};  // listed on its own (`ckpt-harness plugins`): no model without files
     const auto shared = std::make_shared<const ScriptOptions>(options);
     const ScriptOptions& o = *shared;
     ckpt::Model model;
@@ -178,6 +195,13 @@ class TorchScriptArchitecture : public ckpt::Architecture {
       modules[name] = module;
       std::function<torch::Tensor(const torch::Tensor&)> forward;
       if (module->has_single_tensor_forward()) forward = [module](const torch::Tensor& x) { return module->forward(x); };
+      if (!forward && o.loss && (name == o.generator || name == o.discriminator)) {
+        throw OptionError("gan.loss: " + name + "'s forward does not take one tensor (" + file +
+                          "); pack a conditional model's inputs into one tensor to train it here");
+      }
+      if (!forward && o.inputs.count(name)) {
+        throw OptionError("inputs." + name + ": " + name + "'s forward does not take one tensor (" + file + ")");
+      }
       model.modules.push_back({name, module, forward});
     }
     for (const auto& [name, spec] : o.optimizers) {
@@ -210,19 +234,12 @@ class TorchScriptArchitecture : public ckpt::Architecture {
     if (!o.loss) return false;
     ckpt::torchscript::GanStep gan;
     gan.loss = *o.loss;
-    for (const auto& m : model.modules) {
-      if (m.name == o.generator) gan.generator = m.forward;
-      if (m.name == o.discriminator) gan.discriminator = m.forward;
-    }
-    gan.noise_shape = input_shape(model, o.generator);
-    gan.image_shape = input_shape(model, o.discriminator);
-    gan.generator_optimizer = optimizer_over(model, o, o.generator);
-    gan.discriminator_optimizer = optimizer_over(model, o, o.discriminator);
-    if (!gan.generator || !gan.discriminator || gan.noise_shape.empty() || gan.image_shape.empty() ||
-        !gan.generator_optimizer || !gan.discriminator_optimizer) {
-      throw OptionError("gan.loss needs a single-tensor forward, inputs.<module> and an optimizer over exactly that "
-                        "module, for both " + o.generator + " and " + o.discriminator);
-    }
+    gan.generator = module_named(model, o.generator).forward;
+    gan.discriminator = module_named(model, o.discriminator).forward;
+    gan.noise_shape = o.inputs.at(o.generator);
+    gan.image_shape = o.inputs.at(o.discriminator);
+    gan.generator_optimizer = optimizer_named(model, o.optimizer_over(o.generator));
+    gan.discriminator_optimizer = optimizer_named(model, o.optimizer_over(o.discriminator));
     ckpt::torchscript::run_gan_step(gan, step);
     return true;
   }
@@ -238,12 +255,17 @@ class TorchScriptArchitecture : public ckpt::Architecture {
     auto it = o.inputs.find(module);
     return it == o.inputs.end() ? std::vector<std::int64_t>{} : it->second;
   }
-  static torch::optim::Optimizer* optimizer_over(ckpt::Model& model, const ScriptOptions& o, const std::string& module) {
-    for (auto& opt : model.optimizers) {
-      const auto& spec = o.optimizers.at(opt.name);
-      if (spec.modules == std::vector<std::string>{module}) return opt.optimizer.get();
+  static const ckpt::Module& module_named(const ckpt::Model& model, const std::string& name) {
+    for (const auto& m : model.modules) {
+      if (m.name == name) return m;
     }
-    return nullptr;
+    throw std::invalid_argument("the model has no module '" + name + "'");
+  }
+  static torch::optim::Optimizer* optimizer_named(ckpt::Model& model, const std::string& name) {
+    for (auto& o : model.optimizers) {
+      if (o.name == name) return o.optimizer.get();
+    }
+    throw std::invalid_argument("the model has no optimizer '" + name + "'");
   }
 
   mutable ScriptCache scripts_;

@@ -20,14 +20,18 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
-// Every fixture Python can load: not hostile/ (never torch.load those) and not the LibTorch
-// archives (torch.load does not read them as data).
+// Every fixture Python can load: not hostile/ (never torch.load those), not the LibTorch
+// archives (torch.load does not read them as data) and not the TorchScript exports
+// (<model>/exported/: models, not checkpoints).
 std::vector<std::string> trusted_fixtures() {
   std::vector<std::string> out;
   const std::filesystem::path root(CKPT_FIXTURES_DIR);
   for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
     const std::string rel = std::filesystem::relative(entry.path(), root).string();
-    if (!entry.is_regular_file() || rel.rfind("hostile/", 0) == 0 || rel.rfind("libtorch/", 0) == 0) continue;
+    if (!entry.is_regular_file() || rel.rfind("hostile/", 0) == 0 || rel.rfind("libtorch/", 0) == 0 ||
+        rel.find("/exported/") != std::string::npos) {
+      continue;
+    }
     const std::string name = entry.path().filename().string();
     auto ends_with = [&name](const std::string& suffix) {
       return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;

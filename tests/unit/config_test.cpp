@@ -180,8 +180,11 @@ TEST_F(ConfigTest, ModelEntriesNameExportsInsideTheRepository) {
   EXPECT_NE(e.find(":3:1: [[models]] needs version = "), std::string::npos) << e;
   e = error_of(kGroup + "[[models]]\nname = \"x@1\"\nversion = \"1\"\nplugin = \"manifest\"\n");
   EXPECT_NE(e.find(":4:8: [[models]] name 'x@1' may not hold '@'"), std::string::npos) << e;
-  e = error_of(kGroup + entry + entry);
-  EXPECT_NE(e.find(":7:1: two [[models]] are gan-ts@2.1.0 (the other at line 3)"), std::string::npos) << e;
+  e = error_of(kGroup + entry);
+  EXPECT_NE(e.find(":3:1: [[models]] gan-ts@2.1.0 needs files = { ... }"), std::string::npos) << e;
+  const std::string with_files = entry + "files = { generator = \"exported/G.pt\" }\n";
+  e = error_of(kGroup + with_files + with_files);
+  EXPECT_NE(e.find(":8:1: two [[models]] are gan-ts@2.1.0 (the other at line 3)"), std::string::npos) << e;
   e = error_of(kGroup + entry + "option = {}\n");
   EXPECT_NE(e.find("unknown key 'option' in [models]; did you mean 'options'?"), std::string::npos) << e;
 }
