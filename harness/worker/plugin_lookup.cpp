@@ -53,12 +53,14 @@ ConfiguredPlugin configured_plugin(const std::string& name_or_path, const std::v
   if (entry) {
     out.plugin = find_plugin(entry->plugin, dirs);
     out.options = entry->options;
-    out.label = entry->name + "@" + entry->version;
+    out.name = entry->name;
+    out.version = entry->version;
   } else {
     out.plugin = find_plugin(name_or_path, dirs);
     const PluginInfo& info = out.plugin->info();
     if (config && config->plugin_settings.count(info.name)) out.options = config->plugin_settings.at(info.name).options;
-    out.label = info.name + "@" + info.version;
+    out.name = info.name;
+    out.version = info.version;
   }
   for (const auto& [key, value] : overrides) out.options[key] = value;
   return out;

@@ -19,7 +19,9 @@ std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::
 struct ConfiguredPlugin {
   std::shared_ptr<Plugin> plugin;
   Options options;
-  std::string label;  // "dcgan@2.0.0", or a [[models]] entry's "dcgan-torchscript@2.0.0"
+  // The plugin's name and version, or a [[models]] entry's: "dcgan-torchscript", "2.0.0".
+  std::string name, version;
+  std::string label() const { return name + "@" + version; }
 };
 
 // As find_plugin, with the options `config` gives ([plugins.NAME] options) and then

@@ -145,7 +145,9 @@ int run_diff(const DiffArgs& a) {
   const CheckpointLayout layout = a.layout_for(model);
   CheckpointSet files(a.checkpoint);
   files.get("");  // an unreadable main file is an error of the whole command
-  const CompatibilityReport report = check_compatibility(files, *plugin, model, layout);
+  CompatibilityReport report = check_compatibility(files, *plugin, model, layout);
+  report.plugin.name = configured.name;  // a [[models]] entry is named as itself, not as its generic plugin
+  report.plugin.version = configured.version;
   if (a.json) {
     std::cout << diff_json(report, model).dump(2) << "\n";
   } else {
@@ -169,7 +171,7 @@ int run_record_golden(const RecordGoldenArgs& a) {
   const std::string out = a.out.empty() ? golden_path_for(a.checkpoint) : a.out;
   try {
     const GoldenRecording r = record_golden(files, *plugin, model, layout, a.batch, out);
-    std::cout << "recorded " << r.modules.size() << " module(s) of " << configured.label << " on " << a.checkpoint << ":";
+    std::cout << "recorded " << r.modules.size() << " module(s) of " << configured.name << " " << configured.version << " on " << a.checkpoint << ":";
     for (const auto& m : r.modules) std::cout << " " << m;
     std::cout << "\n";
     for (const auto& s : r.skipped) std::cout << "  not recorded: " << s << "\n";
@@ -192,7 +194,10 @@ int run_schema(const SchemaArgs& a) {
   const auto& plugin = configured.plugin;
   const LoadedModel model = plugin->build(configured.options);
   try {
-    write_output(a.out, to_json(schema_of_model(plugin->info(), model)).dump(2) + "\n");
+    PluginInfo info = plugin->info();
+    info.name = configured.name;  // a [[models]] entry's manifest is of the entry's model
+    info.version = configured.version;
+    write_output(a.out, to_json(schema_of_model(info, model)).dump(2) + "\n");
   } catch (const std::invalid_argument& e) {  // a tensor type no checkpoint can hold
     std::cerr << "error [schema]: " << plugin->info().path << ": " << e.what() << "\n";
     return 2;
@@ -262,7 +267,7 @@ int run_plugins(const std::vector<std::string>& paths, const std::vector<std::st
   for (const ModelEntry& entry : loaded ? loaded->models : std::vector<ModelEntry>{}) {
     try {
       const ConfiguredPlugin c = configured_plugin(entry.name + "@" + entry.version, sources, &*loaded, overrides);
-      std::cout << c.label << "  ([[models]] entry, plugin " << entry.plugin << ")  " << config << ":" << entry.where.line
+      std::cout << c.label() << "  ([[models]] entry, plugin " << entry.plugin << ")  " << config << ":" << entry.where.line
                 << "\n";
       print_model(c.plugin->build(c.options));
     } catch (const PluginError& e) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -81,6 +82,20 @@ TEST_P(SchemaOfEveryPlugin, CommittedManifestIsThePluginsAtTheConfigsSizes) {
       << "regenerate with /usr/bin/python3 fixtures/generate_schemas.py, or fix the plugin";
 }
 
+// The model as the default config's [[models]] entries give it, exported from Python: its
+// TorchScript export (modules and optimizers from the scripted files) and its manifest have
+// the C++ plugin's schema. Modules and optimizers are compared by name: a config's tables
+// are unordered, so an entry lists them alphabetically.
+json by_name(json manifest) {
+  manifest["model"].erase("source");
+  manifest["model"].erase("name");
+  for (const char* list : {"modules", "optimizers"}) {
+    std::sort(manifest[list].begin(), manifest[list].end(),
+              [](const json& a, const json& b) { return a["name"] < b["name"]; });
+  }
+  return manifest;
+}
+
 INSTANTIATE_TEST_SUITE_P(, SchemaOfEveryPlugin,
                          ::testing::Values(Architecture{"dcgan", "1.0.0"}, Architecture{"dcgan", "2.0.0"},
                                            Architecture{"dcgan", "3.0.0"}, Architecture{"sngan", "1.0.0"},
@@ -94,6 +109,19 @@ INSTANTIATE_TEST_SUITE_P(, SchemaOfEveryPlugin,
                          });
 
 // A team's factory: options as keywords, the version keyword-only, an Adam subclass.
+TEST_F(SchemaCli, ExportedFormsInTheDefaultConfigHaveThePluginsSchema) {
+  const std::string config = " --config " + kSource + "/ckpt-harness.toml";
+  for (const std::string version : {"1.0.0", "2.0.0", "3.0.0"}) {
+    const json committed = by_name(read_json(kFixtures + "/schemas/dcgan-" + version + ".json"));
+    for (const std::string form : {"dcgan-torchscript", "dcgan-manifest"}) {
+      const json exported = read_json(plugin_manifest(form + "@" + version, config));
+      EXPECT_EQ(exported["model"]["name"], form);
+      EXPECT_EQ(exported["model"]["version"], version);
+      EXPECT_EQ(by_name(exported), committed) << form << "@" << version;
+    }
+  }
+}
+
 TEST_F(SchemaCli, PythonHelperTakesATeamsFactory) {
   const std::string factory = (dir_ / "gan.py").string();
   std::ofstream(factory) << R"(import torch
