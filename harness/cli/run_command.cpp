@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <thread>
 #include <unordered_set>
 
@@ -146,12 +147,16 @@ struct DescribedPlugins {
   std::vector<UnitResult> failures;  // plugin files that could not be used, as units
 };
 
-void add_described(DescribedPlugins& described, const HarnessConfig& config, DescribedPlugin plugin) {
+// Adds `plugin`; two of one name and version are a config error (at `entry` when one is).
+void add_described(DescribedPlugins& described, const HarnessConfig& config, DescribedPlugin plugin,
+                   const ModelEntry* entry = nullptr) {
   for (const auto& p : described.plugins) {
     if (p.name == plugin.name && p.version == plugin.version) {
-      throw ConfigError(config.file, 0, 0,
-                        "two plugins are " + p.name + "@" + p.version + ": " + p.file + " and " + plugin.file +
-                            " (keep one; a [[models]] entry needs a name of its own)");
+      const std::string message = "two plugins are " + p.name + "@" + p.version + ": " + p.file + " and " +
+                                  (entry ? "the [[models]] entry" : plugin.file) +
+                                  " (keep one; a [[models]] entry needs a name of its own)";
+      if (entry) fail_config(entry->where, message);
+      throw ConfigError(config.file, 0, 0, message);
     }
   }
   described.plugins.push_back(std::move(plugin));
@@ -166,20 +171,23 @@ bool selected_by_a_group(const HarnessConfig& config, const std::string& name, c
   return false;
 }
 
-// The generic plugin file that builds `entry`: the newest described plugin of its name.
-const DescribedPlugin& generic_plugin_for(const ModelEntry& entry, const DescribedPlugins& described) {
+// The generic plugin file that builds `entry`: the newest described plugin of its name, or
+// null when none was loaded.
+const DescribedPlugin* generic_plugin_for(const ModelEntry& entry, const DescribedPlugins& described) {
   const DescribedPlugin* found = nullptr;
-  std::string names;
   for (const auto& p : described.plugins) {
-    names += (names.empty() ? "" : ", ") + p.name;
     if (p.name == entry.plugin && (!found || compare_versions(found->version, p.version) < 0)) found = &p;
   }
-  if (!found) {
-    fail_config(entry.where, "[[models]] " + entry.name + "@" + entry.version + ": no plugin named '" + entry.plugin +
-                                 "' (found: " + (names.empty() ? "none" : names) + ")" +
-                                 (described.failures.empty() ? "" : "; a plugin file that could not be loaded may be it"));
-  }
-  return *found;
+  return found;
+}
+
+UnitResult entry_failure_unit(const HarnessConfig& config, const ModelEntry& entry, const std::string& file,
+                              const std::string& error) {
+  const std::string label = entry.name + "@" + entry.version;
+  UnitResult u = error_unit(UnitKind::kPluginFile, "model/" + label, "plugin-load",
+                            "[[models]] " + label + " (" + config.file + ":" + std::to_string(entry.where.line) + "): " + error);
+  u.plugin = PluginRef{entry.name, entry.version, file};
+  return u;
 }
 
 // Every plugin file of the run, described by a worker, then every [[models]] entry a group
@@ -214,27 +222,39 @@ DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions&
   std::vector<nlohmann::json> entry_requests;
   std::vector<const ModelEntry*> entries;
   for (const ModelEntry& entry : config.models) {
-    const DescribedPlugin& generic = generic_plugin_for(entry, described);
-    if (!selected_by_a_group(config, entry.name, entry.version)) continue;  // nothing to build it for
-    entry_requests.push_back({{"file", generic.file}, {"options", entry.options},
+    const DescribedPlugin* generic = generic_plugin_for(entry, described);
+    if (!selected_by_a_group(config, entry.name, entry.version)) {
+      // Nothing to build it for; known all the same, so expectations may name it.
+      add_described(described, config, DescribedPlugin{generic ? generic->file : "", entry.name, entry.version, "", {}, {}, entry.options}, &entry);
+      continue;
+    }
+    if (!generic) {
+      std::set<std::string> names;
+      for (const auto& p : described.plugins) names.insert(p.name);
+      std::string found;
+      for (const auto& n : names) found += (found.empty() ? "" : ", ") + n;
+      const std::string error = "no plugin named '" + entry.plugin + "' (found: " + (found.empty() ? "none" : found) + ")";
+      if (described.failures.empty()) fail_config(entry.where, "[[models]] " + entry.name + "@" + entry.version + ": " + error);
+      // A plugin file that could not be loaded may be it: the entry fails as its own unit.
+      described.failures.push_back(entry_failure_unit(
+          config, entry, "", error + "; a plugin file that could not be loaded may be it: " +
+                                 described.failures.front().cases.front().message));
+      continue;
+    }
+    entry_requests.push_back({{"file", generic->file}, {"options", entry.options},
                               {"as", {{"name", entry.name}, {"version", entry.version}}}});
     entries.push_back(&entry);
   }
   const std::vector<DescribeOutcome> outcomes = supervisor.describe(entry_requests);
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const ModelEntry& entry = *entries[i];
-    const std::string label = entry.name + "@" + entry.version;
     if (!outcomes[i].plugin) {
-      const std::string where = config.file + ":" + std::to_string(entry.where.line);
-      UnitResult u = error_unit(UnitKind::kPluginFile, "model/" + label, "plugin-load",
-                                "[[models]] " + label + " (" + where + "): " + outcomes[i].error);
-      u.plugin = PluginRef{entry.name, entry.version, outcomes[i].file};
-      described.failures.push_back(std::move(u));
+      described.failures.push_back(entry_failure_unit(config, entry, outcomes[i].file, outcomes[i].error));
       continue;
     }
     DescribedPlugin plugin = *outcomes[i].plugin;
     plugin.options = entry.options;
-    add_described(described, config, std::move(plugin));
+    add_described(described, config, std::move(plugin), &entry);
   }
   return described;
 }

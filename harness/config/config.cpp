@@ -164,6 +164,12 @@ void flatten_options(const TomlFields& f, const toml::table& table, const std::s
                      std::map<std::string, std::string>& out) {
   for (const auto& [key, value] : table) {
     const std::string name = prefix + std::string(key.str());
+    // files.* options name what a generic plugin loads (TorchScript files are code): only a
+    // [[models]] entry's files table gives them, each checked to lie inside the repository.
+    if (name == "files" || name.rfind("files.", 0) == 0) {
+      f.fail(value, what + "." + name + ": files are given by a [[models]] entry's files = { ... } (paths inside the "
+                                        "repository), not as options");
+    }
     if (const toml::table* nested = value.as_table()) {
       flatten_options(f, *nested, what, name + ".", out);
     } else if (const toml::array* array = value.as_array()) {
@@ -312,17 +318,15 @@ ModelEntry read_model_entry(const TomlFields& f, const HarnessConfig& config) {
     fail_config(m.where, "[[models]] " + m.name + "@" + m.version +
                              " needs files = { ... }: what its plugin reads (a manifest, a TorchScript file per module)");
   }
-  {
-    for (const auto& [key, value] : *files) {
-      const auto* path = value.as_string();
-      const std::string what = "[[models]] '" + m.name + "' files." + std::string(key.str());
-      if (!path) f.fail(value, what + " must be a path (relative to the config)");
-      const SourcePlace where = f.place(value);
-      const std::string full = config_relative(config, path->get());
-      if (!std::filesystem::is_regular_file(full)) fail_config(where, what + ": '" + path->get() + "' is not a file (" + full + ")");
-      confine(config, where, what, full);
-      m.options["files." + std::string(key.str())] = std::filesystem::weakly_canonical(full).string();
-    }
+  for (const auto& [key, value] : *files) {
+    const auto* path = value.as_string();
+    const std::string what = "[[models]] '" + m.name + "' files." + std::string(key.str());
+    if (!path) f.fail(value, what + " must be a path (relative to the config)");
+    const SourcePlace where = f.place(value);
+    const std::string full = config_relative(config, path->get());
+    confine(config, where, what, full);  // first: a config may not learn what exists outside
+    if (!std::filesystem::is_regular_file(full)) fail_config(where, what + ": '" + path->get() + "' is not a file (" + full + ")");
+    m.options["files." + std::string(key.str())] = std::filesystem::weakly_canonical(full).string();
   }
   return m;
 }

@@ -99,6 +99,8 @@ RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>
     for (const std::string& file : expand_group(config, group)) {
       std::vector<const DescribedPlugin*> targets;
       for (const DescribedPlugin* p : sorted) {
+        // A generic plugin file given no options builds nothing: only its [[models]] entries are checked.
+        if (p->modules.empty() && p->optimizers.empty()) continue;
         for (const auto& s : group.plugins) {
           if (s.matches(p->name, p->version)) {
             targets.push_back(p);

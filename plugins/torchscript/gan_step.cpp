@@ -27,8 +27,7 @@ torch::Tensor discriminator_loss(GanLoss loss, const torch::Tensor& real, const 
   namespace F = torch::nn::functional;
   switch (loss) {
     case GanLoss::kBce:
-      return F::binary_cross_entropy(real.view(-1), torch::ones({real.size(0)})) +
-             F::binary_cross_entropy(fake.view(-1), torch::zeros({fake.size(0)}));
+      return F::binary_cross_entropy(real, torch::ones_like(real)) + F::binary_cross_entropy(fake, torch::zeros_like(fake));
     case GanLoss::kNonSaturating: return F::softplus(-real).mean() + F::softplus(fake).mean();
     case GanLoss::kHinge: return torch::relu(1 - real).mean() + torch::relu(1 + fake).mean();
   }
@@ -38,7 +37,7 @@ torch::Tensor discriminator_loss(GanLoss loss, const torch::Tensor& real, const 
 torch::Tensor generator_loss(GanLoss loss, const torch::Tensor& fake) {
   namespace F = torch::nn::functional;
   switch (loss) {
-    case GanLoss::kBce: return F::binary_cross_entropy(fake.view(-1), torch::ones({fake.size(0)}));
+    case GanLoss::kBce: return F::binary_cross_entropy(fake, torch::ones_like(fake));  // any output shape (patches too)
     case GanLoss::kNonSaturating: return F::softplus(-fake).mean();
     case GanLoss::kHinge: return -fake.mean();
   }

@@ -9,6 +9,7 @@
 //   optimizers.<name>.class     Adam, AdamW, SGD, RMSprop or Adagrad
 //   optimizers.<name>.modules   the modules it trains, in order ("generator")
 //   optimizers.<name>.<hyper>   lr, betas (or beta1, beta2), eps, weight_decay, momentum, ...
+//   optimizers.<name>.trainable_only  true: over the parameters that require grad only
 //   gan.loss                    bce, non-saturating or hinge: offers a training step (resume checks)
 //   gan.generator, gan.discriminator  the modules that play each part (default: those names)
 //
@@ -67,6 +68,9 @@ struct ScriptOptions {
     std::string class_name;
     std::vector<std::string> modules;
     ckpt::generic::Hyper hyper;
+    // Over the parameters that require grad only (Python: filter(lambda p: p.requires_grad,
+    // ...)); default all, as model.parameters().
+    bool trainable_only = false;
   };
   std::map<std::string, OptimizerSpec> optimizers;
   std::optional<ckpt::torchscript::GanLoss> loss;
@@ -86,6 +90,8 @@ struct ScriptOptions {
           spec.class_name = value;
         } else if (field == "modules") {
           spec.modules = split(value, ',');
+        } else if (field == "trainable_only") {
+          spec.trainable_only = number(key, value) != 0;
         } else if (field == "betas") {
           const auto betas = split(value, ',');
           if (betas.size() != 2) throw OptionError("option '" + key + "' is '" + value + "': expected two numbers");
@@ -102,7 +108,8 @@ struct ScriptOptions {
         discriminator = value;
       } else {
         throw OptionError("unknown option '" + key +
-                          "' (known: files.<module>, inputs.<module>, optimizers.<name>.<class|modules|hyper-parameter>, "
+                          "' (known: files.<module>, inputs.<module>, optimizers.<name>.<class|modules|trainable_only|"
+                          "hyper-parameter>, "
                           "gan.loss, gan.generator, gan.discriminator)");
       }
     }
@@ -163,7 +170,7 @@ class ScriptCache {
     auto it = loaded_.find(file);
     if (it == loaded_.end()) {
       try {
-        it = loaded_.emplace(file, torch::jit::load(file)).first;
+        it = loaded_.emplace(file, torch::jit::load(file, torch::kCPU)).first;  // an export saved from a GPU too
       } catch (const c10::Error& e) {
         const std::string what = e.what_without_backtrace();
         throw OptionError("files." + module + ": '" + file + "' is not a TorchScript module that LibTorch " +
@@ -173,7 +180,10 @@ class ScriptCache {
     }
     torch::NoGradGuard no_grad;  // the copies are leaves, as the parameters they copy
     torch::jit::Module copy = it->second.deepcopy();
-    for (const auto& p : copy.named_parameters()) p.value.requires_grad_(true);
+    // Frozen parameters stay frozen: the copies take their originals' requires_grad.
+    const auto originals = it->second.named_parameters();
+    auto original = originals.begin();
+    for (const auto& p : copy.named_parameters()) p.value.requires_grad_((*original++).value.requires_grad());
     return copy;
   }
 
@@ -209,6 +219,7 @@ class TorchScriptArchitecture : public ckpt::Architecture {
       std::vector<torch::Tensor> parameters;
       for (const auto& m : spec.modules) {
         for (const auto& p : modules.at(m)->named_parameters()) {
+          if (spec.trainable_only && !p.value().requires_grad()) continue;
           optimizer.parameters.push_back(m + "." + p.key());
           parameters.push_back(p.value());
         }
@@ -230,6 +241,7 @@ class TorchScriptArchitecture : public ckpt::Architecture {
   }
 
   bool train_step(ckpt::Model& model, std::int64_t step) const override {
+    if (model.modules.empty()) return false;  // built without options: nothing to train
     const ScriptOptions& o = options_of(model);
     if (!o.loss) return false;
     ckpt::torchscript::GanStep gan;

@@ -375,6 +375,38 @@ TEST_F(RunCli, ModelEntriesThatCannotBeBuiltSayWhy) {
   EXPECT_TRUE(contains(r.out, cfg + ":3:1: [[models]] exp@1: no plugin named 'torchscrpt' (found: ")) << r.out;
 }
 
+// Generic plugins are checked through their [[models]] entries only: a broad selector does
+// not make units of the plugin files themselves; an entry no group selects may still be named
+// by an expectation; and a generic plugin file that will not load fails the entries that need
+// it, as units, while the rest of the run goes on.
+TEST_F(RunCli, GenericPluginsServeOnlyTheirEntries) {
+  const std::string v3 = fixture("dcgan/v3/current.pt");
+  const std::string unused = "[[models]]\nname = \"unused\"\nversion = \"1.0.0\"\nplugin = \"manifest\"\nfiles = { manifest = \"" +
+                             fixture("schemas/dcgan-3.0.0.json") + "\" }\n";
+  CommandResult r = run("--config " + config(unused + "[[checkpoints]]\nplugins = [\"dcgan*@3.*\", \"torch*\", \"manifest\"]\n"
+                                             "files = [\"" + v3 + "\"]\n[[expectations]]\nplugin = \"unused@1.*\"\n"
+                                             "scenario = \"strict-load\"\n"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  Json j = results();
+  ASSERT_EQ(j["units"].size(), 1u) << j.dump(1);
+  EXPECT_EQ(j["units"][0]["id"], "dcgan@3.0.0/" + v3);
+
+  // A broken file in the generic plugin's place: the entry is an error unit, dcgan still runs.
+  std::ofstream(dir_ / "torchscript.so") << "not a shared library";
+  const std::string plugins_dir = std::filesystem::path(CKPT_HARNESS_BIN).parent_path().string() + "/plugins";
+  const std::string entry = "[[models]]\nname = \"ts\"\nversion = \"3.0.0\"\nplugin = \"torchscript\"\nfiles = { generator = \"" +
+                            fixture("dcgan/exported/3.0.0/generator.pt") + "\" }\n";
+  r = run("--allow-path " + plugins_dir + " --config " +
+          config("[plugins]\npaths = [\"torchscript.so\", \"" + plugins_dir + "/dcgan_v3.so\"]\n" + entry +
+                 "[[checkpoints]]\nplugins = [\"dcgan\", \"ts\"]\nfiles = [\"" + v3 + "\"]\n"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  j = results();
+  EXPECT_EQ(outcome(unit(j, "dcgan@3.0.0/" + v3), "strict-load", "generator"), "pass");
+  const std::string message = case_of(unit(j, "model/ts@3.0.0"), "plugin-load")["message"];
+  EXPECT_TRUE(contains(message, "no plugin named 'torchscript' (found: dcgan); a plugin file that could not be loaded may be it"))
+      << message;
+}
+
 // A TorchScript file given as a checkpoint is data to the reader: its code is never run (only
 // a [[models]] entry makes a TorchScript file the model), and the format scenario says so.
 TEST_F(RunCli, ATorchScriptFileAsACheckpointIsOnlyRead) {

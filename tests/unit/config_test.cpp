@@ -182,6 +182,11 @@ TEST_F(ConfigTest, ModelEntriesNameExportsInsideTheRepository) {
   EXPECT_NE(e.find(":4:8: [[models]] name 'x@1' may not hold '@'"), std::string::npos) << e;
   e = error_of(kGroup + entry);
   EXPECT_NE(e.find(":3:1: [[models]] gan-ts@2.1.0 needs files = { ... }"), std::string::npos) << e;
+  // What a generic plugin loads is named only by files, which are confined: not by options.
+  e = error_of(kGroup + entry + "files = { generator = \"exported/G.pt\" }\noptions = { files = { d = \"/tmp/evil.pt\" } }\n");
+  EXPECT_NE(e.find(":8:21: [[models]] options.files: files are given by a [[models]] entry's files"), std::string::npos) << e;
+  e = error_of(kGroup + "[plugins.torchscript]\noptions = { \"files.generator\" = \"/tmp/evil.pt\" }\n");
+  EXPECT_NE(e.find(":4:33: [plugins.torchscript] options.files.generator: files are given by"), std::string::npos) << e;
   const std::string with_files = entry + "files = { generator = \"exported/G.pt\" }\n";
   e = error_of(kGroup + with_files + with_files);
   EXPECT_NE(e.find(":8:1: two [[models]] are gan-ts@2.1.0 (the other at line 3)"), std::string::npos) << e;
