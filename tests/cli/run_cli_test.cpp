@@ -407,6 +407,48 @@ TEST_F(RunCli, GenericPluginsServeOnlyTheirEntries) {
       << message;
 }
 
+// A model with frozen parameters, exported and trained by Python with an optimizer over the
+// trainable ones only: the export keeps them frozen, and trainable_only builds the same
+// optimizer; over every parameter (model.parameters()) the saved state does not fit.
+TEST_F(RunCli, FrozenParametersOfATorchScriptExport) {
+  const std::string d = dir_.string();
+  // torch.jit.script reads the model's source: the script is a file.
+  std::ofstream(dir_ / "export.py") << "import torch\n"
+                                       "class Net(torch.nn.Module):\n"
+                                       "    def __init__(self):\n"
+                                       "        super().__init__()\n"
+                                       "        self.frozen = torch.nn.Linear(2, 2)\n"
+                                       "        self.head = torch.nn.Linear(2, 2)\n"
+                                       "        self.frozen.requires_grad_(False)\n"
+                                       "    def forward(self, x):\n"
+                                       "        return self.head(self.frozen(x))\n"
+                                       "torch.manual_seed(0)\n"
+                                       "net = Net()\n"
+                                       "torch.jit.script(net).save('net.pt')\n"
+                                       "opt = torch.optim.Adam(filter(lambda p: p.requires_grad, net.parameters()), lr=0.01)\n"
+                                       "net(torch.randn(3, 2)).sum().backward()\n"
+                                       "opt.step()\n"
+                                       "torch.save({'net': net.state_dict(), 'net_optimizer': opt.state_dict(), 'epoch': 0}, "
+                                       "'ckpt.pt')\n";
+  const CommandResult python = run_command("cd " + d + " && /usr/bin/python3 export.py 2>&1");
+  ASSERT_EQ(python.exit_code, 0) << python.out;
+  auto optimizer_outcome = [&](const std::string& trainable_only) {
+    const CommandResult r = run("--config " + config("[[models]]\nname = \"frozen\"\nversion = \"1\"\nplugin = \"torchscript\"\n"
+                                                     "files = { net = \"net.pt\" }\n[models.options.optimizers.net_optimizer]\n"
+                                                     "class = \"Adam\"\nmodules = [\"net\"]\nlr = 0.01\n" + trainable_only +
+                                                     "[[checkpoints]]\nplugins = [\"frozen\"]\nfiles = [\"ckpt.pt\"]\n"));
+    const Json j = results();
+    const Json& u = unit(j, "frozen@1/ckpt.pt");
+    EXPECT_EQ(outcome(u, "strict-load", "net"), "pass") << r.out;
+    const Json c = case_of(u, "optimizer-state", "net_optimizer");
+    return c["outcome"].get<std::string>() + ": " + c["message"].get<std::string>();
+  };
+  const std::string all = optimizer_outcome("");
+  EXPECT_TRUE(contains(all, "fail: ")) << all;
+  const std::string trainable = optimizer_outcome("trainable_only = true\n");
+  EXPECT_TRUE(contains(trainable, "pass: ")) << trainable;
+}
+
 // A TorchScript file given as a checkpoint is data to the reader: its code is never run (only
 // a [[models]] entry makes a TorchScript file the model), and the format scenario says so.
 TEST_F(RunCli, ATorchScriptFileAsACheckpointIsOnlyRead) {
