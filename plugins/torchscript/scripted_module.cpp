@@ -11,13 +11,17 @@ std::string type_name(const torch::jit::Module& module) {
 }
 }  // namespace
 
-ScriptedModule::ScriptedModule(torch::jit::Module module) : torch::nn::Module(type_name(module)), module_(std::move(module)) {
+ScriptedModule::ScriptedModule(torch::jit::Module module, std::set<std::string>* non_persistent, const std::string& prefix)
+    : torch::nn::Module(type_name(module)), module_(std::move(module)) {
   for (const auto& p : module_.named_parameters(/*recurse=*/false)) {
     register_parameter(p.name, p.value, p.value.requires_grad());
   }
-  for (const auto& b : module_.named_buffers(/*recurse=*/false)) register_buffer(b.name, b.value);
+  for (const auto& b : module_.named_buffers(/*recurse=*/false)) {
+    if (non_persistent && non_persistent->erase(prefix + b.name) > 0) continue;
+    register_buffer(b.name, b.value);
+  }
   for (const auto& child : module_.named_children()) {
-    register_module(child.name, std::make_shared<ScriptedModule>(child.value));
+    register_module(child.name, std::make_shared<ScriptedModule>(child.value, non_persistent, prefix + child.name + "."));
   }
   torch::nn::Module::train(module_.is_training());
 }

@@ -8,13 +8,19 @@
 #include <torch/nn/module.h>
 
 #include <memory>
+#include <set>
 #include <string>
 
 namespace ckpt::torchscript {
 
 class ScriptedModule : public torch::nn::Module {
  public:
-  explicit ScriptedModule(torch::jit::Module module);
+  // `non_persistent`: qualified names of buffers that are not part of the state dict
+  // (persistent=False in Python; TorchScript does not keep the flag). They stay in the
+  // scripted module but are left out here, so checkpoints are not expected to hold them;
+  // each name found is erased from the set. `prefix`: this module's qualified name.
+  explicit ScriptedModule(torch::jit::Module module, std::set<std::string>* non_persistent = nullptr,
+                          const std::string& prefix = "");
 
   void train(bool on = true) override;
   // Whether forward takes one tensor (the form the harness calls); a conditional model's

@@ -6,6 +6,7 @@
 // Used through [[models]] entries. Options (nested tables in the config):
 //   files.<module>              the module's TorchScript file (config-relative, inside the repository)
 //   inputs.<module>             the shape of one sample of its input, "16,1,1": behaviour checks
+//   non_persistent.<module>     its buffers registered with persistent=False (TorchScript drops the flag)
 //   optimizers.<name>.class     Adam, AdamW, SGD, RMSprop or Adagrad
 //   optimizers.<name>.modules   the modules it trains, in order ("generator")
 //   optimizers.<name>.<hyper>   lr, betas (or beta1, beta2), eps, weight_decay, momentum, ...
@@ -64,6 +65,7 @@ std::vector<std::int64_t> shape_of(const std::string& option, const std::string&
 struct ScriptOptions {
   std::map<std::string, std::string> files;                  // module -> TorchScript file
   std::map<std::string, std::vector<std::int64_t>> inputs;   // module -> sample shape
+  std::map<std::string, std::vector<std::string>> non_persistent;  // module -> buffers outside its state dict
   struct OptimizerSpec {
     std::string class_name;
     std::vector<std::string> modules;
@@ -82,6 +84,8 @@ struct ScriptOptions {
         files[key.substr(6)] = value;
       } else if (starts_with(key, "inputs.")) {
         inputs[key.substr(7)] = shape_of(key, value);
+      } else if (starts_with(key, "non_persistent.")) {
+        non_persistent[key.substr(15)] = split(value, ',');
       } else if (starts_with(key, "optimizers.") && key.find('.', 11) != std::string::npos) {
         const std::size_t dot = key.find('.', 11);
         OptimizerSpec& spec = optimizers[key.substr(11, dot - 11)];
@@ -108,7 +112,7 @@ struct ScriptOptions {
         discriminator = value;
       } else {
         throw OptionError("unknown option '" + key +
-                          "' (known: files.<module>, inputs.<module>, optimizers.<name>.<class|modules|trainable_only|"
+                          "' (known: files.<module>, inputs.<module>, non_persistent.<module>, optimizers.<name>.<class|modules|trainable_only|"
                           "hyper-parameter>, "
                           "gan.loss, gan.generator, gan.discriminator)");
       }
@@ -118,6 +122,7 @@ struct ScriptOptions {
                         "\"exported/generator.pt\", ... })");
     }
     for (const auto& [module, shape] : inputs) need_module("inputs." + module, module);
+    for (const auto& [module, buffers] : non_persistent) need_module("non_persistent." + module, module);
     for (const auto& [name, spec] : optimizers) {
       if (spec.class_name.empty()) throw OptionError("option 'optimizers." + name + ".class' is required");
       if (spec.modules.empty()) throw OptionError("option 'optimizers." + name + ".modules' is required");
@@ -157,8 +162,8 @@ struct ScriptOptions {
 // A module of the model as built: the scripted module, and the options it was built with
 // (sample_input and train_step are given the model only).
 struct BuiltModule : ScriptedModule {
-  BuiltModule(torch::jit::Module module, std::shared_ptr<const ScriptOptions> options)
-      : ScriptedModule(std::move(module)), options(std::move(options)) {}
+  BuiltModule(torch::jit::Module module, std::set<std::string>* non_persistent, std::shared_ptr<const ScriptOptions> options)
+      : ScriptedModule(std::move(module), non_persistent), options(std::move(options)) {}
   std::shared_ptr<const ScriptOptions> options;
 };
 
@@ -201,7 +206,15 @@ class TorchScriptArchitecture : public ckpt::Architecture {
     ckpt::Model model;
     std::map<std::string, std::shared_ptr<BuiltModule>> modules;
     for (const auto& [name, file] : o.files) {
-      auto module = std::make_shared<BuiltModule>(scripts_.copy_of(name, file), shared);
+      std::set<std::string> non_persistent;
+      if (auto it = o.non_persistent.find(name); it != o.non_persistent.end()) {
+        non_persistent.insert(it->second.begin(), it->second.end());
+      }
+      auto module = std::make_shared<BuiltModule>(scripts_.copy_of(name, file), &non_persistent, shared);
+      if (!non_persistent.empty()) {
+        throw OptionError("option 'non_persistent." + name + "' names '" + *non_persistent.begin() + "', which is not a buffer of " +
+                          name + " (" + file + ")");
+      }
       modules[name] = module;
       std::function<torch::Tensor(const torch::Tensor&)> forward;
       if (module->has_single_tensor_forward()) forward = [module](const torch::Tensor& x) { return module->forward(x); };
