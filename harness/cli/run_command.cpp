@@ -225,7 +225,8 @@ DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions&
     const DescribedPlugin* generic = generic_plugin_for(entry, described);
     if (!selected_by_a_group(config, entry.name, entry.version)) {
       // Nothing to build it for; known all the same, so expectations may name it.
-      add_described(described, config, DescribedPlugin{generic ? generic->file : "", entry.name, entry.version, "", {}, {}, entry.options}, &entry);
+      const std::string file = generic ? generic->file : "";
+      add_described(described, config, DescribedPlugin{file, entry.name, entry.version, "", {}, {}, entry.options}, &entry);
       continue;
     }
     if (!generic) {

@@ -37,6 +37,13 @@ std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::
                                       "); give a path, NAME@VERSION, --plugin-dir or CKPT_HARNESS_PLUGIN_PATH" + refused);
 }
 
+Options configured_options(const HarnessConfig* config, const std::string& name, const Options& overrides) {
+  Options options;
+  if (config && config->plugin_settings.count(name)) options = config->plugin_settings.at(name).options;
+  for (const auto& [key, value] : overrides) options[key] = value;
+  return options;
+}
+
 ConfiguredPlugin configured_plugin(const std::string& name_or_path, const std::vector<std::string>& dirs,
                                    const HarnessConfig* config, const Options& overrides) {
   ConfiguredPlugin out;
@@ -53,16 +60,16 @@ ConfiguredPlugin configured_plugin(const std::string& name_or_path, const std::v
   if (entry) {
     out.plugin = find_plugin(entry->plugin, dirs);
     out.options = entry->options;
+    for (const auto& [key, value] : overrides) out.options[key] = value;
     out.name = entry->name;
     out.version = entry->version;
   } else {
     out.plugin = find_plugin(name_or_path, dirs);
     const PluginInfo& info = out.plugin->info();
-    if (config && config->plugin_settings.count(info.name)) out.options = config->plugin_settings.at(info.name).options;
+    out.options = configured_options(config, info.name, overrides);
     out.name = info.name;
     out.version = info.version;
   }
-  for (const auto& [key, value] : overrides) out.options[key] = value;
   return out;
 }
 

@@ -24,6 +24,9 @@ struct ConfiguredPlugin {
   std::string label() const { return name + "@" + version; }
 };
 
+// The options `config` gives plugin `name` ([plugins.NAME] options), then `overrides`.
+Options configured_options(const HarnessConfig* config, const std::string& name, const Options& overrides);
+
 // As find_plugin, with the options `config` gives ([plugins.NAME] options) and then
 // `overrides`; NAME[@VERSION-GLOB] may also be a [[models]] entry of `config` (the newest
 // version matching), built by its generic plugin with the entry's options.

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include <string>
 #include <torch/version.h>
 
+#include "config/config.hpp"
 #include "plugin_host/plugin_host.hpp"
 #include "protocol/unit_request.hpp"
 #include "scenarios/run_unit.hpp"
@@ -123,8 +123,8 @@ class OpenFiles {
 
 bool selected(const json& selectors, const PluginInfo& info) {
   for (const auto& s : selectors) {
-    const std::string name = s.at(0).get<std::string>(), glob = s.at(1).get<std::string>();
-    if (::fnmatch(name.c_str(), info.name.c_str(), 0) == 0 && ::fnmatch(glob.c_str(), info.version.c_str(), 0) == 0) return true;
+    const PluginSelector selector{s.at(0).get<std::string>(), s.at(1).get<std::string>(), {}};
+    if (selector.matches(info.name, info.version)) return true;
   }
   return false;
 }
@@ -140,7 +140,6 @@ json describe(PluginCache& cache, const json& request) {
     const json* as = request.contains("as") ? &request.at("as") : nullptr;
     reply["name"] = as ? as->at("name").get<std::string>() : info.name;
     reply["version"] = as ? as->at("version").get<std::string>() : info.version;
-    reply["plugin"] = info.name;
     reply["description"] = info.description;
     json modules = json::array(), optimizers = json::array();
     if (as || selected(request.value("selectors", json::array()), info)) {

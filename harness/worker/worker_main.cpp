@@ -55,13 +55,18 @@ std::vector<PathStep> parse_path(const std::string& text) {
   return path;
 }
 
+// The config a command names, loaded once; none without --config.
+std::optional<HarnessConfig> optional_config(const std::string& config_file, const std::vector<std::string>& allowed_dirs) {
+  if (config_file.empty()) return std::nullopt;
+  return load_config(config_file, allowed_dirs);
+}
+
 // Plugin directories and files from --plugin-dir and the config's [plugins] paths.
-std::vector<std::string> configured_plugin_paths(const std::vector<std::string>& dirs, const std::string& config_file,
-                                                 const std::vector<std::string>& allowed_dirs) {
+std::vector<std::string> configured_plugin_paths(const std::vector<std::string>& dirs,
+                                                 const std::optional<HarnessConfig>& config) {
   std::vector<std::string> out = dirs;
-  if (!config_file.empty()) {
-    const HarnessConfig config = load_config(config_file, allowed_dirs);
-    for (const auto& p : config.plugin_paths) out.push_back(config_relative(config, p.value));
+  if (config) {
+    for (const auto& p : config->plugin_paths) out.push_back(config_relative(*config, p.value));
   }
   return out;
 }
@@ -71,9 +76,8 @@ std::vector<std::string> configured_plugin_paths(const std::vector<std::string>&
 ConfiguredPlugin configured_plugin_of(const std::string& name_or_path, const std::vector<std::string>& plugin_dirs,
                                       const std::string& config_file, const std::vector<std::string>& allowed_dirs,
                                       const std::vector<std::string>& option_pairs) {
-  std::optional<HarnessConfig> config;
-  if (!config_file.empty()) config = load_config(config_file, allowed_dirs);
-  return configured_plugin(name_or_path, plugin_search_dirs(configured_plugin_paths(plugin_dirs, config_file, allowed_dirs)),
+  const std::optional<HarnessConfig> config = optional_config(config_file, allowed_dirs);
+  return configured_plugin(name_or_path, plugin_search_dirs(configured_plugin_paths(plugin_dirs, config)),
                            config ? &*config : nullptr, parse_options(option_pairs));
 }
 
@@ -171,7 +175,8 @@ int run_record_golden(const RecordGoldenArgs& a) {
   const std::string out = a.out.empty() ? golden_path_for(a.checkpoint) : a.out;
   try {
     const GoldenRecording r = record_golden(files, *plugin, model, layout, a.batch, out);
-    std::cout << "recorded " << r.modules.size() << " module(s) of " << configured.name << " " << configured.version << " on " << a.checkpoint << ":";
+    std::cout << "recorded " << r.modules.size() << " module(s) of " << configured.name << " " << configured.version
+              << " on " << a.checkpoint << ":";
     for (const auto& m : r.modules) std::cout << " " << m;
     std::cout << "\n";
     for (const auto& s : r.skipped) std::cout << "  not recorded: " << s << "\n";
@@ -228,10 +233,8 @@ void print_model(const LoadedModel& model) {
 // (which applies to every plugin listed); then the config's [[models]] entries.
 int run_plugins(const std::vector<std::string>& paths, const std::vector<std::string>& options, const std::string& config,
                 const std::vector<std::string>& allowed_dirs) {
-  std::vector<std::string> sources =
-      paths.empty() ? plugin_search_dirs(configured_plugin_paths({}, config, allowed_dirs)) : paths;
-  std::optional<HarnessConfig> loaded;
-  if (!config.empty()) loaded = load_config(config, allowed_dirs);
+  const std::optional<HarnessConfig> loaded = optional_config(config, allowed_dirs);
+  std::vector<std::string> sources = paths.empty() ? plugin_search_dirs(configured_plugin_paths({}, loaded)) : paths;
   const Options overrides = parse_options(options);
   if (sources.empty()) {
     std::cerr << "no plugin directory found: give plugin files or directories\n";
@@ -254,10 +257,7 @@ int run_plugins(const std::vector<std::string>& paths, const std::vector<std::st
         const PluginInfo& info = plugin->info();
         std::cout << info.name << " " << info.version << "  (ABI v" << info.abi_version << ")  " << info.path << "\n"
                   << "  " << info.description << "\n";
-        Options plugin_options;
-        if (loaded && loaded->plugin_settings.count(info.name)) plugin_options = loaded->plugin_settings.at(info.name).options;
-        for (const auto& [key, value] : overrides) plugin_options[key] = value;
-        print_model(plugin->build(plugin_options));
+        print_model(plugin->build(configured_options(loaded ? &*loaded : nullptr, info.name, overrides)));
       } catch (const PluginError& e) {
         std::cerr << "error [plugin]: " << e.what() << "\n";
         status = 1;
