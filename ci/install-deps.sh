@@ -9,6 +9,7 @@ packages=(
   libboost-dev            # Boost.DLL (header-only) for the plugin host
   libtomlplusplus-dev     # configuration
   libcli11-dev            # command line
+  libre2-dev              # key rules: regular expressions in linear time
   nlohmann-json3-dev      # JSON output and safetensors headers
   libssl-dev              # SHA-256 of checkpoints and tensors
   zlib1g-dev              # tests: the zip bomb of the bad-input catalogue

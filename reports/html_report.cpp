@@ -39,8 +39,8 @@ void write_table(std::ostream& out, const nlohmann::json& rows, const char* titl
   if (!rows.is_array() || rows.empty()) return;
   out << "<table><caption>" << title << "</caption><tr><th>key</th><th>checkpoint</th><th>model</th></tr>";
   for (const auto& r : rows) {
-    out << "<tr><td><code>" << esc(r.value("key", "")) << "</code></td><td>" << esc(r["checkpoint"].dump()) << "</td><td>"
-        << esc(r["model"].dump()) << "</td></tr>";
+    out << "<tr><td><code>" << esc(r.value("key", "")) << "</code></td><td>" << esc(r["checkpoint"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) << "</td><td>"
+        << esc(r["model"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) << "</td></tr>";
   }
   out << "</table>";
 }
@@ -54,7 +54,7 @@ void write_keys(std::ostream& out, const nlohmann::json& keys, const char* title
       out << "... and " << keys.size() - 200 << " more";
       break;
     }
-    out << "<code>" << esc(k.is_string() ? k.get<std::string>() : k.dump()) << "</code> ";
+    out << "<code>" << esc(k.is_string() ? k.get<std::string>() : k.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) << "</code> ";
   }
   out << "</p>";
 }

@@ -20,10 +20,11 @@ UnitResult not_run_unit(const UnitResult& identity, const std::vector<std::pair<
   return u;
 }
 
-ProgressiveJunit::ProgressiveJunit(std::string path, RunResult planned) : path_(std::move(path)), run_(std::move(planned)) {}
+ProgressiveJunit::ProgressiveJunit(std::string path, RunResult planned, AllowedDirs confine_to)
+    : path_(std::move(path)), run_(std::move(planned)), confine_to_(std::move(confine_to)) {}
 
 void ProgressiveJunit::write_now() {
-  write_file_atomically(path_, [this](std::ostream& out) { write_junit_report(run_, out); });
+  write_file_atomically(path_, [this](std::ostream& out) { write_junit_report(run_, out); }, confine_to_);
   last_write_ = std::chrono::steady_clock::now();
 }
 

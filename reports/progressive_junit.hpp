@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "confine/confined_open.hpp"
 #include "results/run_listener.hpp"
 
 namespace ckpt {
@@ -12,13 +13,15 @@ namespace ckpt {
 class ProgressiveJunit : public RunListener {
  public:
   // `planned`: every unit with its planned cases; they are written as "not run" errors.
-  ProgressiveJunit(std::string path, RunResult planned);
+  // `confine_to`: directories the file must really lie in (empty: anywhere).
+  ProgressiveJunit(std::string path, RunResult planned, AllowedDirs confine_to = {});
   void on_unit_end(const UnitResult& unit, std::size_t done, std::size_t total) override;
   void write_now();  // throws ReportWriteError
 
  private:
   std::string path_;
   RunResult run_;
+  AllowedDirs confine_to_;
   std::chrono::steady_clock::time_point last_write_{};
 };
 

@@ -26,7 +26,7 @@ std::vector<std::string> write_reports(const RunResult& run, const std::string& 
   auto write = [&](const std::string& name, const std::function<void(std::ostream&)>& body) {
     const std::string path = (std::filesystem::path(dir) / name).string();
     try {
-      write_file_atomically(path, body);
+      write_file_atomically(path, body, options.confine_to);
       written.push_back(path);
       return true;
     } catch (const ReportWriteError& e) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "confine/confined_open.hpp"
 #include "results/result_model.hpp"
 
 namespace ckpt {
@@ -18,6 +19,7 @@ std::vector<std::string> html_asset_modes();
 
 struct ReportOptions {
   std::string html_assets = "inline";
+  AllowedDirs confine_to{};  // directories the reports must really lie in (empty: anywhere)
 };
 
 // Writes each format atomically; returns the paths written. When some cannot be written,

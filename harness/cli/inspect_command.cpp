@@ -31,6 +31,7 @@ void add_inspect_command(CLI::App& app, InspectOptions& options, int& exit_code)
 
 int run_inspect(const InspectOptions& given) {
   InspectOptions options = given;
+  const std::size_t named = options.files.size();  // the command line's files; then the config's
   HarnessConfig config;
   if (!options.config.empty()) {
     try {
@@ -53,6 +54,9 @@ int run_inspect(const InspectOptions& given) {
   nlohmann::ordered_json files = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < options.files.size(); ++i) {
     const std::string& file = options.files[i];
+    // A file the config listed is read only where it really lies in its repository (an
+    // index's shards too); one named on the command line wherever it is.
+    read_options.confine_to = i < named ? AllowedDirs{} : config.confinement.roots();
     try {
       const Checkpoint ckpt = read_checkpoint(file, read_options);
       for (const auto& f : ckpt.findings()) {

@@ -36,10 +36,39 @@ Json tensor_json(const TensorRef& t) {
   return j;
 }
 
-Json node_json(const Value& v, const Path& path, std::size_t depth, std::size_t max_depth) {
+// What the tree in memory may take, roughly: a shared value is written out at every place
+// it is referenced, so a small file can describe a tree of millions of nodes.
+constexpr std::uint64_t kMinTreeBudget = 128u << 20;
+constexpr std::uint64_t kTreeBytesPerFileByte = 8;
+constexpr std::uint64_t kBytesPerNode = 512;  // an object of a few members, as nlohmann holds it
+
+struct TreeBudget {
+  const std::string& file;
+  std::uint64_t limit;
+  std::uint64_t used = 0;
+
+  void charge(std::uint64_t bytes, const std::string& path) {
+    used += bytes;
+    if (used > limit) {
+      throw ReadError(ReadErrorKind::kLimit, file, path,
+                      "the JSON tree would take more than " + std::to_string(limit >> 20) + " MiB, the limit for a file of " +
+                          std::to_string(file_bytes) + " bytes (the larger of " + std::to_string(kMinTreeBudget >> 20) +
+                          " MiB and " + std::to_string(kTreeBytesPerFileByte) +
+                          " times the file): values shared many times? Use --depth to write less of it");
+    }
+  }
+  std::uint64_t file_bytes;
+};
+
+// `trail`: how each level below the root was reached (not whole paths, which would hold a
+// long shared key once per level at every level).
+Json node_json(const Value& v, std::vector<ChildRef>& trail, std::size_t max_depth, TreeBudget& budget) {
+  const std::size_t depth = trail.size();
+  const std::string path_text = Path::render(depth, [&](std::size_t i) { return trail[i].component(); });
+  budget.charge(kBytesPerNode + 2 * (path_text.size() + v.text.size() + v.note.size()), path_text);
   Json j;
   j["kind"] = to_string(v.kind);
-  if (!path.empty()) j["path"] = path.str();
+  if (depth > 0) j["path"] = path_text;
   if (!v.note.empty()) j["type"] = v.note;
   switch (v.kind) {
     case ValueKind::kBool: j["value"] = v.boolean; break;
@@ -85,9 +114,12 @@ Json node_json(const Value& v, const Path& path, std::size_t depth, std::size_t 
       j["truncated"] = true;
     } else {
       Json children = Json::array();
-      for (const auto& c : children_of(v)) {
-        children.push_back({{"key", key_json(c.component)},
-                            {"value", node_json(*c.value, child_path(path, c.component), depth + 1, max_depth)}});
+      for (const ChildRef& c : child_refs_of(v)) {
+        const PathComponent component = c.component();
+        budget.charge(2 * component.key.size(), path_text);
+        trail.push_back(c);
+        children.push_back({{"key", key_json(component)}, {"value", node_json(*c.value, trail, max_depth, budget)}});
+        trail.pop_back();
       }
       j["children"] = std::move(children);
     }
@@ -119,7 +151,9 @@ Json inspect_json(const Checkpoint& ckpt, std::size_t max_depth, const std::vect
                         {"message", f.message()}});
   }
   j["findings"] = std::move(findings);
-  j["tree"] = node_json(ckpt.root(), Path(), 0, max_depth);
+  TreeBudget budget{ckpt.file(), std::max(kMinTreeBudget, kTreeBytesPerFileByte * ckpt.file_bytes()), 0, ckpt.file_bytes()};
+  std::vector<ChildRef> trail;
+  j["tree"] = node_json(ckpt.root(), trail, max_depth, budget);
   return j;
 }
 

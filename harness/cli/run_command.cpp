@@ -14,6 +14,7 @@
 
 #include "cli/version.hpp"
 #include "cli/worker_path.hpp"
+#include "confine/confined_open.hpp"
 #include "config/config.hpp"
 #include "plugin_host/plugin_paths.hpp"
 #include "reports/atomic_file.hpp"
@@ -57,10 +58,20 @@ std::vector<std::string> plugin_files(const HarnessConfig& config, const std::ve
   if (!config.plugin_paths.empty()) {
     for (const Located& p : config.plugin_paths) {
       const std::string path = config_relative(config, p.value);
-      if (!fs::exists(path)) {
-        throw ConfigError(config.file, p.line, p.column, "[plugins] paths: '" + p.value + "' does not exist (" + path + ")");
+      std::error_code ec;
+      if (!fs::exists(path, ec)) {
+        throw ConfigError(config.file, p.line, p.column,
+                          "[plugins] paths: '" + p.value + "' " + (ec ? "cannot be read: " + ec.message() : "does not exist"));
       }
-      for (auto& f : plugin_files_in(path)) files.push_back(std::move(f));
+      for (auto& f : plugin_files_in(path)) {
+        // A plugin in a configured directory is a path of the config too: no link out of
+        // the repository, no link loop.
+        const std::string shown = path == f ? p.value : (fs::path(p.value) / fs::path(f).filename()).string();
+        if (auto why = config.confinement.violation(f, shown)) {
+          throw ConfigError(config.file, p.line, p.column, "[plugins] paths: " + *why);
+        }
+        files.push_back(std::move(f));
+      }
     }
   }
   for (const auto& dir : plugin_search_dirs(extra_dirs)) {
@@ -117,18 +128,33 @@ void print_plan(const RunPlan& plan, std::ostream& out) {
 // A run that ends before its plan (a config error, an interrupt while plugins are
 // described) still leaves reports when it is known where they go: the CI system's test view
 // shows why (not the last run's results, nor "no test results found").
-void report_early_end(const std::string& report_dir, const RunOptions& o, const std::string& scenario,
-                      const std::string& message, bool interrupted = false) {
+void report_early_end(const std::string& report_dir, const AllowedDirs& report_roots, const RunOptions& o,
+                      const std::string& scenario, const std::string& message, bool interrupted = false) {
   if (report_dir.empty()) return;
   RunResult run;
   run.interrupted = interrupted;
   run.environment = run_environment(o, o.config, 0);
   run.units.push_back(error_unit(UnitKind::kRunEnd, scenario + "/" + o.config, scenario, message));
   try {
-    for (const auto& path : write_reports(run, report_dir, report_formats())) std::cout << "report: " << path << "\n";
+    ReportOptions options;
+    options.confine_to = report_roots;
+    for (const auto& path : write_reports(run, report_dir, report_formats(), options)) std::cout << "report: " << path << "\n";
   } catch (const ReportWriteError& e) {
     std::cerr << "error [report]: " << e.what() << "\n";
   }
+}
+
+// Where --report-dir may lead: the command line chose it, so it may lie outside the
+// repository; but a committed link it passes through may not lead it out (CI templates
+// write to ckpt-report/shard-N inside the checkout). Throws ConfigError; returns the
+// directories the reports may really be written in.
+AllowedDirs report_dir_option_roots(const RunOptions& o) {
+  const PathConfinement confinement(fs::absolute(o.config).parent_path().string(), o.allowed_dirs);
+  if (auto why = confinement.command_line_violation(o.report_dir)) throw ConfigError(o.config, 0, 0, "--report-dir: " + *why);
+  AllowedDirs roots = confinement.roots();
+  const ResolvedPath real = resolve_path(o.report_dir);
+  if (!is_within_any(real.path, roots)) roots.push_back(real.path);  // outside the repository, as the command line says
+  return roots;
 }
 
 SupervisorOptions supervisor_options(const HarnessConfig& config, const RunOptions& o) {
@@ -206,8 +232,14 @@ DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions&
   for (const auto& g : config.groups) {
     for (const auto& sel : g.plugins) selectors.push_back({sel.name, sel.version_glob});
   }
-  std::vector<nlohmann::json> requests;
-  for (const auto& file : files) requests.push_back({{"file", file}, {"options", options}, {"selectors", selectors}});
+  std::vector<protocol::DescribeRequest> requests;
+  for (const auto& file : files) {
+    protocol::DescribeRequest request;
+    request.file = file;
+    request.options = options;
+    request.selectors = selectors;
+    requests.push_back(std::move(request));
+  }
   for (const DescribeOutcome& d : supervisor.describe(requests)) {
     if (!d.plugin) {
       described.failures.push_back(plugin_failure_unit(d));
@@ -219,7 +251,7 @@ DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions&
   }
   if (config.models.empty() || interrupted()) return described;
 
-  std::vector<nlohmann::json> entry_requests;
+  std::vector<protocol::DescribeRequest> entry_requests;
   std::vector<const ModelEntry*> entries;
   for (const ModelEntry& entry : config.models) {
     const DescribedPlugin* generic = generic_plugin_for(entry, described);
@@ -242,8 +274,11 @@ DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions&
                                  described.failures.front().cases.front().message));
       continue;
     }
-    entry_requests.push_back({{"file", generic->file}, {"options", entry.options},
-                              {"as", {{"name", entry.name}, {"version", entry.version}}}});
+    protocol::DescribeRequest request;
+    request.file = generic->file;
+    request.options = entry.options;
+    request.as = std::make_pair(entry.name, entry.version);
+    entry_requests.push_back(std::move(request));
     entries.push_back(&entry);
   }
   const std::vector<DescribeOutcome> outcomes = supervisor.describe(entry_requests);
@@ -278,13 +313,14 @@ std::vector<UnitResult> not_run_units(const std::vector<UnitPlan>& planned, cons
 // junit.xml from the start, every planned unit "not run": a run killed from outside still
 // leaves a valid report, replaced as units finish.
 std::optional<ProgressiveJunit> progressive_junit(const HarnessConfig& config, const std::string& report_dir,
-                                                  const RunResult& run, const std::vector<UnitPlan>& planned) {
+                                                  const AllowedDirs& report_roots, const RunResult& run,
+                                                  const std::vector<UnitPlan>& planned) {
   std::optional<ProgressiveJunit> junit;
   const auto& formats = config.run.formats;
   if (std::find(formats.begin(), formats.end(), "junit") == formats.end()) return junit;
   RunResult start = run;
   for (auto& u : not_run_units(planned, run.units, kNotRunYet)) start.units.push_back(std::move(u));
-  junit.emplace((fs::path(report_dir) / report_file_name("junit")).string(), std::move(start));
+  junit.emplace((fs::path(report_dir) / report_file_name("junit")).string(), std::move(start), report_roots);
   try {
     junit->write_now();
   } catch (const ReportWriteError&) {
@@ -295,9 +331,9 @@ std::optional<ProgressiveJunit> progressive_junit(const HarnessConfig& config, c
 
 // Exit status `status`, or kExitReportFailed if it was 0 and a report could not be written.
 int write_final_reports(const RunResult& run, const HarnessConfig& config, const RunOptions& o,
-                        const std::string& report_dir, int status) {
+                        const std::string& report_dir, const AllowedDirs& report_roots, int status) {
   try {
-    const ReportOptions report_options{o.html_assets.empty() ? config.run.html_assets : o.html_assets};
+    const ReportOptions report_options{o.html_assets.empty() ? config.run.html_assets : o.html_assets, report_roots};
     for (const auto& path : write_reports(run, report_dir, config.run.formats, report_options)) std::cout << "report: " << path << "\n";
   } catch (const ReportWriteError& e) {
     std::cerr << "error [report]: " << e.what() << "\n";
@@ -311,7 +347,8 @@ int write_expectations_baseline(const RunResult& run, const HarnessConfig& confi
   std::string path = config.run.expectations_file;
   if (path.empty()) path = config_relative(config, fs::path(config.file).stem().string() + ".expectations.toml");
   try {
-    write_file_atomically(path, [&](std::ostream& out) { out << expectations_baseline(config, run.units); });
+    write_file_atomically(path, [&](std::ostream& out) { out << expectations_baseline(config, run.units); },
+                          config.confinement.roots());
     std::cout << "expectations baseline written: " << path << " (review it with git diff)\n";
     if (config.run.expectations_file.empty()) {
       std::cout << "note: add [run] expectations_file = \"" << fs::path(path).filename().string() << "\" to "
@@ -360,10 +397,25 @@ void add_run_command(CLI::App& app, RunOptions& o, int& exit_code) {
 int run_harness(const RunOptions& o) {
   const auto started = std::chrono::steady_clock::now();
   install_interrupt_handlers();  // first: a signal at any point ends the run the same way
-  std::string report_dir = o.report_dir;  // "" until known: a config that does not parse has none
+  std::string report_dir;  // "" until known to be safe: a config that does not parse has none
+  AllowedDirs report_roots;  // where reports may really be written (checked again at each write)
   try {
+    // --report-dir first, so that a config error is reported there (or nowhere, if it is
+    // not safe to write to).
+    if (!o.report_dir.empty()) report_roots = report_dir_option_roots(o);
+    report_dir = o.report_dir;
     const HarnessConfig config = load_config(o.config, o.allowed_dirs);
-    if (report_dir.empty()) report_dir = config_relative(config, config.run.report_dir);
+    if (report_dir.empty()) {
+      const std::string configured = config_relative(config, config.run.report_dir);
+      // A [run] report_dir written in the config was checked where it is written; the
+      // default's place is the config itself.
+      if (auto why = config.confinement.violation(configured, config.run.report_dir)) {
+        throw ConfigError(config.file, 0, 0, "[run] report_dir (not set, so reports go to the default '" +
+                                                 config.run.report_dir + "'): " + *why);
+      }
+      report_dir = configured;
+      report_roots = config.confinement.roots();
+    }
     const CaseFilter filter(o.filter);
     Shard shard;
     if (!o.shard.empty()) {
@@ -379,7 +431,7 @@ int run_harness(const RunOptions& o) {
     if (interrupted()) {
       const std::string why = "interrupted while the plugins were described: no unit ran";
       std::cerr << why << "\n";
-      report_early_end(report_dir, o, "run", why, true);
+      report_early_end(report_dir, report_roots, o, "run", why, true);
       return kExitInterrupted;
     }
     // A plugin file that would not load has no known name: names the config gives that
@@ -411,7 +463,7 @@ int run_harness(const RunOptions& o) {
     const bool terminal = ::isatty(STDOUT_FILENO) && !std::getenv("CI");
     ConsoleReporter console(std::cout, terminal, o.verbose);
     listeners.add(console);
-    std::optional<ProgressiveJunit> junit = progressive_junit(config, report_dir, run, plan.units);
+    std::optional<ProgressiveJunit> junit = progressive_junit(config, report_dir, report_roots, run, plan.units);
     if (junit) listeners.add(*junit);
     listeners.on_run_start(run.environment, plan.units.size(), plan.cases);
     const auto finish = [&config](UnitResult& u) { apply_expectations(config, u); };
@@ -424,12 +476,13 @@ int run_harness(const RunOptions& o) {
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     listeners.on_run_end(run);
 
-    int status = write_final_reports(run, config, o, report_dir, exit_code_of(run, config.run.fail_on_stale_expectations));
+    int status = write_final_reports(run, config, o, report_dir, report_roots,
+                                     exit_code_of(run, config.run.fail_on_stale_expectations));
     if (o.update_expectations && !run.interrupted) status = write_expectations_baseline(run, config, status);
     return status;
   } catch (const ConfigError& e) {
     std::cerr << "error [config]: " << e.what() << "\n";
-    report_early_end(report_dir, o, "config", e.what());
+    report_early_end(report_dir, report_roots, o, "config", e.what());
     return 2;
   } catch (const UsageError& e) {
     std::cerr << "error [usage]: " << e.what() << "\n";

@@ -53,7 +53,7 @@ void add_schema_diff_command(CLI::App& app, SchemaDiffOptions& o, int& exit_code
 
 int run_schema(const SchemaOptions& o) {
   try {
-    write_output(o.out, to_json(schema_of_checkpoint(read_checkpoint(o.checkpoint))).dump(2) + "\n");
+    write_output(o.out, to_json(schema_of_checkpoint(read_checkpoint(o.checkpoint))).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     return 0;
   } catch (const ReadError& e) {
     std::cerr << "error [" << to_string(e.kind()) << "]: " << e.what() << "\n";
@@ -78,7 +78,7 @@ int run_schema_diff(const SchemaDiffOptions& o) {
     return 2;
   }
   if (o.json) {
-    std::cout << schema_diff_json(diff).dump(2) << "\n";
+    std::cout << schema_diff_json(diff).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     write_schema_diff_text(std::cout, diff);
   }

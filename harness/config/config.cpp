@@ -1,16 +1,21 @@
 #include "config/config.hpp"
 
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <glob.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <filesystem>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "confine/confined_open.hpp"
 #include "config/suggest.hpp"
 #include "config/toml_fields.hpp"
 #include "engine/layout.hpp"
@@ -29,9 +34,11 @@ void fail_config(const SourcePlace& where, const std::string& message) {
 }
 
 namespace {
-// Stops at `where` when `path` leads outside the repository (see PathConfinement).
-void confine(const HarnessConfig& config, const SourcePlace& where, const std::string& what, const std::string& path) {
-  if (auto why = config.confinement.violation(path)) fail_config(where, what + ": " + *why);
+// Stops at `where` when `path` leads outside the repository, or into a link loop (see
+// PathConfinement); `shown`: the path as the config wrote it.
+void confine(const HarnessConfig& config, const SourcePlace& where, const std::string& what, const std::string& path,
+             const std::string& shown) {
+  if (auto why = config.confinement.violation(path, shown)) fail_config(where, what + ": " + *why);
 }
 }  // namespace
 
@@ -115,7 +122,7 @@ void read_run(const TomlFields& f, HarnessConfig& config) {
   if (auto v = f.number("cpu_seconds_per_unit", 1, 1e7)) r.cpu_seconds_per_unit = *v;
   if (auto v = f.integer("max_file_mib", 1, 1 << 24)) r.max_file_mib = static_cast<std::uint64_t>(*v);
   if (auto v = f.string("report_dir")) {
-    confine(config, {f.file(), v->line, v->column}, "[run] report_dir", config_relative(config, v->value));
+    confine(config, {f.file(), v->line, v->column}, "[run] report_dir", config_relative(config, v->value), v->value);
     r.report_dir = v->value;
   }
   if (auto v = f.strings("formats")) {
@@ -138,7 +145,7 @@ void read_run(const TomlFields& f, HarnessConfig& config) {
   }
   if (auto v = f.string("expectations_file")) {
     r.expectations_file = config_relative(config, v->value);
-    confine(config, {f.file(), v->line, v->column}, "[run] expectations_file", r.expectations_file);
+    confine(config, {f.file(), v->line, v->column}, "[run] expectations_file", r.expectations_file, v->value);
   }
   if (auto v = f.boolean("fail_on_stale_expectations")) r.fail_on_stale_expectations = *v;
 }
@@ -190,7 +197,9 @@ void flatten_options(const TomlFields& f, const toml::table& table, const std::s
 
 void read_plugins(const TomlFields& f, HarnessConfig& config, const toml::table& table) {
   if (auto v = f.strings("paths")) {
-    for (const Located& p : *v) confine(config, {f.file(), p.line, p.column}, "[plugins] paths", config_relative(config, p.value));
+    for (const Located& p : *v) {
+      confine(config, {f.file(), p.line, p.column}, "[plugins] paths", config_relative(config, p.value), p.value);
+    }
     config.plugin_paths = *v;
   }
   for (const auto& [key, node] : table) {
@@ -249,11 +258,10 @@ std::vector<KeyRuleSetting> read_key_rules(const TomlFields& f, const toml::tabl
     r.check_keys({"pattern", "replace"});
     const auto pattern = r.string("pattern");
     if (!pattern) f.fail(item, "a key rule needs pattern = '<regex>' (and replace = '...', default '')");
-    try {
-      std::regex check(pattern->value, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      fail_config({f.file(), pattern->line, pattern->column},
-                  "key rule pattern '" + pattern->value + "' is not a valid regex: " + e.what());
+    if (const std::string problem = key_rule_pattern_problem(pattern->value); !problem.empty()) {
+      // The pattern may be huge or unprintable: quote its start only.
+      const std::string shown = pattern->value.size() > 80 ? pattern->value.substr(0, 80) + "..." : pattern->value;
+      fail_config({f.file(), pattern->line, pattern->column}, "key rule pattern '" + shown + "' is not a valid regex: " + problem);
     }
     const auto replace = r.string("replace");
     rules.push_back({pattern->value, replace ? replace->value : ""});
@@ -324,9 +332,14 @@ ModelEntry read_model_entry(const TomlFields& f, const HarnessConfig& config) {
     if (!path) f.fail(value, what + " must be a path (relative to the config)");
     const SourcePlace where = f.place(value);
     const std::string full = config_relative(config, path->get());
-    confine(config, where, what, full);  // first: a config may not learn what exists outside
-    if (!std::filesystem::is_regular_file(full)) fail_config(where, what + ": '" + path->get() + "' is not a file (" + full + ")");
-    m.options["files." + std::string(key.str())] = std::filesystem::weakly_canonical(full).string();
+    confine(config, where, what, full, path->get());  // first: a config may not learn what exists outside
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(full, ec)) {
+      fail_config(where, what + ": '" + path->get() + "' is not a file" + (ec ? " (" + ec.message() + ")" : ""));
+    }
+    const std::string real = std::filesystem::canonical(full, ec).string();
+    if (ec) fail_config(where, what + ": '" + path->get() + "' cannot be resolved: " + ec.message());
+    m.options["files." + std::string(key.str())] = real;
   }
   return m;
 }
@@ -356,9 +369,35 @@ std::vector<ExpectationSetting> read_expectations(const TomlFields& root) {
   return out;
 }
 
-toml::table parse_toml(const std::string& path) {
+// The text of a TOML file, opened where it really lies in `confine_to` (anywhere when
+// empty): the baseline is named by the config, so its check is made on the open file.
+std::string read_toml_text(const std::string& path, const AllowedDirs& confine_to) {
+  const ConfinedFd opened = open_for_reading(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, confine_to);
+  if (opened.outside) {
+    throw ConfigError(path, 0, 0, "is outside the repository (it resolves to " + opened.real +
+                                      "): a config may only name files inside it; allow a directory with --allow-path DIR");
+  }
+  struct stat st {};
+  if (!opened.fd || ::fstat(opened.fd.get(), &st) != 0) {
+    throw ConfigError(path, 0, 0, std::string("cannot read: ") + std::strerror(opened.fd ? errno : opened.error));
+  }
+  if (!S_ISREG(st.st_mode)) throw ConfigError(path, 0, 0, "cannot read: not a regular file");
+  std::string text;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(opened.fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw ConfigError(path, 0, 0, std::string("cannot read: ") + std::strerror(errno));
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
+toml::table parse_toml(const std::string& path, const AllowedDirs& confine_to = {}) {
+  const std::string text = read_toml_text(path, confine_to);
   try {
-    return toml::parse_file(path);
+    return toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     const auto& where = e.source();
     if (where.begin.line == 0) throw ConfigError(path, 0, 0, std::string(e.description()));
@@ -368,7 +407,14 @@ toml::table parse_toml(const std::string& path) {
 }  // namespace
 
 HarnessConfig load_config(const std::string& path, const std::vector<std::string>& allowed_dirs) {
-  if (!std::filesystem::is_regular_file(path)) throw ConfigError(path, 0, 0, "cannot read the config: no such file");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    // A link loop (or an unreadable link) is said as such: "no such file" would send the
+    // reader looking for a typo.
+    throw ConfigError(path, 0, 0, ec && ec.value() != ENOENT ? "cannot read the config: " + ec.message() + 
+                                                                   (ec.value() == ELOOP ? " (a symbolic link loop)" : "")
+                                                             : "cannot read the config: no such file");
+  }
   const toml::table root = parse_toml(path);
   HarnessConfig config;
   config.file = path;
@@ -415,9 +461,9 @@ HarnessConfig load_config(const std::string& path, const std::vector<std::string
       for (const auto& g : *v) config.allowed_globals.push_back(g.value);
     }
   }
-  if (!config.run.expectations_file.empty() && std::filesystem::exists(config.run.expectations_file)) {
+  if (!config.run.expectations_file.empty() && std::filesystem::exists(config.run.expectations_file, ec)) {
     const std::string& baseline = config.run.expectations_file;
-    const toml::table b = parse_toml(baseline);
+    const toml::table b = parse_toml(baseline, config.confinement.roots());
     const TomlFields f(baseline, b, "");
     f.check_keys({"expectations"});
     for (auto& e : read_expectations(f)) config.expectations.push_back(std::move(e));
@@ -450,9 +496,16 @@ std::vector<std::string> expand_group(const HarnessConfig& config, const Checkpo
                             config.base_dir + ")");
     }
     for (std::size_t i = 0; i < matches.gl_pathc; ++i) {
-      const std::string match = std::filesystem::relative(matches.gl_pathv[i]).string();
-      if (is_golden_file(match)) continue;  // recorded outputs beside a checkpoint, not one
-      if (auto why = config.confinement.violation(matches.gl_pathv[i])) {
+      const std::string found = matches.gl_pathv[i];
+      if (is_golden_file(found)) continue;  // recorded outputs beside a checkpoint, not one
+      // Checked before anything resolves it: a link loop is an error here, at the pattern.
+      const std::string in_config = std::filesystem::path(found).lexically_relative(config.base_dir).string();
+      const std::string shown = in_config.empty() || in_config.rfind("..", 0) == 0 ? found : in_config;
+      std::optional<std::string> why = config.confinement.violation(found, shown);
+      std::error_code ec;
+      const std::string match = why ? "" : std::filesystem::relative(found, ec).string();
+      if (!why && ec) why = "'" + shown + "' cannot be resolved: " + ec.message();
+      if (why) {
         ::globfree(&matches);
         throw ConfigError(config.file, located.line, located.column, "[[checkpoints]] '" + group.name + "' files: " + *why);
       }

@@ -9,19 +9,29 @@
 
 namespace ckpt {
 
+// Patterns run on RE2, a linear-time engine (no backreferences or lookaround), since keys
+// come from the checkpoint and patterns from a config a pull request may change.
 struct KeyRule {
-  std::string pattern;      // ECMAScript regex: "^module\\."
-  std::string replacement;  // "$1" references allowed
+  std::string pattern;      // RE2 syntax, bytes as Latin-1 like std::regex<char>: "^module\\."
+  std::string replacement;  // ECMAScript format: $1..$99, $& (the match), $` and $' (around it), $$
 };
+
+// Longer patterns are refused: real rules are prefixes and renames, and a bound on the
+// pattern bounds the compiled program and the time per byte of key.
+constexpr std::size_t kMaxKeyRulePatternBytes = 1024;
 
 class KeyRuleError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
+// Why `pattern` cannot be a key rule ("" when it can): for config and command-line errors.
+std::string key_rule_pattern_problem(const std::string& pattern);
+
 // Rewrites every key (and every `_metadata` prefix) with each rule in order; records in
 // `state.applied_rules` which rules changed how many keys. Throws KeyRuleError for an
-// invalid pattern or when two keys end up the same.
+// invalid pattern, when two keys end up the same, or when a rule would scan keys without
+// bound (many matches in a huge key).
 void apply_key_rules(StateDict& state, const std::vector<KeyRule>& rules);
 
 // When the checkpoint's keys and the model's differ by a common leading component

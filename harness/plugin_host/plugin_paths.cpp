@@ -36,7 +36,11 @@ std::vector<std::string> plugin_files_in(const std::string& path) {
   if (!fs::is_directory(path, ec)) return {path};
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(path, ec)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".so") files.push_back(entry.path().string());
+    if (entry.path().extension() != ".so") continue;
+    std::error_code status;
+    const bool regular = entry.is_regular_file(status);
+    // A link loop is listed, to be refused where it is used: never a reason to throw here.
+    if (regular || (status && status != std::errc::no_such_file_or_directory)) files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());
   return files;

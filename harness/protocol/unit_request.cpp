@@ -52,7 +52,8 @@ json to_json(const UnitRequest& r) {
   return json{{"id", r.id},           {"plugin_file", r.plugin_file}, {"options", r.options},
               {"checkpoint", r.checkpoint}, {"golden", r.golden},     {"layout", r.layout},
               {"key_rules", rules},   {"cases", cases},               {"settings", settings_json(r.settings)},
-              {"allowed_globals", r.allowed_globals}, {"max_file_bytes", r.max_file_bytes}};
+              {"allowed_globals", r.allowed_globals}, {"max_file_bytes", r.max_file_bytes},
+              {"confine_to", r.confine_to}};
 }
 
 UnitRequest request_from_json(const json& j) {
@@ -68,6 +69,7 @@ UnitRequest request_from_json(const json& j) {
   r.settings = settings_from_json(j.at("settings"));
   r.allowed_globals = j.at("allowed_globals").get<std::vector<std::string>>();
   r.max_file_bytes = j.at("max_file_bytes").get<std::uint64_t>();
+  r.confine_to = j.at("confine_to").get<std::vector<std::string>>();
   return r;
 }
 

@@ -29,6 +29,9 @@ struct UnitRequest {
   ScenarioSettings settings;
   std::vector<std::string> allowed_globals;
   std::uint64_t max_file_bytes = 0;           // 0: the reader's default
+  // Directories the unit's files (checkpoint, shards, golden file) must really lie in:
+  // the config's repository and --allow-path (resolved); empty: anywhere.
+  std::vector<std::string> confine_to{};
 };
 
 nlohmann::json to_json(const UnitRequest& request);

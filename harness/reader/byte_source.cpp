@@ -18,17 +18,18 @@ namespace {
   throw ReadError(ReadErrorKind::kIo, path, "", what);
 }
 
-struct FdCloser {
-  int fd;
-  ~FdCloser() { ::close(fd); }
-};
 }  // namespace
 
-std::shared_ptr<const ByteSource> ByteSource::map_file(const std::string& path, std::uint64_t max_bytes) {
+std::shared_ptr<const ByteSource> ByteSource::map_file(const std::string& path, std::uint64_t max_bytes,
+                                                      const AllowedDirs& confine_to) {
   // O_NONBLOCK: opening a FIFO with no writer must not hang the reader.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) io_error(path, std::string("cannot open: ") + std::strerror(errno));
-  FdCloser closer{fd};
+  ConfinedFd opened = open_for_reading(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, confine_to);
+  if (opened.outside) {
+    io_error(path, "is outside the directories files may be read from (it resolves to " + opened.real +
+                       "): a symbolic link may not lead out of the repository; allow a directory with --allow-path DIR");
+  }
+  if (!opened.fd) io_error(path, std::string("cannot open: ") + std::strerror(opened.error));
+  const int fd = opened.fd.get();
   struct stat st {};
   if (::fstat(fd, &st) != 0) io_error(path, std::string("cannot stat: ") + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) io_error(path, "is a directory, expected a checkpoint file");
@@ -49,7 +50,7 @@ std::shared_ptr<const ByteSource> ByteSource::map_file(const std::string& path, 
                                         : ""));
   }
   source->mapping_ = mapped;
-  source->fd_ = ::dup(fd);
+  source->fd_ = opened.fd.release();
   source->data_ = static_cast<const std::uint8_t*>(mapped);
   source->size_ = size;
   return source;

@@ -8,14 +8,18 @@
 #include <string_view>
 #include <vector>
 
+#include "confine/confined_open.hpp"
+
 namespace ckpt {
 
 class ByteSource {
  public:
   // Maps `path` read-only. Refuses anything that is not a regular file (directories,
-  // FIFOs, devices) without blocking, and files larger than `max_bytes`.
-  static std::shared_ptr<const ByteSource> map_file(const std::string& path,
-                                                    std::uint64_t max_bytes = kNoLimit);
+  // FIFOs, devices) without blocking, and files larger than `max_bytes`. With
+  // `confine_to`, refuses a file that really lies outside those directories (a link to
+  // /etc/shadow), checked on the opened descriptor (confine/confined_open.hpp).
+  static std::shared_ptr<const ByteSource> map_file(const std::string& path, std::uint64_t max_bytes = kNoLimit,
+                                                    const AllowedDirs& confine_to = {});
   static std::shared_ptr<const ByteSource> from_memory(std::string name, std::vector<std::uint8_t> bytes);
 
   ByteSource(const ByteSource&) = delete;

@@ -60,7 +60,7 @@ std::string describe_start(const ByteSource& s) {
 }  // namespace
 
 Checkpoint read_checkpoint(const std::string& path, const ReadOptions& options) {
-  return read_checkpoint(ByteSource::map_file(path, options.max_file_bytes), options);
+  return read_checkpoint(ByteSource::map_file(path, options.max_file_bytes, options.confine_to), options);
 }
 
 Checkpoint read_checkpoint(std::shared_ptr<const ByteSource> source, const ReadOptions& options) {

@@ -36,6 +36,9 @@ struct ReadOptions {
   std::uint64_t max_file_bytes = ByteSource::kNoLimit;
   std::size_t max_depth = 1000;              // nesting of containers
   std::uint64_t max_expanded_values = 50'000'000;  // values counted along every path (shared-reference bombs)
+  // Directories every file read (the checkpoint, an index's shards) must really lie in,
+  // links resolved; empty: anywhere. The caller's policy: the reader knows no config.
+  AllowedDirs confine_to{};
 };
 
 class Checkpoint {

@@ -28,10 +28,12 @@ struct VisitState {
   std::size_t height = 0;  // values on the longest path down from this one, itself included
 };
 
+// A level of the walk holds how it was reached, not its path: a deep tree under a long
+// shared key would otherwise hold that key once per level at every level.
 struct Frame {
   const Value* value;
-  Path path;
-  std::vector<ValueChild> children;
+  ChildRef via;  // unused for the root
+  std::vector<ChildRef> children;
   std::size_t next = 0;
   std::uint64_t expanded = 1;
   std::size_t height = 1;
@@ -56,43 +58,49 @@ Checkpoint CheckpointBuilder::finish(const ReadOptions& options) {
   std::unordered_set<std::string> placed_names;
   std::vector<std::pair<std::string, std::string>> occurrences;  // (global, path) in tree order
 
-  auto enter = [&](const Value* v, const Path& path) -> bool {
+  std::vector<Frame> stack;
+  // The path of the top frame's child `child` (or of the top frame when null), rendered
+  // from the frames on demand.
+  auto path_of = [&stack](const ChildRef* child) {
+    const std::size_t levels = (stack.empty() ? 0 : stack.size() - 1) + (child ? 1 : 0);
+    return Path::render(levels, [&](std::size_t i) { return i + 1 < stack.size() ? stack[i + 1].via.component() : child->component(); });
+  };
+
+  auto enter = [&](const Value* v, const ChildRef* child) -> bool {
     VisitState& st = visits[v];
     if (st.on_stack) {
-      throw ReadError(ReadErrorKind::kPickle, file, path.str(), "recursive structure: this value contains itself");
+      throw ReadError(ReadErrorKind::kPickle, file, path_of(child), "recursive structure: this value contains itself");
     }
     if (st.done) return false;
     if (v->kind == ValueKind::kTensor) {
       std::string problem = check_view_within_storage(v->tensor);
-      if (!problem.empty()) throw ReadError(ReadErrorKind::kTensor, file, path.str(), problem);
+      if (!problem.empty()) throw ReadError(ReadErrorKind::kTensor, file, path_of(child), problem);
     }
     if ((v->kind == ValueKind::kObject || v->kind == ValueKind::kGlobal) && unknown_names.count(v->text)) {
-      occurrences.emplace_back(v->text, path.str());
+      occurrences.emplace_back(v->text, path_of(child));
       placed_names.insert(v->text);
     }
     st.on_stack = true;
     return true;
   };
 
-  std::vector<Frame> stack;
-  enter(checkpoint_.root_, Path());
-  stack.push_back({checkpoint_.root_, Path(), children_of(*checkpoint_.root_)});
+  enter(checkpoint_.root_, nullptr);
+  stack.push_back({checkpoint_.root_, {}, child_refs_of(*checkpoint_.root_)});
   while (!stack.empty()) {
     Frame& top = stack.back();
     if (top.next < top.children.size()) {
-      const ValueChild child = top.children[top.next++];
-      Path path = child_path(top.path, child.component);
-      if (enter(child.value, path)) {
+      const ChildRef child = top.children[top.next++];
+      if (enter(child.value, &child)) {
         if (stack.size() >= options.max_depth) {
-          throw ReadError(ReadErrorKind::kLimit, file, path.str(),
+          throw ReadError(ReadErrorKind::kLimit, file, path_of(&child),
                           "containers nested deeper than " + std::to_string(options.max_depth) + " levels");
         }
-        stack.push_back({child.value, std::move(path), children_of(*child.value)});
+        stack.push_back({child.value, child, child_refs_of(*child.value)});
       } else {
         // Met again through a shared reference: its whole subtree now hangs below this path.
         const VisitState& shared = visits[child.value];
         if (stack.size() + shared.height > options.max_depth) {
-          throw ReadError(ReadErrorKind::kLimit, file, path.str(),
+          throw ReadError(ReadErrorKind::kLimit, file, path_of(&child),
                           "containers nested deeper than " + std::to_string(options.max_depth) + " levels");
         }
         top.expanded = saturating_add(top.expanded, shared.expanded);
@@ -106,7 +114,7 @@ Checkpoint CheckpointBuilder::finish(const ReadOptions& options) {
     st.expanded = top.expanded;
     st.height = top.height;
     if (top.expanded > options.max_expanded_values) {
-      throw ReadError(ReadErrorKind::kLimit, file, top.path.str(),
+      throw ReadError(ReadErrorKind::kLimit, file, path_of(nullptr),
                       "shared references expand to more than " + std::to_string(options.max_expanded_values) +
                           " values (a reference bomb?)");
     }

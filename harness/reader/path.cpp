@@ -42,10 +42,15 @@ Path Path::child_other(std::string rendering) const {
 }
 
 std::string Path::str() const {
+  return render(components_.size(), [this](std::size_t i) { return components_[i]; });
+}
+
+std::string Path::render(std::size_t n, const std::function<PathComponent(std::size_t)>& component_at) {
   // A path deeper than any real checkpoint's (a hostile nesting) keeps its ends, so that a
   // message stays readable: ['a'][0][0][0][0][0][...990 more levels...][0][0][0][0][0].
   constexpr std::size_t kShownAtEachEnd = 6;
-  const std::size_t n = components_.size();
+  // A key longer than any real one keeps its start: paths stay small whatever the keys hold.
+  constexpr std::size_t kShownKeyBytes = 200;
   const bool abbreviated = n > 4 * kShownAtEachEnd;
   std::string out;
   for (std::size_t i = 0; i < n; ++i) {
@@ -54,17 +59,25 @@ std::string Path::str() const {
       i = n - kShownAtEachEnd - 1;
       continue;
     }
-    const PathComponent& c = components_[i];
+    const PathComponent c = component_at(i);
     out += '[';
     switch (c.kind) {
-      case PathComponent::Kind::kKey: out += python_quote(c.key); break;
+      case PathComponent::Kind::kKey:
+        if (c.key.size() > kShownKeyBytes + 40) {
+          std::size_t cut = kShownKeyBytes;
+          while (cut > 0 && (static_cast<unsigned char>(c.key[cut]) & 0xc0) == 0x80) --cut;  // not inside a character
+          out += python_quote(c.key.substr(0, cut)) + "...(" + std::to_string(c.key.size()) + " bytes)";
+        } else {
+          out += python_quote(c.key);
+        }
+        break;
       case PathComponent::Kind::kIntKey:
       case PathComponent::Kind::kIndex: out += std::to_string(c.number); break;
       case PathComponent::Kind::kOther: break;
     }
     if (c.kind == PathComponent::Kind::kOther) {
       out.pop_back();  // other components carry their own punctuation: .attr, <args>
-      out += c.key;
+      out += c.key.size() > kShownKeyBytes + 40 ? c.key.substr(0, kShownKeyBytes) + "..." : c.key;
     } else {
       out += ']';
     }

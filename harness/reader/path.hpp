@@ -1,6 +1,7 @@
 #pragma once
 // Where a value sits in a checkpoint, printed as PyTorch users write it: ['generator']['main.0.weight'].
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,11 @@ class Path {
   const std::vector<PathComponent>& components() const { return components_; }
   bool empty() const { return components_.empty(); }
   std::string str() const;  // "" for the root, else ['a'][0]...
+
+  // What str() writes for a path of `n` components, asking only for those it shows (a deep
+  // path keeps its ends; a long key its start), so that a walker can name a place without
+  // holding the whole path.
+  static std::string render(std::size_t n, const std::function<PathComponent(std::size_t)>& component_at);
 
  private:
   std::vector<PathComponent> components_;

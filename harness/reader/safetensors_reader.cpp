@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "reader/checkpoint_builder.hpp"
 #include "reader/read_error.hpp"
@@ -11,26 +12,90 @@
 namespace ckpt {
 
 namespace {
-using Json = nlohmann::ordered_json;
+// Objects as std::map: ordered_json finds a key by a linear search at every insert, which
+// made a header of n tensors cost n^2. The order of the entries that matter is kept aside.
+using Json = nlohmann::json;
 constexpr std::uint64_t kMaxHeaderBytes = 100u << 20;  // the reference implementation's limit
 constexpr int kMaxJsonDepth = 64;  // headers and indexes nest 3 deep; dump() of deeper values recurses
 
-Json parse_json(std::string_view text, const std::string& file, std::uint64_t base, ReadErrorKind kind) {
-  const auto bounded = [&](int depth, Json::parse_event_t, Json&) {
-    if (depth > kMaxJsonDepth) {
-      throw ReadError(ReadErrorKind::kLimit, file, "byte " + std::to_string(base),
+struct ParsedJson {
+  Json value;
+  std::vector<std::string> order;  // names of the entries of interest, in file order
+};
+
+// nlohmann's DOM builder, watched: the nesting is bounded and the keys of interest are
+// noted in file order. (Its callback parser would do both, but at the end of every object
+// it searches the parent object for a discarded member: n^2 for a header of n tensors.)
+class WatchedDomParser {
+ public:
+  WatchedDomParser(Json& result, ParsedJson& out, const std::string& file, std::uint64_t base, ReadErrorKind kind,
+                   const std::string& ordered_member)
+      : dom_(result, true), out_(out), file_(file), base_(base), kind_(kind), ordered_member_(ordered_member) {}
+
+  bool null() { return dom_.null(); }
+  bool boolean(bool v) { return dom_.boolean(v); }
+  bool number_integer(Json::number_integer_t v) { return dom_.number_integer(v); }
+  bool number_unsigned(Json::number_unsigned_t v) { return dom_.number_unsigned(v); }
+  bool number_float(Json::number_float_t v, const Json::string_t& text) { return dom_.number_float(v, text); }
+  bool string(Json::string_t& v) { return dom_.string(v); }
+  bool binary(Json::binary_t& v) { return dom_.binary(v); }
+  bool start_object(std::size_t n) { return enter() && dom_.start_object(n); }
+  bool end_object() { --depth_; return dom_.end_object(); }
+  bool start_array(std::size_t n) { return enter() && dom_.start_array(n); }
+  bool end_array() { --depth_; return dom_.end_array(); }
+  bool parse_error(std::size_t position, const std::string& token, const nlohmann::detail::exception& e) {
+    return dom_.parse_error(position, token, e);  // throws it
+  }
+  bool key(Json::string_t& key) {
+    if (depth_ == 1) {
+      member_ = key;
+      if (!ordered_member_.empty() && !top_level_.insert(key).second) twice(key);
+    }
+    if (ordered_member_.empty() ? depth_ == 1 : depth_ == 2 && member_ == ordered_member_) {
+      if (!seen_.insert(key).second) twice(key);
+      out_.order.push_back(key);
+    }
+    return dom_.key(key);
+  }
+
+ private:
+  bool enter() {
+    if (++depth_ > kMaxJsonDepth) {
+      throw ReadError(ReadErrorKind::kLimit, file_, "byte " + std::to_string(base_),
                       "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     }
     return true;
-  };
+  }
+  [[noreturn]] void twice(const std::string& key) {
+    throw ReadError(kind_, file_, "byte " + std::to_string(base_), "the name '" + key + "' is given twice");
+  }
+
+  nlohmann::detail::json_sax_dom_parser<Json> dom_;
+  ParsedJson& out_;
+  const std::string& file_;
+  std::uint64_t base_;
+  ReadErrorKind kind_;
+  const std::string& ordered_member_;
+  int depth_ = 0;
+  std::string member_;  // the top-level key being read
+  std::unordered_set<std::string> seen_, top_level_;
+};
+
+// Parses `text`; `order` gets the keys of the top-level object, or of its member
+// `ordered_member` when given. A name given twice is refused: readers differ on which wins.
+ParsedJson parse_json(std::string_view text, const std::string& file, std::uint64_t base, ReadErrorKind kind,
+                      const std::string& ordered_member = "") {
+  ParsedJson out;
+  WatchedDomParser parser(out.value, out, file, base, kind, ordered_member);
   try {
-    return Json::parse(text.begin(), text.end(), bounded);
+    Json::sax_parse(text.begin(), text.end(), &parser);
   } catch (const Json::parse_error& e) {
     throw ReadError(kind, file, "byte " + std::to_string(base + (e.byte > 0 ? e.byte - 1 : 0)),
                     std::string("malformed JSON: ") + e.what());
   } catch (const Json::exception& e) {  // out_of_range.406: a number beyond double (1e400)
     throw ReadError(kind, file, "byte " + std::to_string(base), std::string("malformed JSON: ") + e.what());
   }
+  return out;
 }
 
 struct Span {
@@ -64,15 +129,16 @@ Checkpoint read_safetensors(std::shared_ptr<const ByteSource> source, const Read
   std::string_view header_text = cursor.take(header_len, "JSON header");
   const std::uint64_t buffer_start = 8 + header_len;
   const std::uint64_t buffer_size = source->size() - buffer_start;
-  Json header = parse_json(header_text, file, 8, ReadErrorKind::kSafetensors);
+  ParsedJson parsed = parse_json(header_text, file, 8, ReadErrorKind::kSafetensors);
+  const Json& header = parsed.value;
   if (!header.is_object()) throw ReadError(ReadErrorKind::kSafetensors, file, "header", "expected a JSON object");
 
   CheckpointBuilder builder(file, CheckpointFormat::kSafetensors, source->size());
   Value* root = builder.arena().make(ValueKind::kDict);
   root->ordered = true;
   std::vector<Span> spans;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    const std::string& name = it.key();
+  for (const std::string& name : parsed.order) {
+    const Json* it = &header.at(name);
     const std::string where = "header entry '" + name + "'";
     auto fail = [&](const std::string& what) { throw ReadError(ReadErrorKind::kSafetensors, file, where, what); };
     if (name == "__metadata__") {
@@ -164,7 +230,8 @@ Checkpoint read_safetensors(std::shared_ptr<const ByteSource> source, const Read
 
 Checkpoint read_safetensors_index(std::shared_ptr<const ByteSource> source, const ReadOptions& options) {
   const std::string& file = source->name();
-  Json index = parse_json(source->view(0, source->size()), file, 0, ReadErrorKind::kSafetensors);
+  ParsedJson parsed = parse_json(source->view(0, source->size()), file, 0, ReadErrorKind::kSafetensors, "weight_map");
+  const Json& index = parsed.value;
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
     throw ReadError(ReadErrorKind::kSafetensors, file, "", "expected an index with a \"weight_map\" object");
   }
@@ -180,8 +247,9 @@ Checkpoint read_safetensors_index(std::shared_ptr<const ByteSource> source, cons
   root->ordered = true;
   std::vector<std::shared_ptr<ValueArena>> keep_alive;
   const Json& map = index["weight_map"];
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    const std::string where = "weight_map['" + it.key() + "']";
+  for (const std::string& name : parsed.order) {
+    const Json* it = &map.at(name);
+    const std::string where = "weight_map['" + name + "']";
     if (!it->is_string()) throw ReadError(ReadErrorKind::kSafetensors, file, where, "expected a shard file name");
     const std::string shard = it->get<std::string>();
     if (shard.empty() || shard.find('/') != std::string::npos || shard.find('\\') != std::string::npos || shard == "..") {
@@ -190,7 +258,7 @@ Checkpoint read_safetensors_index(std::shared_ptr<const ByteSource> source, cons
     }
     auto found = shards.find(shard);
     if (found == shards.end()) {
-      auto shard_source = ByteSource::map_file((dir / shard).string(), options.max_file_bytes);
+      auto shard_source = ByteSource::map_file((dir / shard).string(), options.max_file_bytes, options.confine_to);
       // Sniffed first: an index naming an index (itself, say) must not recurse until the stack ends.
       if (looks_like_safetensors_index(*shard_source)) {
         throw ReadError(ReadErrorKind::kSafetensors, file, where, "shard '" + shard + "' is not a safetensors file");
@@ -201,12 +269,12 @@ Checkpoint read_safetensors_index(std::shared_ptr<const ByteSource> source, cons
       }
       found = shards.emplace(shard, std::move(part)).first;
     }
-    const Value* tensor = found->second.root().find(it.key());
+    const Value* tensor = found->second.root().find(name);
     if (!tensor) {
-      throw ReadError(ReadErrorKind::kSafetensors, file, where, "shard '" + shard + "' has no tensor named '" + it.key() + "'");
+      throw ReadError(ReadErrorKind::kSafetensors, file, where, "shard '" + shard + "' has no tensor named '" + name + "'");
     }
     Value* key = builder.arena().make(ValueKind::kStr);
-    key->text = it.key();
+    key->text = name;
     Value* value = builder.arena().make(ValueKind::kTensor);
     value->tensor = tensor->tensor;  // shares the shard's StorageRef and so its mapped file
     root->entries.push_back({key, value});

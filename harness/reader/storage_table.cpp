@@ -16,9 +16,15 @@ std::string storage_class_of(const Value& type) {
 }  // namespace
 
 Value* StorageTable::resolve(const Value& pid, ByteCursor& at, ValueArena& arena) {
-  if (pid.kind != ValueKind::kTuple || pid.items.size() < 5 || pid.items[0]->kind != ValueKind::kStr ||
+  const bool legacy = form_ == IdForm::kLegacy;
+  const std::size_t arity = legacy ? 6 : 5;
+  if (pid.kind != ValueKind::kTuple || pid.items.size() != arity || pid.items[0]->kind != ValueKind::kStr ||
       pid.items[0]->text != "storage") {
-    at.fail(ReadErrorKind::kPickle, "persistent id: expected ('storage', type, key, location, numel)");
+    const std::string form = legacy ? "('storage', type, key, location, numel, view_metadata)"
+                                    : "('storage', type, key, location, numel)";
+    const std::string found = pid.kind == ValueKind::kTuple ? "a tuple of " + std::to_string(pid.items.size()) + " item(s)"
+                                                            : std::string("a ") + to_string(pid.kind);
+    at.fail(ReadErrorKind::kPickle, "persistent id: expected " + form + " as torch.load unpacks it in this format, found " + found);
   }
   const Value& type = *pid.items[1];
   const Value& key = *pid.items[2];
@@ -35,7 +41,7 @@ Value* StorageTable::resolve(const Value& pid, ByteCursor& at, ValueArena& arena
   if (numel.kind != ValueKind::kInt || numel.big_integer || numel.integer < 0) {
     at.fail(ReadErrorKind::kPickle, "persistent id: element count is not a non-negative integer");
   }
-  if (pid.items.size() > 5 && pid.items[5]->kind != ValueKind::kNone) {
+  if (legacy && pid.items[5]->kind != ValueKind::kNone) {
     at.fail(ReadErrorKind::kUnsupported, "storage views (pre-0.4 view metadata) are not supported");
   }
 

@@ -1,6 +1,8 @@
 // Legacy torch.save files (_use_new_zipfile_serialization=False): five pickles in a row
 // (magic number, protocol version, sys info, the object, the storage keys), then each
-// storage as an int64 element count followed by its raw bytes.
+// storage as an int64 element count followed by its raw bytes. torch.load unpickles all
+// five with the same unpickler, so a global in any of them would run: every one is
+// scanned, and its globals are findings like the main pickle's.
 #include "reader/checkpoint_builder.hpp"
 #include "reader/read_error.hpp"
 #include "reader/storage_table.hpp"
@@ -25,16 +27,34 @@ Checkpoint read_torch_legacy(std::shared_ptr<const ByteSource> source, const Rea
   ByteCursor cursor(source->view(0, source->size()), file);
   ValueArena scratch;  // header pickles are not part of the tree
 
+  // A header pickle, scanned like the main one. Its globals are not part of the tree, so
+  // they are findings of the pickle they are in (no tree path).
+  auto load_header = [&](const char* what) {
+    Unpickler header(cursor, scratch, nullptr);
+    const Value* value = header.load();
+    builder.add_unknown_globals(header.unknown_globals(), what);
+    return std::make_pair(value, header.unknown_globals().size());
+  };
+  // Names the globals a refused header pickle holds: they would run before torch.load
+  // noticed the value is wrong.
+  auto globals_note = [](std::size_t count) {
+    return count == 0 ? std::string()
+                      : " (and it holds " + std::to_string(count) + " global(s) outside the allow-list, which torch.load "
+                                                                      "would run before noticing)";
+  };
+
   cursor.seek(sizeof kMagicPickle, "magic number");
   const std::size_t protocol_pos = cursor.position();
-  const Value* protocol = Unpickler(cursor, scratch, nullptr).load();
+  const auto [protocol, protocol_globals] = load_header("protocol version pickle");
   if (protocol->kind != ValueKind::kInt || protocol->integer != kProtocolVersion) {
     cursor.fail_at(protocol_pos, ReadErrorKind::kUnsupported,
-                   "legacy protocol version is not " + std::to_string(kProtocolVersion));
+                   "legacy protocol version is not " + std::to_string(kProtocolVersion) + globals_note(protocol_globals));
   }
   const std::size_t sys_info_pos = cursor.position();
-  const Value* sys_info = Unpickler(cursor, scratch, nullptr).load();
-  if (sys_info->kind != ValueKind::kDict) cursor.fail_at(sys_info_pos, ReadErrorKind::kPickle, "sys info: expected a dict");
+  const auto [sys_info, sys_info_globals] = load_header("sys info pickle");
+  if (sys_info->kind != ValueKind::kDict) {
+    cursor.fail_at(sys_info_pos, ReadErrorKind::kPickle, "sys info: expected a dict" + globals_note(sys_info_globals));
+  }
   if (const Value* little = sys_info->find("little_endian")) {
     builder.set_property("sys_info.little_endian", little->boolean ? "true" : "false");
     if (little->kind == ValueKind::kBool && !little->boolean) {
@@ -43,7 +63,8 @@ Checkpoint read_torch_legacy(std::shared_ptr<const ByteSource> source, const Rea
   }
   builder.set_property("version", std::to_string(kProtocolVersion));
 
-  StorageTable storages([](StorageRef& storage, ByteCursor&) { (void)storage; });  // located after the keys list
+  StorageTable storages(StorageTable::IdForm::kLegacy,
+                        [](StorageRef& storage, ByteCursor&) { (void)storage; });  // located after the keys list
   Unpickler main(cursor, builder.arena(), [&](const Value& pid, ByteCursor& at) {
     return storages.resolve(pid, at, builder.arena());
   });
@@ -51,10 +72,14 @@ Checkpoint read_torch_legacy(std::shared_ptr<const ByteSource> source, const Rea
   builder.add_unknown_globals(main.unknown_globals(), "main pickle");
 
   const std::size_t keys_pos = cursor.position();
-  const Value* keys = Unpickler(cursor, scratch, nullptr).load();
-  if (keys->kind != ValueKind::kList) cursor.fail_at(keys_pos, ReadErrorKind::kPickle, "storage keys: expected a list of strings");
+  const auto [keys, keys_globals] = load_header("storage keys pickle");
+  if (keys->kind != ValueKind::kList) {
+    cursor.fail_at(keys_pos, ReadErrorKind::kPickle, "storage keys: expected a list of strings" + globals_note(keys_globals));
+  }
   for (const Value* key : keys->items) {
-    if (key->kind != ValueKind::kStr) cursor.fail_at(keys_pos, ReadErrorKind::kPickle, "storage keys: expected strings");
+    if (key->kind != ValueKind::kStr) {
+      cursor.fail_at(keys_pos, ReadErrorKind::kPickle, "storage keys: expected strings" + globals_note(keys_globals));
+    }
     std::shared_ptr<StorageRef> storage = storages.find(key->text);
     const std::size_t header_pos = cursor.position();
     const std::uint64_t count = cursor.u64("storage element count");

@@ -43,6 +43,23 @@ std::string find_prefix(const ZipArchive& zip) {
   }
   return prefixes[0];
 }
+
+// torch.jit.load also unpickles constants.pkl (and a program may carry more .pkl records):
+// every pickle of the file is scanned for globals, though only data.pkl builds the tree.
+// Their persistent ids (tensor constants) are read as inert placeholders.
+void scan_other_pickles(const ZipArchive& zip, const std::string& prefix, CheckpointBuilder& builder) {
+  ValueArena scratch;
+  for (const ZipEntry& e : zip.entries()) {
+    const std::string& n = e.name;
+    if (n == prefix + "data.pkl" || n.size() < 4 || n.compare(n.size() - 4, 4, ".pkl") != 0) continue;
+    const std::string where = "zip entry '" + n + "'";
+    ByteCursor cursor(zip.checked_bytes(e), zip.source().name(), where);
+    Unpickler unpickler(cursor, scratch, [&scratch](const Value&, ByteCursor&) { return scratch.make(ValueKind::kNone); });
+    unpickler.trust_torchscript_classes();
+    unpickler.load();
+    builder.add_unknown_globals(unpickler.unknown_globals(), where);
+  }
+}
 }  // namespace
 
 Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOptions& options) {
@@ -75,10 +92,10 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
 
   bool big_endian = false;
   for (const char* record : {"version", ".data/version", "byteorder"}) {
-    if (const ZipEntry* e = zip.find(prefix + record)) builder.set_property(record, trimmed(zip.bytes(*e)));
+    if (const ZipEntry* e = zip.find(prefix + record)) builder.set_property(record, trimmed(zip.checked_bytes(*e)));
   }
   if (const ZipEntry* e = zip.find(prefix + "byteorder")) {
-    const std::string order = trimmed(zip.bytes(*e));
+    const std::string order = trimmed(zip.checked_bytes(*e));
     if (order != "little" && order != "big") {
       throw ReadError(ReadErrorKind::kZip, file, "zip entry '" + e->name + "'",
                       "byteorder record says '" + order + "', expected 'little' or 'big'");
@@ -86,7 +103,7 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
     big_endian = order == "big";
   }
   if (const ZipEntry* e = zip.find(prefix + "version")) {
-    const std::string version = trimmed(zip.bytes(*e));
+    const std::string version = trimmed(zip.checked_bytes(*e));
     char* end = nullptr;
     long v = std::strtol(version.c_str(), &end, 10);
     if (version.empty() || *end != '\0' || v < 1 || v > 10) {
@@ -95,7 +112,7 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
     }
   }
 
-  StorageTable storages([&](StorageRef& storage, ByteCursor& at) {
+  StorageTable storages(StorageTable::IdForm::kZip, [&](StorageRef& storage, ByteCursor& at) {
     const std::string name = prefix + "data/" + storage.key;
     const ZipEntry* record = zip.find(name);
     if (!record) at.fail(ReadErrorKind::kZip, "storage record '" + name + "' is missing from the archive");
@@ -118,12 +135,14 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
 
   const ZipEntry& pickle_entry = *zip.find(prefix + "data.pkl");
   const std::string where = "zip entry '" + pickle_entry.name + "'";
-  ByteCursor cursor(zip.bytes(pickle_entry), file, where);
+  ByteCursor cursor(zip.checked_bytes(pickle_entry), file, where);
   Unpickler unpickler(cursor, builder.arena(), [&](const Value& pid, ByteCursor& at) {
     return storages.resolve(pid, at, builder.arena());
   });
+  if (torchscript) unpickler.trust_torchscript_classes();
   builder.set_root(unpickler.load());
   builder.add_unknown_globals(unpickler.unknown_globals(), where);
+  if (torchscript) scan_other_pickles(zip, prefix, builder);
   return builder.finish(options);
 }
 

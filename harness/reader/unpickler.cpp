@@ -1,5 +1,6 @@
 #include "reader/unpickler.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -17,22 +18,18 @@ std::string hex_byte(std::uint8_t b) {
   return std::string("0x") + hex[b >> 4] + hex[b & 15];
 }
 
-// Canonical hash key of a dict key, equal where Python's keys compare equal (1 == 1.0 == True).
-// Tuple keys are bounded in depth (recursion) and in key length (a tuple of shared tuples
-// doubles at each level: 40 levels fit in 90 bytes of pickle).
-enum class KeyHash { kHashable, kUnhashable, kTooComplex };
+// Dict keys: equal where Python's keys compare equal (1 == 1.0 == True). Tuple keys are
+// bounded in depth (recursion) and in their size written out (a tuple of shared tuples
+// doubles at each level: 40 levels fit in 90 bytes of pickle), as before interning.
 constexpr std::size_t kMaxKeyDepth = 100;
-constexpr std::size_t kMaxKeyBytes = 1u << 20;
+constexpr std::uint64_t kMaxKeyBytes = 1u << 20;
 
-// Keys of tuples met before in this key (shared through the memo or DUP): each is
-// expanded once, so a tuple of shared tuples costs its size, not 2^depth visits.
-using KeyCache = std::unordered_map<const Value*, std::string>;
-
-KeyHash canonical_key(const Value& key, std::string& out, KeyCache& cache, std::size_t depth = 0) {
+// The canonical text of a key that is not a tuple; false for unhashable values.
+bool leaf_key(const Value& key, std::string& out) {
   switch (key.kind) {
-    case ValueKind::kNone: out = "n"; return KeyHash::kHashable;
-    case ValueKind::kBool: out = key.boolean ? "i1" : "i0"; return KeyHash::kHashable;
-    case ValueKind::kInt: out = key.big_integer ? "I" + key.text : "i" + std::to_string(key.integer); return KeyHash::kHashable;
+    case ValueKind::kNone: out = "n"; return true;
+    case ValueKind::kBool: out = key.boolean ? "i1" : "i0"; return true;
+    case ValueKind::kInt: out = key.big_integer ? "I" + key.text : "i" + std::to_string(key.integer); return true;
     case ValueKind::kFloat:
       if (std::isfinite(key.real) && key.real == std::floor(key.real) && std::fabs(key.real) < 9.2e18) {
         out = "i" + std::to_string(static_cast<std::int64_t>(key.real));
@@ -41,32 +38,19 @@ KeyHash canonical_key(const Value& key, std::string& out, KeyCache& cache, std::
         std::snprintf(buf, sizeof buf, "f%.17g", key.real);
         out = buf;
       }
-      return KeyHash::kHashable;
-    case ValueKind::kStr: out = "s" + key.text; return KeyHash::kHashable;
-    case ValueKind::kBytes: out = "b" + key.text; return KeyHash::kHashable;
+      return true;
+    case ValueKind::kStr: out = "s" + key.text; return true;
+    case ValueKind::kBytes: out = "b" + key.text; return true;
     case ValueKind::kDType:
     case ValueKind::kDevice:
-    case ValueKind::kGlobal: out = "g" + key.text; return KeyHash::kHashable;
-    case ValueKind::kTuple: {
-      if (depth >= kMaxKeyDepth) return KeyHash::kTooComplex;
-      if (auto it = cache.find(&key); it != cache.end()) {
-        out = it->second;
-        return KeyHash::kHashable;
-      }
-      std::string all = "t(";
-      for (const Value* item : key.items) {
-        std::string part;
-        const KeyHash hash = canonical_key(*item, part, cache, depth + 1);
-        if (hash != KeyHash::kHashable) return hash;
-        if (all.size() + part.size() > kMaxKeyBytes) return KeyHash::kTooComplex;
-        all += std::to_string(part.size()) + ":" + part;
-      }
-      out = all + ")";
-      cache.emplace(&key, out);
-      return KeyHash::kHashable;
-    }
-    default: return KeyHash::kUnhashable;  // lists, dicts, sets are unhashable; objects hash by identity
+    case ValueKind::kGlobal: out = "g" + key.text; return true;
+    default: return false;  // lists, dicts, sets are unhashable; objects hash by identity
   }
+}
+
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t out;
+  return __builtin_add_overflow(a, b, &out) ? ~std::uint64_t{0} : out;
 }
 
 [[noreturn]] void call_error(void* context, const std::string& what) {
@@ -76,7 +60,44 @@ KeyHash canonical_key(const Value& key, std::string& out, KeyCache& cache, std::
 }  // namespace
 
 Unpickler::Unpickler(ByteCursor& in, ValueArena& arena, PersistentLoader persistent_load)
-    : in_(in), arena_(arena), persistent_load_(std::move(persistent_load)) {}
+    : in_(in), arena_(arena), persistent_load_(std::move(persistent_load)) {
+  input_bytes_ = in_.position() + in_.remaining();
+  memory_budget_ = std::max<std::uint64_t>(kMinMemoryBudget, kMemoryPerInputByte * input_bytes_);
+}
+
+Unpickler::KeyHash Unpickler::key_id(const Value& key, KeyId& out, std::size_t depth) {
+  if (auto it = key_ids_.find(&key); it != key_ids_.end()) {
+    out = it->second;
+    return depth + out.height > kMaxKeyDepth ? KeyHash::kTooComplex : KeyHash::kHashable;
+  }
+  std::string canonical;
+  KeyId made;
+  if (key.kind == ValueKind::kTuple) {
+    if (depth >= kMaxKeyDepth) return KeyHash::kTooComplex;
+    canonical = "t";
+    made.expanded = 3;  // t( )
+    made.height = 1;
+    for (const Value* item : key.items) {
+      KeyId part;
+      const KeyHash hash = key_id(*item, part, depth + 1);
+      if (hash != KeyHash::kHashable) return hash;
+      canonical.append(reinterpret_cast<const char*>(&part.id), sizeof part.id);
+      made.expanded = saturating_add(made.expanded, saturating_add(part.expanded, std::to_string(part.expanded).size() + 1));
+      if (made.expanded > kMaxKeyBytes) return KeyHash::kTooComplex;
+      made.height = std::max(made.height, part.height + 1);
+    }
+  } else {
+    if (!leaf_key(key, canonical)) return KeyHash::kUnhashable;
+    made.expanded = canonical.size();
+  }
+  auto [it, inserted] = interned_keys_.emplace(std::move(canonical), interned_keys_.size());
+  if (inserted) charge(it->first.size() + 64);
+  made.id = it->second;
+  key_ids_.emplace(&key, made);
+  charge(64);
+  out = made;
+  return KeyHash::kHashable;
+}
 
 Value* Unpickler::pop(const char* op) {
   const std::size_t floor = marks_.empty() ? 0 : marks_.back();
@@ -109,13 +130,21 @@ std::vector<Value*> Unpickler::pop_mark(const char* op) {
 
 void Unpickler::memo_put(std::uint64_t index) {
   Value* v = top("PUT");
-  if (index >= memo_dense_.size() && index < memo_dense_.size() + 65536) memo_dense_.resize(index + 1, nullptr);
+  if (index >= memo_dense_.size() && index < memo_dense_.size() + 65536) {
+    charge((index + 1 - memo_dense_.size()) * sizeof(Value*));  // a few bytes of PUT can add 64 Ki slots
+    memo_dense_.resize(index + 1, nullptr);
+  }
   if (index < memo_dense_.size()) {
     if (!memo_dense_[index] && !memo_.count(index)) ++memo_count_;
     memo_dense_[index] = v;
     return;
   }
-  if (memo_.emplace(index, v).second) ++memo_count_; else memo_[index] = v;
+  if (memo_.emplace(index, v).second) {
+    ++memo_count_;
+    charge(64);
+  } else {
+    memo_[index] = v;
+  }
 }
 
 Value* Unpickler::memo_get(std::uint64_t index) {
@@ -166,7 +195,7 @@ Value* Unpickler::make_long(std::string_view bytes) {
     }
     return make_int(static_cast<std::int64_t>(raw));
   }
-  // Magnitude (negated when negative) as little-endian bytes, then repeated division by 10.
+  // Magnitude (negated when negative) as little-endian bytes.
   std::vector<std::uint8_t> mag(bytes.begin(), bytes.end());
   if (negative) {
     unsigned carry = 1;
@@ -176,22 +205,36 @@ Value* Unpickler::make_long(std::string_view bytes) {
       carry = v >> 8;
     }
   }
-  std::string digits;
-  while (true) {
-    bool zero = true;
-    unsigned rem = 0;
-    for (std::size_t i = mag.size(); i-- > 0;) {
-      unsigned cur = (rem << 8) | mag[i];
-      mag[i] = static_cast<std::uint8_t>(cur / 10);
-      rem = cur % 10;
-      if (mag[i] != 0) zero = false;
+  while (mag.size() > 1 && mag.back() == 0) mag.pop_back();
+  std::string digits;  // least significant first
+  if (mag.size() > kMaxDecimalBytes) {
+    // Hexadecimal, in linear time: decimal digits cost the square of the length (Python
+    // itself refuses to print an int of more than 4300 digits).
+    static const char* hex = "0123456789abcdef";
+    for (std::uint8_t b : mag) {
+      digits.push_back(hex[b & 15]);
+      digits.push_back(hex[b >> 4]);
     }
-    digits.push_back(static_cast<char>('0' + rem));
-    if (zero) break;
+    while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+    digits += "x0";
+  } else {  // repeated division by 10 of at most kMaxDecimalBytes bytes
+    while (true) {
+      bool zero = true;
+      unsigned rem = 0;
+      for (std::size_t i = mag.size(); i-- > 0;) {
+        unsigned cur = (rem << 8) | mag[i];
+        mag[i] = static_cast<std::uint8_t>(cur / 10);
+        rem = cur % 10;
+        if (mag[i] != 0) zero = false;
+      }
+      digits.push_back(static_cast<char>('0' + rem));
+      if (zero) break;
+    }
   }
   if (negative) digits.push_back('-');
   Value* out = arena_.make(ValueKind::kInt);
   out->text.assign(digits.rbegin(), digits.rend());
+  charge(out->text.size());
   out->big_integer = true;
   // Values that fit in 64 bits after all (non-minimal encodings) stay ordinary ints.
   errno = 0;
@@ -211,12 +254,14 @@ Value* Unpickler::make_text(ValueKind kind, std::string_view bytes, const char* 
   }
   Value* out = arena_.make(kind);
   out->text.assign(bytes.data(), bytes.size());
+  charge(bytes.size());
   return out;
 }
 
 Value* Unpickler::make_sequence(ValueKind kind, std::vector<Value*> items) {
   Value* out = arena_.make(kind);
   out->items.assign(items.begin(), items.end());
+  charge(items.size() * sizeof(Value*));
   return out;
 }
 
@@ -237,7 +282,10 @@ Value* Unpickler::make_global(const std::string& module, const std::string& name
   }
   Value* g = arena_.make(ValueKind::kGlobal);
   g->text = full;
-  if (classify_global(full) == GlobalTrust::kUnknown) unknown_globals_.push_back({full, op_pos, g});
+  const GlobalTrust trust = classify_global(full);
+  if (trust == GlobalTrust::kUnknown || (trust == GlobalTrust::kTorchScript && !torchscript_classes_)) {
+    unknown_globals_.push_back({full, op_pos, g});
+  }
   return g;
 }
 
@@ -247,6 +295,7 @@ void Unpickler::append(Value& target, Value* item, const char* op) {
                 std::string(op) + " on a " + to_string(target.kind) + ": expected a list");
   }
   target.items.push_back(item);
+  charge(sizeof(Value*));
 }
 
 void Unpickler::set_item(Value& target, Value* key, Value* value, const char* op) {
@@ -254,14 +303,14 @@ void Unpickler::set_item(Value& target, Value* key, Value* value, const char* op
     in_.fail_at(op_pos_, ReadErrorKind::kPickle,
                 std::string(op) + " on a " + to_string(target.kind) + ": expected a dict");
   }
-  std::string canonical;
-  KeyCache cache;
-  const KeyHash hash = canonical_key(*key, canonical, cache);
+  KeyId id;
+  const KeyHash hash = key_id(*key, id, 0);
   if (hash == KeyHash::kTooComplex) {
     in_.fail_at(op_pos_, ReadErrorKind::kLimit,
                 std::string(op) + ": a tuple key nested over " + std::to_string(kMaxKeyDepth) + " levels or over " +
                     std::to_string(kMaxKeyBytes >> 20) + " MiB when expanded");
   }
+  charge(sizeof(DictEntry));
   if (hash == KeyHash::kUnhashable) {
     if (key->kind == ValueKind::kObject) {
       target.entries.push_back({key, value});  // hashed by identity in Python: never a duplicate
@@ -270,9 +319,10 @@ void Unpickler::set_item(Value& target, Value* key, Value* value, const char* op
     in_.fail_at(op_pos_, ReadErrorKind::kPickle,
                 std::string(op) + ": a " + to_string(key->kind) + " cannot be a dict key (unhashable)");
   }
-  auto& index = key_index_[&target].positions;
-  auto [it, inserted] = index.emplace(std::move(canonical), target.entries.size());
+  auto& index = key_index_[&target];
+  auto [it, inserted] = index.emplace(id.id, target.entries.size());
   if (inserted) {
+    charge(48);
     target.entries.push_back({key, value});
   } else {
     target.entries[it->second].value = value;  // Python keeps the first key and position, the last value
@@ -288,8 +338,13 @@ Value* Unpickler::call(Value* callable, Value* args, const char* op) {
     GlobalCall ctx{arena_, &in_, &call_error};
     std::size_t saved = in_.position();
     in_.seek(op_pos_, "call");  // errors from the call point at the opcode
+    const std::size_t values_before = arena_.size();
     Value* result = call_known_global(callable->text, *args, ctx);
     in_.seek(saved, "call");
+    if (result && arena_.size() > values_before) {
+      // A new value may copy its arguments' items or text (set(), torch.Size, bytearray).
+      charge(result->items.size() * sizeof(Value*) + result->entries.size() * sizeof(DictEntry) + result->text.size());
+    }
     if (result) return result;
   }
   Value* obj = arena_.make(ValueKind::kObject);
@@ -311,11 +366,15 @@ void Unpickler::build(Value& target, Value* state) {
                                                          " state: expected a dict of attributes");
       }
       for (const auto& e : dict_state->entries) target.attributes.push_back(e);
+      charge(dict_state->entries.size() * sizeof(DictEntry));  // copied at every BUILD
       return;
     }
     case ValueKind::kObject: {
       GlobalCall ctx{arena_, &in_, &call_error};
-      if (classify_global(target.text) == GlobalTrust::kKnown && build_known_object(target, *state, ctx)) return;
+      if (classify_global(target.text) == GlobalTrust::kKnown && build_known_object(target, *state, ctx)) {
+        if (target.ndarray) charge(target.ndarray->bytes.size());
+        return;
+      }
       target.state = state;
       return;
     }
@@ -334,6 +393,13 @@ Value* Unpickler::load() {
     if (in_.at_end()) in_.fail(ReadErrorKind::kTruncated, "pickle ends without a STOP opcode");
     if (arena_.size() > kMaxValues) {
       in_.fail(ReadErrorKind::kLimit, "more than " + std::to_string(kMaxValues) + " values in one checkpoint");
+    }
+    if (arena_.charged() > memory_budget_) {
+      in_.fail(ReadErrorKind::kLimit,
+               "the values read so far take more than " + std::to_string(memory_budget_ >> 20) +
+                   " MiB, the memory limit for a pickle in " + std::to_string(input_bytes_) + " bytes (the larger of " +
+                   std::to_string(kMinMemoryBudget >> 20) + " MiB and " + std::to_string(kMemoryPerInputByte) +
+                   " times the input): shared values copied again and again?");
     }
     dispatch(in_.u8("opcode"), op_pos_);
   }
@@ -499,6 +565,7 @@ void Unpickler::dispatch(std::uint8_t op, std::size_t op_pos) {
       Value* target = top("ADDITEMS");
       if (target->kind != ValueKind::kSet) in_.fail_at(op_pos, ReadErrorKind::kPickle, std::string("ADDITEMS on a ") + to_string(target->kind) + ": expected a set");
       target->items.insert(target->items.end(), items.begin(), items.end());
+      charge(items.size() * sizeof(Value*));
       return;
     }
     case 0x91: {  // FROZENSET

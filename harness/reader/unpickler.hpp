@@ -27,9 +27,17 @@ using PersistentLoader = std::function<Value*(const Value& pid, ByteCursor& at)>
 class Unpickler {
  public:
   static constexpr std::size_t kMaxBigIntBytes = 1024;
+  // Integers of more bytes than this are kept as hexadecimal text ("0x...", "-0x..."),
+  // converted in linear time; smaller ones as decimal digits.
+  static constexpr std::size_t kMaxDecimalBytes = 64;
   // Values one checkpoint may create (a real state dict needs a few per tensor); bounds
   // memory on inputs that are small on disk but build millions of containers.
   static constexpr std::size_t kMaxValues = 5'000'000;
+  // Memory the values may take (ValueArena::charged): the larger of a floor and a multiple
+  // of the input the pickle is read from. A real state dict takes about 25 times its
+  // pickle; a few bytes of pickle can copy a shared list, string or key again and again.
+  static constexpr std::uint64_t kMinMemoryBudget = 512u << 20;
+  static constexpr std::uint64_t kMemoryPerInputByte = 32;
 
   Unpickler(ByteCursor& in, ValueArena& arena, PersistentLoader persistent_load);
 
@@ -38,10 +46,22 @@ class Unpickler {
 
   const std::vector<GlobalReference>& unknown_globals() const { return unknown_globals_; }
 
+  // `__torch__.` classes are data in a TorchScript / LibTorch archive, whose code/ defines
+  // them; anywhere else torch.load cannot import them, so they are findings like any
+  // unknown global unless the reader says the pickle is such an archive's.
+  void trust_torchscript_classes() { torchscript_classes_ = true; }
+
  private:
-  struct KeyIndex {
-    std::unordered_map<std::string, std::size_t> positions;
+  // A hashable dict key, interned: keys Python compares equal get the same id. Built once
+  // per key value (shared keys are not expanded again), from the ids of a tuple's items.
+  struct KeyId {
+    std::uint64_t id = 0;
+    std::uint64_t expanded = 0;  // bytes of the key written out in full
+    std::size_t height = 0;      // tuple levels, itself included
   };
+  enum class KeyHash { kHashable, kUnhashable, kTooComplex };
+  KeyHash key_id(const Value& key, KeyId& out, std::size_t depth);
+  void charge(std::uint64_t bytes) { arena_.charge(bytes); }
 
   void push(Value* v) { stack_.push_back(v); }
   Value* pop(const char* op);
@@ -70,12 +90,17 @@ class Unpickler {
   std::vector<Value*> memo_dense_;
   std::unordered_map<std::uint64_t, Value*> memo_;  // sparse slots beyond memo_dense_
   std::size_t memo_count_ = 0;
-  std::unordered_map<const Value*, KeyIndex> key_index_;
+  std::uint64_t memory_budget_ = 0;
+  std::uint64_t input_bytes_ = 0;
+  std::unordered_map<const Value*, KeyId> key_ids_;
+  std::unordered_map<std::string, std::uint64_t> interned_keys_;
+  std::unordered_map<const Value*, std::unordered_map<std::uint64_t, std::size_t>> key_index_;  // dict -> key id -> entry
   std::vector<GlobalReference> unknown_globals_;
   std::size_t op_pos_ = 0;
   // Immutable leaves shared like CPython's: None, False, True, (), ints 0..256.
   Value* leaves_[4 + 257] = {};
   bool stopped_ = false;
+  bool torchscript_classes_ = false;
 };
 
 }  // namespace ckpt

@@ -57,6 +57,7 @@ Value* ValueArena::make(ValueKind kind) {
   if (size_ % kChunk == 0) chunks_.push_back(std::make_unique<Value[]>(kChunk));
   Value* v = &chunks_.back()[size_ % kChunk];
   ++size_;
+  charged_ += sizeof(Value);
   v->kind = kind;
   return v;
 }
@@ -112,35 +113,47 @@ Path child_path(const Path& parent, const PathComponent& c) {
   return parent;
 }
 
-std::vector<ValueChild> children_of(const Value& v) {
-  std::vector<ValueChild> out;
+PathComponent ChildRef::component() const {
+  switch (via) {
+    case Via::kIndex: return {PathComponent::Kind::kIndex, {}, index};
+    case Via::kKey: return key_component(*key);
+    case Via::kKeyItself: return {PathComponent::Kind::kOther, "<key>", 0};
+    case Via::kAttribute: return {PathComponent::Kind::kOther, "." + key->text, 0};
+    case Via::kArgs: return {PathComponent::Kind::kOther, "<args>", 0};
+    case Via::kState: return {PathComponent::Kind::kOther, "<state>", 0};
+  }
+  return {PathComponent::Kind::kOther, "?", 0};
+}
+
+std::vector<ChildRef> child_refs_of(const Value& v) {
+  using Via = ChildRef::Via;
+  std::vector<ChildRef> out;
   auto add_entries = [&out](const std::vector<DictEntry>& entries, bool as_attributes) {
     for (const auto& e : entries) {
-      if (e.key->is_container()) out.push_back({{PathComponent::Kind::kOther, "<key>", 0}, e.key});
-      if (as_attributes && e.key->kind == ValueKind::kStr) {
-        out.push_back({{PathComponent::Kind::kOther, "." + e.key->text, 0}, e.value});
-      } else {
-        out.push_back({key_component(*e.key), e.value});
-      }
+      if (e.key->is_container()) out.push_back({Via::kKeyItself, 0, e.key, e.key});
+      const bool attribute = as_attributes && e.key->kind == ValueKind::kStr;
+      out.push_back({attribute ? Via::kAttribute : Via::kKey, 0, e.key, e.value});
     }
   };
-  for (std::size_t i = 0; i < v.items.size(); ++i) {
-    out.push_back({{PathComponent::Kind::kIndex, {}, static_cast<std::int64_t>(i)}, v.items[i]});
-  }
+  for (std::size_t i = 0; i < v.items.size(); ++i) out.push_back({Via::kIndex, static_cast<std::int64_t>(i), nullptr, v.items[i]});
   add_entries(v.entries, false);
   add_entries(v.attributes, true);
   if (v.kind == ValueKind::kObject) {
-    if (v.args && !(v.args->kind == ValueKind::kTuple && v.args->items.empty())) {
-      out.push_back({{PathComponent::Kind::kOther, "<args>", 0}, v.args});
-    }
+    if (v.args && !(v.args->kind == ValueKind::kTuple && v.args->items.empty())) out.push_back({Via::kArgs, 0, nullptr, v.args});
     if (v.state) {
       if (v.state->kind == ValueKind::kDict) {
         add_entries(v.state->entries, true);
       } else {
-        out.push_back({{PathComponent::Kind::kOther, "<state>", 0}, v.state});
+        out.push_back({Via::kState, 0, nullptr, v.state});
       }
     }
   }
+  return out;
+}
+
+std::vector<ValueChild> children_of(const Value& v) {
+  std::vector<ValueChild> out;
+  for (const ChildRef& c : child_refs_of(v)) out.push_back({c.component(), c.value});
   return out;
 }
 

@@ -79,10 +79,16 @@ class ValueArena {
   Value* make(ValueKind kind);
   std::size_t size() const { return size_; }
 
+  // Memory the values take, approximately: each value, plus what readers charge for the
+  // items, entries and text they give it. Readers compare it with a budget from the input size.
+  void charge(std::uint64_t bytes) { charged_ += bytes; }
+  std::uint64_t charged() const { return charged_; }
+
  private:
   static constexpr std::size_t kChunk = 256;
   std::vector<std::unique_ptr<Value[]>> chunks_;
   std::size_t size_ = 0;
+  std::uint64_t charged_ = 0;
 };
 
 }  // namespace ckpt
@@ -95,6 +101,18 @@ struct ValueChild {
   PathComponent component;  // how the child is reached, for its Path
   const Value* value;
 };
+
+// A child as children_of lists it, with its path component not yet rendered (no key
+// copied): walkers that keep a child list per level of a deep tree hold these.
+struct ChildRef {
+  enum class Via { kIndex, kKey, kKeyItself, kAttribute, kArgs, kState };
+  Via via;
+  std::int64_t index;  // kIndex
+  const Value* key;    // kKey, kAttribute: the dict key
+  const Value* value;
+  PathComponent component() const;
+};
+std::vector<ChildRef> child_refs_of(const Value& value);
 
 // The values a value refers to, in order: sequence items, dict values (and keys that are
 // themselves containers), instance attributes (`._metadata`), an object's call arguments

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+
+#include <zlib.h>
 
 #include "reader/byte_cursor.hpp"
 #include "reader/read_error.hpp"
@@ -44,8 +47,17 @@ std::string case_folded(std::string name) {
   return name;
 }
 
-// The end-of-central-directory record is the last thing in the file, followed only by its
-// comment; scan backwards and accept only a record whose comment reaches exactly the end.
+bool is_signature_at(const std::uint8_t* d, std::size_t pos, std::uint32_t sig) {
+  return (d[pos] | (d[pos + 1] << 8) | (d[pos + 2] << 16) | (static_cast<std::uint32_t>(d[pos + 3]) << 24)) == sig;
+}
+
+// The end-of-central-directory record, found as the readers torch.load relies on find it:
+// miniz (torch.load, LibTorch, torch.jit.load) and Python's zipfile both take the LAST end
+// record signature with room for a record after it. Anything that would let another reader
+// see another archive is refused: bytes after the record's comment (trailing data), an
+// earlier record whose comment reaches the end of the file (an archive hidden in a comment,
+// which a reader that trusts comment lengths would pick), and a comment holding zip headers.
+// torch.save never writes a comment, so none of this costs a real checkpoint anything.
 std::size_t find_end_record(const ByteSource& source) {
   const std::size_t size = source.size();
   if (size < kEndRecordSize) {
@@ -54,17 +66,55 @@ std::size_t find_end_record(const ByteSource& source) {
   }
   const std::size_t lowest = size - kEndRecordSize > kMaxCommentSize ? size - kEndRecordSize - kMaxCommentSize : 0;
   const std::uint8_t* d = source.data();
+  auto comment_length = [d](std::size_t pos) -> std::size_t { return d[pos + 20] | (d[pos + 21] << 8); };
+  std::size_t last = size;
   for (std::size_t pos = size - kEndRecordSize + 1; pos-- > lowest;) {
-    if (d[pos] == 0x50 && d[pos + 1] == 0x4b && d[pos + 2] == 0x05 && d[pos + 3] == 0x06) {
-      std::size_t comment = d[pos + 20] | (d[pos + 21] << 8);
-      if (pos + kEndRecordSize + comment == size) return pos;
+    if (is_signature_at(d, pos, kEndOfCentralDirSig)) {
+      last = pos;
+      break;
     }
   }
-  throw ReadError(ReadErrorKind::kTruncated, source.name(), "end of file",
-                  "no zip end-of-central-directory record: the file is truncated (an interrupted download or copy?)");
+  if (last == size) {
+    throw ReadError(ReadErrorKind::kTruncated, source.name(), "end of file",
+                    "no zip end-of-central-directory record: the file is truncated (an interrupted download or copy?)");
+  }
+  const std::string where = "end record at byte " + std::to_string(last);
+  const std::size_t comment = comment_length(last);
+  if (last + kEndRecordSize + comment != size) {
+    const std::size_t end = last + kEndRecordSize + comment;
+    throw ReadError(ReadErrorKind::kZip, source.name(), where,
+                    end < size ? "ambiguous archive: " + std::to_string(size - end) +
+                                     " byte(s) of trailing data after the end record and its comment; zip readers "
+                                     "disagree about such files, so it is refused (torch.save writes none)"
+                               : "the end record's comment of " + std::to_string(comment) + " bytes runs " +
+                                     std::to_string(end - size) + " byte(s) past the end of the file (truncated?)");
+  }
+  for (std::size_t pos = last; pos-- > lowest;) {
+    if (is_signature_at(d, pos, kEndOfCentralDirSig) && pos + kEndRecordSize + comment_length(pos) == size) {
+      throw ReadError(ReadErrorKind::kZip, source.name(), "end record at byte " + std::to_string(pos),
+                      "ambiguous archive: two end-of-central-directory records (bytes " + std::to_string(pos) + " and " +
+                          std::to_string(last) + ") each end the file, so zip readers disagree about which archive "
+                          "it holds (an archive hidden in a comment?); refused");
+    }
+  }
+  for (std::size_t pos = last + kEndRecordSize; pos + 4 <= size; ++pos) {
+    for (std::uint32_t sig : {kLocalHeaderSig, kCentralHeaderSig, kEndOfCentralDirSig, kZip64EndSig, kZip64LocatorSig}) {
+      if (is_signature_at(d, pos, sig)) {
+        throw ReadError(ReadErrorKind::kZip, source.name(), where,
+                        "ambiguous archive: the archive comment holds zip headers (at byte " + std::to_string(pos) +
+                            "), an archive hidden in a comment; refused (torch.save writes no comment)");
+      }
+    }
+  }
+  return last;
 }
 
-CentralDirectory read_end_records(const ByteSource& source) {
+struct EndRecords {
+  CentralDirectory cd;
+  std::uint64_t directory_end;  // where the central directory must end: the zip64 or the plain end record
+};
+
+EndRecords read_end_records(const ByteSource& source) {
   const std::size_t end_pos = find_end_record(source);
   ByteCursor cur(source.view(0, source.size()), source.name());
   cur.seek(end_pos + 4, "end record");
@@ -87,6 +137,12 @@ CentralDirectory read_end_records(const ByteSource& source) {
       if (z64_pos > end_pos - 20 || end_pos - 20 - z64_pos < 56) {
         loc.fail_at(0, ReadErrorKind::kZip, "zip64 end record offset " + std::to_string(z64_pos) + " is outside the file");
       }
+      // zipfile finds the zip64 record at a fixed distance before the end record, miniz by
+      // the locator's offset: they must agree.
+      if (end_pos - 20 - z64_pos != 56) {
+        loc.fail_at(0, ReadErrorKind::kZip, "ambiguous archive: the zip64 end record at byte " + std::to_string(z64_pos) +
+                                                " is not directly before its locator");
+      }
       ByteCursor z(source.view(z64_pos, end_pos - 20 - z64_pos), source.name(), "", z64_pos);
       if (z.u32("zip64 end signature") != kZip64EndSig) {
         z.fail_at(0, ReadErrorKind::kZip, "expected a zip64 end-of-central-directory record signature");
@@ -100,11 +156,11 @@ CentralDirectory read_end_records(const ByteSource& source) {
       cd.entry_count = z.u64("total entries");
       cd.size = z.u64("central directory size");
       cd.offset = z.u64("central directory offset");
-      return cd;
+      return {cd, z64_pos};
     }
   }
   if (needs_zip64) cur.fail_at(end_pos, ReadErrorKind::kZip, "the end record needs zip64 fields but there is no zip64 locator");
-  return cd;
+  return {cd, end_pos};
 }
 
 void apply_zip64_extra(std::string_view extra, ByteCursor& where, std::uint64_t& size, std::uint64_t& csize,
@@ -136,11 +192,21 @@ ZipArchive::ZipArchive(std::shared_ptr<const ByteSource> source) : source_(std::
 
 void ZipArchive::read_central_directory() {
   const ByteSource& src = *source_;
-  const CentralDirectory cd = read_end_records(src);
+  const EndRecords end = read_end_records(src);
+  const CentralDirectory& cd = end.cd;
   if (cd.offset > src.size() || cd.size > src.size() - cd.offset) {
     throw ReadError(ReadErrorKind::kZip, src.name(), "central directory",
                     "central directory at byte " + std::to_string(cd.offset) + " of " + std::to_string(cd.size) +
                         " bytes lies outside the " + std::to_string(src.size()) + "-byte file (truncated?)");
+  }
+  // Python's zipfile shifts every offset by the gap between where the directory ends and
+  // where the end record starts (it allows data prepended to an archive); miniz does not.
+  // With a gap the two read different bytes, so there must be none.
+  if (cd.offset + cd.size != end.directory_end) {
+    throw ReadError(ReadErrorKind::kZip, src.name(), "central directory",
+                    "ambiguous archive: the central directory (bytes " + std::to_string(cd.offset) + " to " +
+                        std::to_string(cd.offset + cd.size) + ") does not end where the end record starts (byte " +
+                        std::to_string(end.directory_end) + "); zip readers place its entries differently");
   }
   if (cd.entry_count > kMaxEntries) {
     throw ReadError(ReadErrorKind::kLimit, src.name(), "central directory",
@@ -211,6 +277,39 @@ void ZipArchive::read_central_directory() {
     by_name_.emplace(name, entries_.size());
     entries_.push_back(ZipEntry{std::move(name), local_offset, size, csize, method, crc});
   }
+  // miniz reads as many headers as the end record counts, zipfile as many as the directory's
+  // size holds: they must be the same.
+  if (cur.remaining() != 0) {
+    cur.fail_at(cur.position(), ReadErrorKind::kZip,
+                "ambiguous archive: " + std::to_string(cur.remaining()) + " byte(s) left in the central directory after its " +
+                    std::to_string(cd.entry_count) + " entries; zip readers that go by size would read more entries");
+  }
+  check_no_overlap();
+}
+
+// Each entry's local header and data lie before the next entry's header and before the
+// central directory: overlapping entries are how one record is read as two (and how
+// overlapping zip bombs work). Uses the shortest extent the central directory allows.
+void ZipArchive::check_no_overlap() {
+  std::vector<const ZipEntry*> by_offset;
+  by_offset.reserve(entries_.size());
+  next_starts_.assign(entries_.size(), central_directory_offset_);
+  for (const ZipEntry& e : entries_) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const ZipEntry* a, const ZipEntry* b) { return a->local_header_offset < b->local_header_offset; });
+  for (std::size_t i = 0; i < by_offset.size(); ++i) {
+    const ZipEntry& e = *by_offset[i];
+    const std::uint64_t end = e.local_header_offset + 30 + e.name.size() + e.compressed_size;
+    const std::uint64_t next = i + 1 < by_offset.size() ? by_offset[i + 1]->local_header_offset : central_directory_offset_;
+    next_starts_[static_cast<std::size_t>(&e - entries_.data())] = next;
+    if (end > next) {
+      throw ReadError(ReadErrorKind::kZip, source_->name(), "zip entry '" + e.name + "'",
+                      "overlaps " + (i + 1 < by_offset.size() ? "zip entry '" + by_offset[i + 1]->name + "'"
+                                                              : std::string("the central directory")) +
+                          ": its header and data end at byte " + std::to_string(end) + ", after byte " +
+                          std::to_string(next) + " where that starts");
+    }
+  }
 }
 
 const ZipEntry* ZipArchive::find(std::string_view name) const {
@@ -226,6 +325,24 @@ std::string_view ZipArchive::bytes(const ZipEntry& entry) const {
                         "or is not a checkpoint");
   }
   return source_->view(static_cast<std::size_t>(data_offset(entry)), static_cast<std::size_t>(entry.size));
+}
+
+std::string_view ZipArchive::checked_bytes(const ZipEntry& entry) const {
+  const std::string_view data = bytes(entry);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (std::size_t done = 0; done < data.size();) {  // zlib takes at most 4 GiB at once
+    const auto chunk = static_cast<uInt>(std::min<std::size_t>(data.size() - done, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data() + done), chunk);
+    done += chunk;
+  }
+  if (static_cast<std::uint32_t>(crc) != entry.crc32) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%08x, but its bytes' CRC-32 is %08x", entry.crc32, static_cast<std::uint32_t>(crc));
+    throw ReadError(ReadErrorKind::kZip, source_->name(), "zip entry '" + entry.name + "'",
+                    std::string("the central directory records CRC-32 ") + text +
+                        ": readers that check CRCs (Python's zipfile, torch.load 1.13) refuse the record and others read it (a damaged or altered file)");
+  }
+  return data;
 }
 
 std::uint64_t ZipArchive::data_offset(const ZipEntry& entry) const {
@@ -255,8 +372,11 @@ std::uint64_t ZipArchive::data_offset(const ZipEntry& entry) const {
   if (local_name_len != entry.name.size() || header.substr(30) != entry.name) {
     fail(ReadErrorKind::kZip, "local header names a different entry than the central directory");
   }
-  if (offset < central_directory_offset_ && entry.compressed_size > central_directory_offset_ - offset) {
-    fail(ReadErrorKind::kZip, "entry data overlaps the central directory");
+  const std::uint64_t next_start = next_starts_[index];
+  if (offset > next_start || entry.compressed_size > next_start - offset) {
+    fail(ReadErrorKind::kZip, next_start == central_directory_offset_
+                                  ? "entry data overlaps the central directory"
+                                  : "entry data overlaps the next entry's header at byte " + std::to_string(next_start));
   }
   data_offsets_[index] = offset;
   return offset;

@@ -36,6 +36,11 @@ class ZipArchive {
   const std::vector<ZipEntry>& entries() const { return entries_; }
   const ZipEntry* find(std::string_view name) const;
   std::string_view bytes(const ZipEntry& entry) const;  // no copy; stored entries only
+  // bytes(), with the CRC-32 checked: for the records the reader interprets (pickles,
+  // version), where torch.load 1.13 and zipfile refuse a mismatch and PyTorch >= 2.1 does
+  // not check, so the file means different things to different readers. Tensor data is
+  // not checked: it is read lazily, and the same bytes are the same numbers to everyone.
+  std::string_view checked_bytes(const ZipEntry& entry) const;
   // Where the entry's bytes start. Read from its local header on first use and checked
   // then (signature, name, extent): a file of thousands of records opens without
   // touching each of them.
@@ -45,6 +50,7 @@ class ZipArchive {
 
  private:
   void read_central_directory();
+  void check_no_overlap();
 
   std::shared_ptr<const ByteSource> source_;
   std::vector<ZipEntry> entries_;
@@ -52,6 +58,7 @@ class ZipArchive {
   std::map<std::string, std::string> by_folded_name_;  // lower case -> name as written
   std::uint64_t central_directory_offset_ = 0;
   mutable std::vector<std::uint64_t> data_offsets_;  // 0: not located yet (no entry starts at 0)
+  std::vector<std::uint64_t> next_starts_;  // per entry: where the next header (or the directory) starts
 };
 
 }  // namespace ckpt

@@ -26,6 +26,7 @@ void install_interrupt_handlers() {
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGHUP, &action, nullptr);  // the CI job's terminal or SSH session went away: stop as for SIGTERM
   ::signal(SIGPIPE, SIG_IGN);  // a worker that died mid-request must not kill the supervisor
 }
 

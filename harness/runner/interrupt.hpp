@@ -1,5 +1,5 @@
 #pragma once
-// SIGINT and SIGTERM during a run: the first asks the supervisor to stop (kill the
+// SIGINT, SIGTERM and SIGHUP during a run: the first asks the supervisor to stop (kill the
 // workers, keep every finished result, write the reports, exit 130); a self-pipe wakes
 // its poll() at once.
 namespace ckpt {

@@ -135,6 +135,7 @@ RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>
         q.settings = group.scenarios;
         q.allowed_globals = config.allowed_globals;
         q.max_file_bytes = config.run.max_file_mib * 1024 * 1024;
+        q.confine_to = config.confinement.roots();
         for (const PlannedCase& c : cases_for(group.scenarios, p)) {
           CaseResult probe;
           probe.scenario = c.scenario;

@@ -7,8 +7,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <deque>
 #include <thread>
 
+#include "runner/descendants.hpp"
 #include "runner/interrupt.hpp"
 
 namespace ckpt {
@@ -47,11 +49,10 @@ double cpu_seconds_per_unit(const SupervisorOptions& options) {
 }
 
 // "the plugin left 1019 files open (...)" when a worker's reply says so, else "".
-std::string files_left_open(const json& reply) {
-  const int left = reply.value("open_files_left", 0);
+std::string files_left_open(int left, int limit) {
   if (left <= 0) return "";
-  return "the plugin left " + std::to_string(left) + " files open (a worker may have " +
-         std::to_string(reply.value("open_files_limit", 0)) + "), so its worker was replaced";
+  return "the plugin left " + std::to_string(left) + " files open (a worker may have " + std::to_string(limit) +
+         "), so its worker was replaced";
 }
 }  // namespace
 
@@ -65,6 +66,9 @@ struct Supervisor::Slot {
   std::string phase;                       // "strict-load/generator"
   Clock::time_point phase_start = Clock::now();
   std::vector<std::string> plugins;        // labels of the plugins the current worker loaded
+  std::string nonce;                       // of the request in flight
+  std::string finished_nonce;              // of the last unit this worker finished
+  std::string finished_unit;               // its id: late messages of it are blamed on it
 
   void loaded(const PluginRef& plugin) {
     if (!plugin.name.empty() && std::find(plugins.begin(), plugins.end(), plugin.label()) == plugins.end()) {
@@ -76,6 +80,36 @@ struct Supervisor::Slot {
 Supervisor::Supervisor(SupervisorOptions options)
     : options_(std::move(options)), cpu_seconds_per_unit_(cpu_seconds_per_unit(options_)) {
   install_interrupt_handlers();
+  become_subreaper();  // orphans of workers come to the supervisor, which ends them
+}
+
+namespace {
+std::string process_list(const std::vector<EndedProcess>& ended) {
+  std::string text;
+  for (std::size_t i = 0; i < ended.size() && i < 5; ++i) {
+    text += (i ? ", " : "") + std::to_string(ended[i].pid) + " '" + ended[i].command + "'";
+  }
+  if (ended.size() > 5) text += ", ...";
+  return text;
+}
+}  // namespace
+
+void Supervisor::end_unit_leftovers(pid_t worker, const std::string& whose) {
+  const std::vector<EndedProcess> ended = end_descendants(worker);
+  if (ended.empty()) return;
+  note(whose + ": the plugin left " + std::to_string(ended.size()) + " process(es) running after the unit (" +
+       process_list(ended) + "); they were ended");
+}
+
+void Supervisor::end_orphans(const std::string& whose) {
+  std::vector<pid_t> workers;
+  for (const auto& slot : slots_) {
+    if (slot && slot->worker && !slot->worker->exited()) workers.push_back(slot->worker->pid());
+  }
+  const std::vector<EndedProcess> ended = end_adopted(workers);
+  if (ended.empty()) return;
+  note(whose + ": " + std::to_string(ended.size()) + " process(es) outlived their worker (" + process_list(ended) +
+       "); they were ended");
 }
 
 Supervisor::~Supervisor() {
@@ -101,14 +135,70 @@ void Supervisor::note_worker_end(const Slot& slot, const std::string& how, const
   note("a worker that loaded " + (plugins.empty() ? std::string("no plugin") : plugins) + " " + how + " " + when);
 }
 
-// Waits for one message with `op` from the slot's worker; nullopt when the worker ended,
-// timed out or the run was interrupted (then `failure` says how, with its output).
-std::optional<json> Supervisor::wait_for(Slot& slot, const std::string& op, double seconds, std::string& failure) {
+namespace {
+// Why `reply` cannot be taken from the worker `pid` as the answer to `nonce` (and `unit`), or
+// "" when it can. Shared by describing and running, so both hold replies to one rule.
+std::string envelope_violation(const protocol::Reply& reply, pid_t pid, const std::string& nonce, const std::string& unit) {
+  if (!reply.violation.empty()) return reply.violation;
+  const std::string what = std::string("a '") + protocol::to_string(reply.op) + "' message";
+  if (reply.envelope.pid != pid) {
+    return what + " written by another process (pid " + std::to_string(reply.envelope.pid) + "; the worker is pid " +
+           std::to_string(pid) + ")";
+  }
+  if (reply.op == protocol::Op::kReady) return "a second 'ready' message";
+  if (reply.envelope.nonce != nonce) return what + " that does not answer the request in flight (its nonce is not the request's)";
+  if (!unit.empty() && reply.op != protocol::Op::kProtocolError && reply.envelope.unit != unit) {
+    return what + " about unit '" + reply.envelope.unit + "' during unit '" + unit + "'";
+  }
+  return "";
+}
+
+// A worker of another protocol version (a ckpt-harness and a ckpt-harness-worker of two
+// builds) is refused with what to do; "" when the versions agree.
+std::string version_mismatch(const protocol::Ready& ready, const std::string& executable) {
+  if (ready.protocol == protocol::kVersion) return "";
+  return "speaks protocol version " + std::to_string(ready.protocol) + " but this ckpt-harness speaks " +
+         std::to_string(protocol::kVersion) + ": " + executable +
+         " comes from another build; install or build ckpt-harness and its worker from the same source";
+}
+
+// How a worker that broke the protocol ended, for the unit's error.
+std::string protocol_broken(const std::string& violation) {
+  return "broke the protocol and was replaced: its reply channel, which only the harness writes, carried " + violation +
+         " (a plugin writing to the channel, or a process it forked?)";
+}
+}  // namespace
+
+// Waits for the worker's `ready` or the `described` reply to `nonce`; nullopt when the worker
+// ended, timed out, broke the protocol or the run was interrupted (then `failure` says how).
+std::optional<protocol::Reply> Supervisor::wait_for(Slot& slot, protocol::Op op, const std::string& nonce, double seconds,
+                                                    std::string& failure) {
   const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
   WorkerProcess& w = *slot.worker;
+  // The next message must be the one awaited: anything else breaks the protocol.
+  auto take = [&](protocol::Reply& m) -> int {  // 1 taken, -1 broken
+    std::string violation = op == protocol::Op::kReady && m.violation.empty() && m.op == protocol::Op::kReady
+                                ? (m.envelope.pid == w.pid() ? "" : "a 'ready' message written by another process")
+                                : envelope_violation(m, w.pid(), nonce, "");
+    if (violation.empty() && m.op == protocol::Op::kProtocolError) {
+      violation = "'" + protocol::protocol_error_from(m).error + "' (it could not read its request)";
+    } else if (violation.empty() && m.op != op) {
+      violation = std::string("a '") + protocol::to_string(m.op) + "' message while the harness waited for '" +
+                  protocol::to_string(op) + "'";
+    }
+    std::string mismatch;
+    if (violation.empty() && op == protocol::Op::kReady) mismatch = version_mismatch(protocol::ready_from(m), options_.worker_executable);
+    if (violation.empty() && mismatch.empty()) return 1;
+    w.signal_group(SIGKILL);
+    const std::string how = w.reap(options_.grace_seconds);
+    failure = mismatch.empty() ? protocol_broken(violation) + "; it " + how : mismatch;
+    return -1;
+  };
   for (;;) {
     while (auto m = w.next_message()) {
-      if (m->is_object() && m->value("op", "") == op) return m;
+      const int taken = take(*m);
+      if (taken == 1) return m;
+      return std::nullopt;
     }
     if (interrupted()) {
       failure = "interrupted";
@@ -124,8 +214,9 @@ std::optional<json> Supervisor::wait_for(Slot& slot, const std::string& op, doub
     ::poll(fds, 3, static_cast<int>(std::min(left * 1000.0, 250.0)) + 1);
     w.read_log();
     if (!w.read_replies()) {
-      while (auto m = w.next_message()) {
-        if (m->is_object() && m->value("op", "") == op) return m;
+      if (auto m = w.next_message()) {
+        if (take(*m) == 1) return m;
+        return std::nullopt;
       }
       failure = w.reap(options_.grace_seconds);
       return std::nullopt;
@@ -133,13 +224,13 @@ std::optional<json> Supervisor::wait_for(Slot& slot, const std::string& op, doub
   }
 }
 
-std::vector<DescribeOutcome> Supervisor::describe(const std::vector<json>& requests) {
+std::vector<DescribeOutcome> Supervisor::describe(std::vector<protocol::DescribeRequest> requests) {
   std::vector<DescribeOutcome> out;
   if (slots_.empty()) slots_.push_back(std::make_unique<Slot>());
   Slot& slot = *slots_.front();
-  for (const json& request : requests) {
+  for (const protocol::DescribeRequest& request : requests) {
     DescribeOutcome d;
-    d.file = request.at("file").get<std::string>();
+    d.file = request.file;
     // A worker killed from outside (not by its plugin) is replaced and the plugin described
     // again: the plugin is blamed only for what its own code does.
     for (int kills = 0; describe_one(slot, d, request) == DescribeEnd::kKilledFromOutside;) {
@@ -150,10 +241,11 @@ std::vector<DescribeOutcome> Supervisor::describe(const std::vector<json>& reque
     out.push_back(std::move(d));
   }
   if (slot.worker) slot.state = Slot::State::kIdle;
+  end_orphans("a worker that described plugins");
   return out;
 }
 
-Supervisor::DescribeEnd Supervisor::describe_one(Slot& slot, DescribeOutcome& d, const json& request) {
+Supervisor::DescribeEnd Supervisor::describe_one(Slot& slot, DescribeOutcome& d, protocol::DescribeRequest request) {
   const std::string& file = d.file;
   std::string failure;
   // The worker is gone: `d.error` says how; whether from outside decides a retry.
@@ -165,44 +257,48 @@ Supervisor::DescribeEnd Supervisor::describe_one(Slot& slot, DescribeOutcome& d,
   };
   if (!slot.worker) {
     start_worker(slot);
-    if (!wait_for(slot, "ready", options_.start_timeout_seconds, failure)) {
+    if (!wait_for(slot, protocol::Op::kReady, "", options_.start_timeout_seconds, failure)) {
       return worker_lost("the worker (" + options_.worker_executable + ") did not start: it " + failure + "\n" +
                          slot.worker->log().last_lines(kLogLines));
     }
   }
   slot.worker->log().clear();
   slot.worker->limit_cpu_time(cpu_seconds_per_unit_);
-  json message = request;
-  message["op"] = "describe";
-  slot.worker->send(message);
-  auto reply = wait_for(slot, "described", options_.unit_timeout_seconds, failure);
-  if (!reply) {
+  request.nonce = slot.nonce = protocol::new_nonce();
+  slot.worker->send(protocol::encode(request));
+  auto message = wait_for(slot, protocol::Op::kDescribed, slot.nonce, options_.unit_timeout_seconds, failure);
+  if (!message) {
     const std::string log = slot.worker->log().last_lines(kLogLines);
     return worker_lost("the worker " + failure + " while loading this plugin" +
                        (log.empty() ? std::string(" (it wrote nothing)") : "\nits output ended with:\n" + log));
   }
-  if (!reply->value("ok", false)) {
-    d.error = reply->value("error", "refused");
+  protocol::Described described;
+  try {
+    described = protocol::described_from(*message);
+  } catch (const json::exception& e) {
+    slot.worker->signal_group(SIGKILL);
+    return worker_lost("the worker " + protocol_broken(std::string("an unreadable 'described' message (") + e.what() + ")") +
+                       "; it " + slot.worker->reap(options_.grace_seconds));
+  }
+  const protocol::Described* reply = &described;
+  end_unit_leftovers(slot.worker->pid(), file);
+  if (!reply->ok) {
+    d.error = reply->error;
   } else {
-    d.plugin = DescribedPlugin{file,
-                               reply->value("name", ""),
-                               reply->value("version", ""),
-                               reply->value("description", ""),
-                               reply->value("modules", std::vector<std::string>{}),
-                               reply->value("optimizers", std::vector<std::string>{}),
-                               {}};  // options: the caller's (it knows which entry this is)
+    d.plugin = DescribedPlugin{file,         reply->name,       reply->version, reply->description,
+                               reply->modules, reply->optimizers, {}};  // options: the caller's (it knows which entry this is)
     slot.loaded({d.plugin->name, d.plugin->version, file});
   }
   // A plugin that left many files open while described: its error (EMFILE is then the likely
   // cause) or a note says so.
-  if (const std::string left = files_left_open(*reply); !left.empty()) {
+  if (const std::string left = files_left_open(reply->open_files_left, reply->open_files_limit); !left.empty()) {
     if (d.plugin) {
       note(file + ": while it was described, " + left);
     } else {
       d.error += " [" + left + "]";
     }
   }
-  if (reply->value("replace", false)) {
+  if (reply->replace) {
     slot.worker.reset();  // out of memory, or files left open: start afresh
   } else if (slot.worker->replies_ended()) {
     // It ended after its reply: the description stands, the next plugin gets a new worker.
@@ -273,45 +369,139 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
     complete(slot.unit);
   };
 
+  // Units a worker was given but lost through no fault of theirs (its worker broke the
+  // protocol for an earlier unit): run again, first.
+  std::deque<std::size_t> rerun;
+
+  // Kills the slot's worker after it broke the protocol. The unit in flight fails when the
+  // message was its own; when it was a late message of the unit the worker finished before,
+  // that unit gets a note (its results came before and stand) and the one in flight runs again.
+  auto broke_protocol = [&](Slot& slot, const std::string& violation, bool late) {
+    if (late) {
+      note(slot.finished_unit + ": after its results were in, its worker " + protocol_broken(violation));
+    }
+    slot.worker->signal_group(SIGKILL);
+    const std::string how = slot.worker->reap(options_.grace_seconds);
+    if (slot.state == Slot::State::kBusy) {
+      if (late) {
+        UnitResult& r = units[slot.unit].result;
+        r.cases.clear();
+        rerun.push_back(slot.unit);
+      } else {
+        fail_unit(slot, protocol_broken(violation) + "; it " + how, "");
+      }
+    }
+    slot.worker.reset();
+    slot.state = Slot::State::kStarting;
+  };
+
   auto handle_messages = [&](Slot& slot) {
     while (auto m = slot.worker->next_message()) {
-      if (!m->is_object()) continue;
-      const std::string op = m->value("op", "");
-      if (op == "ready" && slot.state == Slot::State::kStarting) {
-        slot.state = Slot::State::kIdle;
-        start_failures = start_kills = 0;
-      } else if (op == "phase" && slot.state == Slot::State::kBusy) {
-        slot.phase = case_label(m->value("scenario", ""), m->value("component", ""));
-        slot.phase_start = Clock::now();
-      } else if (op == "case" && slot.state == Slot::State::kBusy) {
-        UnitPlan& plan = units[slot.unit];
-        try {
-          plan.result.cases.push_back(case_from_json(m->at("case")));
-        } catch (const json::exception& e) {
-          plan.result.cases.push_back(error_case(plan.request.cases.at(slot.planned_done),
-                                                 std::string("the worker sent an unreadable result: ") + e.what()));
-        }
-        ++slot.planned_done;
-        slot.phase.clear();
-      } else if (op == "done" && slot.state == Slot::State::kBusy) {
-        UnitPlan& plan = units[slot.unit];
-        for (std::size_t i = slot.planned_done; i < plan.request.cases.size(); ++i) {
-          plan.result.cases.push_back(error_case(plan.request.cases[i], "the worker finished the unit without this case's result"));
-        }
-        const bool replace = m->value("replace", false);
-        plan.result.checkpoint_sha256 = m->value("sha256", "");
-        // The worker said so on the unit's cases; the note shows it in the run's summary.
-        if (const std::string left = files_left_open(*m); !left.empty()) note(plan.result.id + ": " + left);
-        if (plan.result.worst() == Outcome::kError) plan.result.worker_log = slot.worker->log().text();
-        complete(slot.unit);
-        slot.state = Slot::State::kIdle;
-        if (replace) {  // after a memory failure or a descriptor leak the process is in doubt: start afresh
+      const pid_t pid = slot.worker->pid();
+      if (slot.state == Slot::State::kStarting) {
+        std::string violation = m->violation.empty() && m->op == protocol::Op::kReady && m->envelope.pid == pid
+                                    ? version_mismatch(protocol::ready_from(*m), options_.worker_executable)
+                                    : protocol_broken(m->violation.empty() ? std::string("a '") + protocol::to_string(m->op) +
+                                                                                          "' message before 'ready'"
+                                                                                    : m->violation);
+        if (!violation.empty()) {  // the worker cannot serve: every start would end alike
+          start_failure = "it " + violation;
+          start_failures = kMaxStartFailures;
           slot.worker->signal_group(SIGKILL);
           slot.worker->reap(options_.grace_seconds);
           slot.worker.reset();
-          slot.state = Slot::State::kStarting;
           return;
         }
+        slot.state = Slot::State::kIdle;
+        start_failures = start_kills = 0;
+        continue;
+      }
+      // A process the plugin forked that was about to answer for the worker, and ended
+      // instead: the results are the worker's own, the unit it belongs to gets a note.
+      if (m->violation.empty() && m->op == protocol::Op::kForked && m->envelope.pid != pid &&
+          (m->envelope.nonce == slot.nonce || m->envelope.nonce == slot.finished_nonce)) {
+        const std::string unit = m->envelope.nonce == slot.nonce && slot.state == Slot::State::kBusy ? units[slot.unit].result.id
+                                                                                                     : slot.finished_unit;
+        note(unit + ": the plugin forked a process (pid " + std::to_string(m->envelope.pid) +
+             ") that went on with the worker's code; it was stopped before it could answer for the worker, so the "
+             "unit's results are the worker's own");
+        continue;
+      }
+      // Late: a well-formed message of the unit this worker finished last.
+      const bool late = m->violation.empty() && m->envelope.pid == pid && !slot.finished_nonce.empty() &&
+                        m->envelope.nonce == slot.finished_nonce;
+      if (slot.state != Slot::State::kBusy) {
+        broke_protocol(slot, envelope_violation(*m, pid, "", "").empty() ? "a message while it had no request"
+                                                                          : envelope_violation(*m, pid, "", ""),
+                       late);
+        return;
+      }
+      UnitPlan& plan = units[slot.unit];
+      const std::string violation = envelope_violation(*m, pid, slot.nonce, plan.result.id);
+      if (!violation.empty()) {
+        broke_protocol(slot, violation, late);
+        return;
+      }
+      try {
+        switch (m->op) {
+          case protocol::Op::kPhase: {
+            const protocol::Phase phase = protocol::phase_from(*m);
+            slot.phase = case_label(phase.scenario, phase.component);
+            slot.phase_start = Clock::now();
+            break;
+          }
+          case protocol::Op::kCase: {
+            if (slot.planned_done >= plan.request.cases.size()) {
+              broke_protocol(slot, "more case results than the unit has cases (" +
+                                       std::to_string(plan.request.cases.size()) + ")", false);
+              return;
+            }
+            plan.result.cases.push_back(protocol::case_from(*m));
+            ++slot.planned_done;
+            slot.phase.clear();
+            break;
+          }
+          case protocol::Op::kDone: {
+            const protocol::Done done = protocol::done_from(*m);
+            for (std::size_t i = slot.planned_done; i < plan.request.cases.size(); ++i) {
+              plan.result.cases.push_back(error_case(plan.request.cases[i], "the worker finished the unit without this case's result"));
+            }
+            plan.result.checkpoint_sha256 = done.sha256;
+            // The worker said so on the unit's cases; the note shows it in the run's summary.
+            if (const std::string left = files_left_open(done.open_files_left, done.open_files_limit); !left.empty()) {
+              note(plan.result.id + ": " + left);
+            }
+            if (plan.result.worst() == Outcome::kError) plan.result.worker_log = slot.worker->log().text();
+            slot.finished_nonce = slot.nonce;
+            slot.finished_unit = plan.result.id;
+            end_unit_leftovers(pid, plan.result.id);
+            complete(slot.unit);
+            slot.state = Slot::State::kIdle;
+            if (done.replace) {  // after a memory failure or a descriptor leak the process is in doubt: start afresh
+              slot.worker->signal_group(SIGKILL);
+              slot.worker->reap(options_.grace_seconds);
+              slot.worker.reset();
+              slot.state = Slot::State::kStarting;
+              return;
+            }
+            break;
+          }
+          case protocol::Op::kProtocolError:
+            slot.worker->signal_group(SIGKILL);
+            fail_unit(slot, "could not read its request (" + protocol::protocol_error_from(*m).error +
+                                "): the supervisor and the worker disagree about the protocol, and " +
+                                slot.worker->reap(options_.grace_seconds),
+                      "");
+            slot.worker.reset();
+            slot.state = Slot::State::kStarting;
+            return;
+          default:
+            broke_protocol(slot, std::string("a '") + protocol::to_string(m->op) + "' message during a unit", false);
+            return;
+        }
+      } catch (const json::exception& e) {
+        broke_protocol(slot, std::string("an unreadable '") + protocol::to_string(m->op) + "' message (" + e.what() + ")", false);
+        return;
       }
     }
   };
@@ -320,14 +510,38 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
     slot.worker.reset();
     slot.state = Slot::State::kStarting;
   };
+  // Workers alive now, to notice the ones an iteration ends (their orphans are then ended).
+  auto live_workers = [&] {
+    std::vector<const WorkerProcess*> live;
+    for (const auto& slot : slots_) {
+      if (slot->worker) live.push_back(slot->worker.get());
+    }
+    return live;
+  };
 
   while (finished < total) {
+    const std::vector<const WorkerProcess*> live_before = live_workers();
+    struct SweepAfter {  // whatever path the iteration leaves by
+      Supervisor& self;
+      const std::vector<const WorkerProcess*>& before;
+      std::function<std::vector<const WorkerProcess*>()> now;
+      ~SweepAfter() {
+        const auto after = now();
+        for (const WorkerProcess* w : before) {
+          if (std::find(after.begin(), after.end(), w) == after.end()) {
+            self.end_orphans("a worker that was replaced");
+            return;
+          }
+        }
+      }
+    } sweep_after{*this, live_before, live_workers};
     const bool stopping = interrupted();
     // Dispatch work.
     for (auto& slot_ptr : slots_) {
       Slot& slot = *slot_ptr;
       if (stopping) break;
-      if (!slot.worker && next < total) {
+      const bool work_left = next < total || !rerun.empty();
+      if (!slot.worker && work_left) {
         if (cannot_start()) break;
         try {
           start_worker(slot);
@@ -339,8 +553,13 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
           continue;
         }
       }
-      if (slot.worker && slot.state == Slot::State::kIdle && next < total) {
-        slot.unit = next++;
+      if (slot.worker && slot.state == Slot::State::kIdle && work_left) {
+        if (!rerun.empty()) {
+          slot.unit = rerun.front();
+          rerun.pop_front();
+        } else {
+          slot.unit = next++;
+        }
         slot.state = Slot::State::kBusy;
         slot.planned_done = 0;
         slot.phase.clear();
@@ -350,7 +569,8 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
         slot.loaded(units[slot.unit].result.plugin);
         listener.on_unit_start(units[slot.unit].result);
         slot.worker->limit_cpu_time(cpu_seconds_per_unit_);
-        if (!slot.worker->send({{"op", "run"}, {"unit", to_json(units[slot.unit].request)}})) {
+        slot.nonce = protocol::new_nonce();
+        if (!slot.worker->send(protocol::encode(protocol::RunRequest{slot.nonce, units[slot.unit].request}))) {
           const std::string how = slot.worker->reap(options_.grace_seconds);
           fail_unit(slot, how, "before it received the unit");
           abandon(slot);
@@ -359,6 +579,8 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
     }
     if (cannot_start()) {
       // The worker cannot start at all: every unit left would fail the same way.
+      for (const std::size_t i : rerun) started[i] = false;
+      rerun.clear();
       for (std::size_t i = 0; i < total; ++i) {
         if (started[i]) continue;
         started[i] = true;
@@ -454,6 +676,7 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
     }
     slot.worker.reset();
   }
+  end_orphans("the run's workers");
   std::vector<UnitResult> out;
   for (std::size_t i = 0; i < total; ++i) {
     if (done[i]) out.push_back(std::move(units[i].result));

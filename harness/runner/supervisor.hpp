@@ -38,13 +38,11 @@ class Supervisor {
   explicit Supervisor(SupervisorOptions options);
   ~Supervisor();
 
-  // Sends each describe request to a worker, one at a time: the worker loads the plugin
-  // file and gives its name and version and, when the request selects it, what it builds
-  // (only the plugins a run uses pay for building a model; the worker keeps that model for
-  // its first unit). A request is {"file", "options": {NAME: {...}}, "selectors": [[NAME,
-  // VERSION-GLOB], ...]} for a plugin file, or {"file", "options": {...}, "as": {"name",
-  // "version"}} for a [[models]] entry of a generic plugin.
-  std::vector<DescribeOutcome> describe(const std::vector<nlohmann::json>& requests);
+  // Sends each describe request to a worker, one at a time (the supervisor gives each its
+  // nonce): the worker loads the plugin file and gives its name and version and, when the
+  // request selects it, what it builds (only the plugins a run uses pay for building a
+  // model; the worker keeps that model for its first unit).
+  std::vector<DescribeOutcome> describe(std::vector<protocol::DescribeRequest> requests);
 
   // Runs the units (in parallel up to `jobs`), returns them in plan order. `finish` sees
   // each unit once complete, before the listener (expectations are applied there). Units
@@ -60,10 +58,16 @@ class Supervisor {
   struct Slot;
   enum class DescribeEnd { kDone, kKilledFromOutside };
   // Describes `d.file` in the slot's worker (started when needed), filling `d`.
-  DescribeEnd describe_one(Slot& slot, DescribeOutcome& d, const nlohmann::json& request);
+  DescribeEnd describe_one(Slot& slot, DescribeOutcome& d, protocol::DescribeRequest request);
   void start_worker(Slot& slot);
-  std::optional<nlohmann::json> wait_for(Slot& slot, const std::string& op, double seconds, std::string& failure);
+  // Waits for the worker's `ready`, or for the `described` reply to `nonce`.
+  std::optional<protocol::Reply> wait_for(Slot& slot, protocol::Op op, const std::string& nonce, double seconds,
+                                          std::string& failure);
   void note(std::string text);
+  // Ends what plugins left running: the descendants of a worker whose unit (or description)
+  // ended, named in a note about `whose`; orphans of workers that are gone, likewise.
+  void end_unit_leftovers(pid_t worker, const std::string& whose);
+  void end_orphans(const std::string& whose);
   void note_worker_end(const Slot& slot, const std::string& how, const std::string& when);
 
   SupervisorOptions options_;

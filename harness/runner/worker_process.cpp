@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -61,8 +63,13 @@ void set_limit(int resource, std::uint64_t value) {
 }
 
 // In the child between fork and exec: only async-signal-safe calls.
-[[noreturn]] void exec_child(const char* exe, int request_read, int reply_write, int log_write, const WorkerLimits& limits) {
+[[noreturn]] void exec_child(const char* exe, int request_read, int reply_write, int log_write, int reply_fd,
+                             const char* reply_fd_text, pid_t supervisor, const WorkerLimits& limits) {
   ::setpgid(0, 0);
+  // A supervisor killed with SIGKILL cannot end its workers: the kernel does (the setting
+  // survives exec). Checked after: the supervisor may already be gone.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != supervisor) ::_exit(126);
   // Dispositions set to "ignore" survive exec: the supervisor ignores SIGPIPE and SIGXFSZ,
   // but a worker must die of SIGXFSZ and SIGXCPU when it reaches its limits.
   for (int s : {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGXFSZ, SIGXCPU}) ::signal(s, SIG_DFL);
@@ -78,17 +85,34 @@ void set_limit(int resource, std::uint64_t value) {
   set_limit(RLIMIT_NOFILE, limits.open_files);
   const int devnull = ::open("/dev/null", O_RDONLY);
   // dup2 clears FD_CLOEXEC on the targets; this process's own descriptors close at exec,
-  // and any it inherited without FD_CLOEXEC are closed here: a worker starts with 0-4 only.
+  // and any it inherited without FD_CLOEXEC are closed here: a worker starts with 0-3 and
+  // its reply descriptor only.
   if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(log_write, 1) < 0 || ::dup2(log_write, 2) < 0 ||
-      ::dup2(request_read, 3) < 0 || ::dup2(reply_write, 4) < 0) {
+      ::dup2(request_read, protocol::kRequestFd) < 0 || ::dup2(reply_write, reply_fd) < 0) {
     ::_exit(126);
   }
-  ::close_range(5, ~0U, 0);
-  const char* argv[] = {exe, "serve", nullptr};
+  ::close_range(protocol::kRequestFd + 1, reply_fd - 1, 0);
+  ::close_range(reply_fd + 1, ~0U, 0);
+  const char* argv[] = {exe, "serve", "--reply-fd", reply_fd_text, nullptr};
   ::execv(exe, const_cast<char* const*>(argv));
   const char message[] = "cannot execute the worker\n";
   (void)!::write(2, message, sizeof message - 1);
   ::_exit(127);
+}
+}  // namespace
+
+namespace {
+// The worker's reply descriptor: at random below its open-file limit, high enough that the
+// files a plugin opens (lowest free number first) do not reach it before the limit does.
+int choose_reply_fd(const WorkerLimits& limits) {
+  rlimit current{};
+  std::uint64_t limit = limits.open_files;
+  if (::getrlimit(RLIMIT_NOFILE, &current) == 0 && (limit == 0 || current.rlim_max < limit)) limit = current.rlim_max;
+  limit = std::min<std::uint64_t>(limit == 0 ? 1024 : limit, 1u << 20);
+  const std::uint64_t low = protocol::kReplyFdLow, high = limit > protocol::kReplyFdMargin ? limit - protocol::kReplyFdMargin : 0;
+  if (high <= low) return protocol::kRequestFd + 1;  // a tiny limit: no room to hide it
+  std::random_device random;
+  return static_cast<int>(low + random() % (high - low));
 }
 }  // namespace
 
@@ -97,9 +121,12 @@ WorkerProcess::WorkerProcess(const std::string& executable, const WorkerLimits& 
   make_pipe(request);
   make_pipe(reply);
   make_pipe(log);
+  const int reply_fd = choose_reply_fd(limits);
+  const std::string reply_fd_text = std::to_string(reply_fd);  // formatted before fork: the child only calls async-signal-safe functions
+  const pid_t supervisor = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error(std::string("cannot start a worker: ") + std::strerror(errno));
-  if (pid_ == 0) exec_child(executable.c_str(), request[0], reply[1], log[1], limits);
+  if (pid_ == 0) exec_child(executable.c_str(), request[0], reply[1], log[1], reply_fd, reply_fd_text.c_str(), supervisor, limits);
   ::setpgid(pid_, pid_);  // also here: no race with a signal sent before the child ran
   ::close(request[0]);
   ::close(reply[1]);
@@ -121,9 +148,8 @@ WorkerProcess::~WorkerProcess() {
   close_fd(log_fd_);
 }
 
-bool WorkerProcess::send(const nlohmann::json& message) {
+bool WorkerProcess::send(const std::string& line) {
   if (request_fd_ < 0) return false;
-  const std::string line = message.dump() + "\n";
   std::size_t done = 0;
   while (done < line.size()) {
     const ssize_t n = ::write(request_fd_, line.data() + done, line.size() - done);
@@ -157,12 +183,28 @@ bool drain(int fd, Sink&& sink, std::size_t budget = 4 << 20) {
 }  // namespace
 
 bool WorkerProcess::read_replies() {
-  const bool open = drain(reply_fd_, [this](const char* data, std::size_t n) { pending_.append(data, n); });
+  const bool open = drain(reply_fd_, [this](const char* data, std::size_t n) {
+    std::string_view bytes(data, n);
+    while (!bytes.empty()) {
+      const std::size_t nl = bytes.find('\n');
+      const std::string_view part = bytes.substr(0, nl);
+      if (!skipping_long_line_) pending_.append(part);
+      if (!skipping_long_line_ && pending_.size() > protocol::kMaxLineBytes) {
+        protocol::Reply over;
+        over.violation = "a line longer than " + std::to_string(protocol::kMaxLineBytes >> 20) + " MiB";
+        messages_.push_back(std::move(over));
+        pending_.clear();
+        pending_.shrink_to_fit();
+        skipping_long_line_ = true;
+      }
+      if (nl == std::string_view::npos) break;
+      if (!skipping_long_line_) messages_.push_back(protocol::parse_reply(pending_));
+      pending_.clear();
+      skipping_long_line_ = false;
+      bytes.remove_prefix(nl + 1);
+    }
+  });
   if (!open) replies_ended_ = true;
-  for (std::size_t nl; (nl = pending_.find('\n')) != std::string::npos;) {
-    messages_.push_back(nlohmann::json::parse(pending_.substr(0, nl), nullptr, false));
-    pending_.erase(0, nl + 1);
-  }
   return open;
 }
 
@@ -170,9 +212,9 @@ void WorkerProcess::read_log() {
   drain(log_fd_, [this](const char* data, std::size_t n) { log_.append(data, n); });
 }
 
-std::optional<nlohmann::json> WorkerProcess::next_message() {
+std::optional<protocol::Reply> WorkerProcess::next_message() {
   if (messages_.empty()) return std::nullopt;
-  nlohmann::json m = std::move(messages_.front());
+  protocol::Reply m = std::move(messages_.front());
   messages_.pop_front();
   return m;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // One worker process (`ckpt-harness-worker serve`) as the supervisor sees it: started
 // fresh with fork+exec from this process, which never ran LibTorch (so forking is safe),
-// in its own process group with resource limits; spoken to over two pipes; its stdout and
+// in its own process group with resource limits; spoken to over two pipes (requests on
+// fd 3, replies on a descriptor drawn at random, see protocol/messages.hpp); its stdout and
 // stderr captured into a capped tail. Killing it kills everything it started.
 #include <sys/types.h>
 
@@ -10,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "protocol/messages.hpp"
 #include "runner/log_tail.hpp"
 
 namespace ckpt {
@@ -37,12 +39,14 @@ class WorkerProcess {
   int reply_fd() const { return reply_fd_; }
   int log_fd() const { return log_fd_; }
 
-  bool send(const nlohmann::json& message);  // false when the worker is gone
+  bool send(const std::string& line);        // an encoded request; false when the worker is gone
   void close_requests();                     // end of requests: an idle worker exits
-  // Reads what is available; returns false at end of file (the worker closed fd 4).
+  // Reads what is available; returns false at end of file (the worker closed its replies).
+  // A line longer than protocol::kMaxLineBytes becomes a reply with a violation, and the
+  // rest of it is dropped: what the supervisor holds per worker stays bounded.
   bool read_replies();
   void read_log();
-  std::optional<nlohmann::json> next_message();  // parsed in arrival order
+  std::optional<protocol::Reply> next_message();  // parsed in arrival order
   LogTail& log() { return log_; }
 
   // Lets the worker use `seconds` more CPU time (all its threads) from now on: sets the
@@ -66,7 +70,8 @@ class WorkerProcess {
   pid_t pid_ = -1;
   int request_fd_ = -1, reply_fd_ = -1, log_fd_ = -1;
   std::string pending_;
-  std::deque<nlohmann::json> messages_;
+  bool skipping_long_line_ = false;  // dropping the rest of a line past the bound
+  std::deque<protocol::Reply> messages_;
   LogTail log_;
   bool reaped_ = false, clean_exit_ = false, replies_ended_ = false, killed_from_outside_ = false;
   bool signalled_ = false;  // the supervisor signalled it (timeout, interrupt, replacement)

@@ -13,21 +13,25 @@ CaseResult run_format(UnitContext& ctx, const std::string&) {
   const std::string what = std::string(to_string(c.format())) + ", " + with_thousands(summary.tensors) + " tensors, " +
                            with_thousands(c.file_bytes()) + " bytes";
   std::vector<std::string> refused, accepted;
+  std::string first_refused;  // the first refused global and where it is, for the one-line message
   nlohmann::json findings = nlohmann::json::array();
   for (const auto& f : c.findings()) {
     const bool allowed = std::find(ctx.request().allowed_globals.begin(), ctx.request().allowed_globals.end(),
                                    f.global) != ctx.request().allowed_globals.end();
-    const std::string line = f.global + " at " + f.path + (f.dangerous ? " (DANGEROUS: executes code when unpickled)" : "");
+    // A global outside the tree (a header pickle, constants.pkl) is placed by its pickle.
+    const std::string place = f.path.empty() ? "in the " + f.pickle : "at " + f.path;
+    const std::string line = f.global + " " + place + (f.dangerous ? " (DANGEROUS: executes code when unpickled)" : "");
+    if (!allowed && refused.empty()) first_refused = f.global + " (" + place + ")";
     (allowed ? accepted : refused).push_back(line);
-    findings.push_back({{"global", f.global}, {"path", f.path}, {"dangerous", f.dangerous}, {"accepted", allowed}});
+    findings.push_back({{"global", f.global}, {"path", f.path}, {"pickle", f.pickle}, {"dangerous", f.dangerous},
+                        {"accepted", allowed}});
   }
   nlohmann::json data{{"format", to_string(c.format())}, {"tensors", summary.tensors}, {"file_bytes", c.file_bytes()},
                       {"findings", findings}};
   const std::string details = bullet_list("globals accepted by [security] allowed_globals", accepted);
   if (!refused.empty()) {
     return make_case(Outcome::kFail,
-                     "holds " + std::to_string(refused.size()) + " global(s) outside the allow-list: " +
-                         refused.front().substr(0, refused.front().find(' ')),
+                     "holds " + std::to_string(refused.size()) + " global(s) outside the allow-list: " + first_refused,
                      bullet_list("globals outside the reader's allow-list (not executed; accept reviewed ones in "
                                  "[security] allowed_globals)",
                                  refused) +

@@ -5,9 +5,10 @@
 namespace ckpt {
 
 namespace {
-ReadOptions read_options(const UnitRequest& r) {
+ReadOptions read_options_of(const UnitRequest& r) {
   ReadOptions o;
   if (r.max_file_bytes > 0) o.max_file_bytes = r.max_file_bytes;
+  o.confine_to = r.confine_to;
   return o;
 }
 }  // namespace
@@ -15,8 +16,10 @@ ReadOptions read_options(const UnitRequest& r) {
 UnitContext::UnitContext(const UnitRequest& request, std::shared_ptr<Plugin> plugin, std::optional<LoadedModel> prebuilt)
     : request_(request),
       plugin_(std::move(plugin)),
-      files_(request.checkpoint, read_options(request)),
+      files_(request.checkpoint, read_options_of(request)),
       model_(std::move(prebuilt)) {}
+
+ReadOptions UnitContext::read_options() const { return read_options_of(request_); }
 
 const Plugin& UnitContext::plugin() const {
   if (!plugin_) throw SkipCase("no plugin is meant for this checkpoint");

@@ -32,6 +32,8 @@ class UnitContext {
   const Plugin& plugin() const;
 
   const Checkpoint& checkpoint();          // the main file; throws ReadError
+  // How the unit's files are read: the request's size limit and confinement.
+  ReadOptions read_options() const;
   CheckpointSet& files() { return files_; }
   const CheckpointLayout& layout();
   const CompatibilityReport& compatibility();

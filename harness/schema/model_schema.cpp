@@ -78,7 +78,7 @@ class ManifestReader {
   static std::string describe(const json& v) {
     if (v.is_array()) return v.empty() ? "array []" : "array of " + std::to_string(v.size()) + " items";
     if (v.is_object()) return v.empty() ? "object {}" : "object of " + std::to_string(v.size()) + " members";
-    return std::string(v.type_name()) + " " + shorten(v.dump());
+    return std::string(v.type_name()) + " " + shorten(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
   static std::string shorten(const std::string& text) { return text.size() > 80 ? text.substr(0, 77) + "..." : text; }

@@ -11,9 +11,12 @@
 
 namespace ckpt {
 
-std::string sha256_of_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return "";
+std::string sha256_of_file(const std::string& path, const AllowedDirs& confine_to) {
+  ConfinedFd opened = open_for_reading(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, confine_to);
+  struct stat st {};
+  // Only a regular file: a device swapped in (/dev/zero) would be read without end.
+  if (!opened.fd || ::fstat(opened.fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  const int fd = opened.fd.release();
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
   std::vector<unsigned char> buffer(1 << 20);
@@ -39,14 +42,14 @@ std::string sha256_of_file(const std::string& path) {
   return out;
 }
 
-std::string FileDigests::of(const std::string& path) {
+std::string FileDigests::of(const std::string& path, const AllowedDirs& confine_to) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return "";
   const auto size = static_cast<std::uint64_t>(st.st_size);
   const std::int64_t mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   auto it = known_.find(path);
   if (it != known_.end() && it->second.size == size && it->second.mtime_ns == mtime_ns) return it->second.sha256;
-  Entry entry{size, mtime_ns, sha256_of_file(path)};
+  Entry entry{size, mtime_ns, sha256_of_file(path, confine_to)};
   known_[path] = entry;
   return entry.sha256;
 }

@@ -4,14 +4,18 @@
 #include <map>
 #include <string>
 
+#include "confine/confined_open.hpp"
+
 namespace ckpt {
 
-std::string sha256_of_file(const std::string& path);
+// `confine_to`: directories the file must really lie in, checked on the opened file (empty:
+// anywhere); a file outside them has no digest.
+std::string sha256_of_file(const std::string& path, const AllowedDirs& confine_to = {});
 
 // sha256_of_file, remembered per path while the file's size and modification time stay.
 class FileDigests {
  public:
-  std::string of(const std::string& path);
+  std::string of(const std::string& path, const AllowedDirs& confine_to = {});
 
  private:
   struct Entry {

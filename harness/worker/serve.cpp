@@ -19,6 +19,7 @@
 
 #include "config/config.hpp"
 #include "plugin_host/plugin_host.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/unit_request.hpp"
 #include "scenarios/run_unit.hpp"
 #include "worker/file_digest.hpp"
@@ -28,15 +29,36 @@ namespace ckpt {
 namespace {
 using nlohmann::json;
 
-void send(const json& message) {
-  const std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+int reply_fd = -1;
+pid_t serving_pid = 0;
+// The request being served, for the one message a forked process may send.
+std::string serving_nonce, serving_unit;
+
+void write_line(const std::string& line) {
   std::size_t done = 0;
   while (done < line.size()) {
-    const ssize_t n = ::write(kReplyFd, line.data() + done, line.size() - done);
+    const ssize_t n = ::write(reply_fd, line.data() + done, line.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) std::_Exit(3);  // the supervisor is gone: nobody to report to
     done += static_cast<std::size_t>(n);
   }
+}
+
+// A reply, from the worker only. A process a plugin forked goes on with the worker's code
+// and would answer for it a second time: instead it says that it exists and ends, so a
+// unit's results are always the worker's own.
+void send(const std::string& line) {
+  if (::getpid() != serving_pid) {
+    write_line(protocol::encode_forked({serving_nonce, static_cast<long>(::getpid()), serving_unit}));
+    std::_Exit(0);
+  }
+  write_line(line);
+}
+
+// The envelope of a reply to `nonce` about `unit`. The pid is read at each send: a process a
+// plugin forked that carries on with this code says who it is.
+protocol::Envelope envelope(const std::string& nonce, const std::string& unit = "") {
+  return {nonce, static_cast<long>(::getpid()), unit};
 }
 
 class PluginCache {
@@ -93,12 +115,13 @@ class OpenFiles {
   }
 
   // A reply after which too many files are open asks for a fresh worker and says how many.
-  void check(json& reply) const {
+  template <typename Reply>
+  void check(Reply& reply) const {
     const int left = leaked();
     if (left == 0) return;
-    reply["replace"] = true;
-    reply["open_files_left"] = left;
-    reply["open_files_limit"] = limit_;
+    reply.replace = true;
+    reply.open_files_left = left;
+    reply.open_files_limit = limit_;
   }
 
  private:
@@ -129,48 +152,41 @@ bool selected(const json& selectors, const PluginInfo& info) {
   return false;
 }
 
-json describe(PluginCache& cache, const json& request) {
-  const std::string file = request.at("file").get<std::string>();
-  json reply{{"op", "described"}, {"file", file}};
+protocol::Described describe(PluginCache& cache, const protocol::DescribeRequest& request) {
+  protocol::Described reply;
+  const std::string& file = request.file;
   try {
     auto plugin = cache.get(file);
     const PluginInfo& info = plugin->info();
     // A [[models]] entry is described as itself: the generic plugin builds it from the
     // entry's own options, always (the config names it for a run).
-    const json* as = request.contains("as") ? &request.at("as") : nullptr;
-    reply["name"] = as ? as->at("name").get<std::string>() : info.name;
-    reply["version"] = as ? as->at("version").get<std::string>() : info.version;
-    reply["description"] = info.description;
-    json modules = json::array(), optimizers = json::array();
-    if (as || selected(request.value("selectors", json::array()), info)) {
+    reply.name = request.as ? request.as->first : info.name;
+    reply.version = request.as ? request.as->second : info.version;
+    reply.description = info.description;
+    if (request.as || selected(request.selectors, info)) {
       Options options;
-      const json& all = request.at("options");
-      if (as) {
-        options = all.get<Options>();
-      } else if (all.contains(info.name)) {
-        options = all.at(info.name).get<Options>();
+      if (request.as) {
+        options = request.options.get<Options>();
+      } else if (request.options.contains(info.name)) {
+        options = request.options.at(info.name).get<Options>();
       }
       LoadedModel model = plugin->build(options);
-      for (const auto& m : model.model().modules) modules.push_back(m.name);
-      for (const auto& o : model.model().optimizers) optimizers.push_back(o.name);
+      for (const auto& m : model.model().modules) reply.modules.push_back(m.name);
+      for (const auto& o : model.model().optimizers) reply.optimizers.push_back(o.name);
       cache.keep_spare(file, options, std::move(model));
     }
-    reply["modules"] = modules;
-    reply["optimizers"] = optimizers;
-    reply["ok"] = true;
+    reply.ok = true;
   } catch (const PluginError& e) {
-    reply["ok"] = false;
-    reply["error"] = e.what();
+    reply.error = e.what();
   } catch (const std::bad_alloc&) {
-    reply["ok"] = false;
-    reply["error"] = file + ": out of memory while building the model ([run] memory_limit_mib)";
-    reply["replace"] = true;
+    reply.error = file + ": out of memory while building the model ([run] memory_limit_mib)";
+    reply.replace = true;
   }
   return reply;
 }
 
-bool run(PluginCache& cache, const OpenFiles& open_files, const json& message) {
-  const UnitRequest request = request_from_json(message.at("unit"));
+bool run(PluginCache& cache, const OpenFiles& open_files, const protocol::RunRequest& message) {
+  const UnitRequest& request = message.unit;
   std::shared_ptr<Plugin> plugin;
   std::string plugin_error;
   if (!request.plugin_file.empty()) {
@@ -183,13 +199,13 @@ bool run(PluginCache& cache, const OpenFiles& open_files, const json& message) {
     }
   }
   UnitCallbacks callbacks;
-  callbacks.on_start = [](const PlannedCase& c) {
-    send({{"op", "phase"}, {"scenario", c.scenario}, {"component", c.component}});
+  callbacks.on_start = [&](const PlannedCase& c) {
+    send(protocol::encode(protocol::Phase{c.scenario, c.component}, envelope(message.nonce, request.id)));
   };
   bool files_left_open_annotated = false;
   callbacks.on_case = [&](CaseResult c) {
     open_files.annotate(c, files_left_open_annotated);
-    send({{"op", "case"}, {"case", to_json(c)}});
+    send(protocol::encode(c, envelope(message.nonce, request.id)));
   };
   if (!plugin_error.empty()) {
     for (const auto& planned : request.cases) {
@@ -206,47 +222,49 @@ bool run(PluginCache& cache, const OpenFiles& open_files, const json& message) {
 }
 }  // namespace
 
-int serve() {
-  if (::fcntl(kRequestFd, F_GETFD) < 0 || ::fcntl(kReplyFd, F_GETFD) < 0) {
-    std::cerr << "error: `serve` is the worker of `ckpt-harness run`, which starts it with its requests on fd 3 "
-                 "and replies on fd 4\n";
+int serve(int reply_descriptor) {
+  using protocol::kRequestFd;
+  reply_fd = reply_descriptor;
+  if (::fcntl(kRequestFd, F_GETFD) < 0 || reply_fd < 0 || ::fcntl(reply_fd, F_GETFD) < 0) {
+    std::cerr << "error: `serve` is the worker of `ckpt-harness run`, which starts it with its requests on fd "
+              << kRequestFd << " and replies on the fd it names with --reply-fd\n";
     return 2;
   }
   ::fcntl(kRequestFd, F_SETFD, FD_CLOEXEC);
-  ::fcntl(kReplyFd, F_SETFD, FD_CLOEXEC);
+  ::fcntl(reply_fd, F_SETFD, FD_CLOEXEC);
   FILE* requests = ::fdopen(kRequestFd, "r");
-  send({{"op", "ready"}, {"pid", ::getpid()}, {"torch", TORCH_VERSION}});
+  serving_pid = ::getpid();
+  send(protocol::encode(protocol::Ready{protocol::kVersion, static_cast<long>(::getpid()), TORCH_VERSION}));
   const OpenFiles open_files;
   PluginCache cache;
   FileDigests digests;  // a checkpoint checked against several plugin versions is hashed once
   char* line = nullptr;
   std::size_t capacity = 0;
   while (::getline(&line, &capacity, requests) > 0) {
-    json message;
+    std::string nonce;  // known once the request is read: a protocol error names it when it can
     try {
-      message = json::parse(line);
-    } catch (const json::exception& e) {
-      send({{"op", "protocol-error"}, {"error", e.what()}});
-      continue;
-    }
-    const std::string op = message.value("op", "");
-    try {
-      if (op == "describe") {
-        json reply = describe(cache, message);
-        open_files.check(reply);
-        send(reply);
-      } else if (op == "run") {
-        const bool replace = run(cache, open_files, message);
-        // Which exact bytes were checked, for the reports; the worker pays for reading them.
-        const std::string sha256 = digests.of(message.at("unit").at("checkpoint").get<std::string>());
-        json done{{"op", "done"}, {"id", message.at("unit").at("id")}, {"replace", replace}, {"sha256", sha256}};
-        open_files.check(done);
-        send(done);
-      } else {
-        send({{"op", "protocol-error"}, {"error", "unknown op '" + op + "'"}});
+      const json message = json::parse(line);
+      if (message.is_object() && message.contains("nonce") && message.at("nonce").is_string()) {
+        nonce = message.at("nonce").get<std::string>();
       }
-    } catch (const json::exception& e) {
-      send({{"op", "protocol-error"}, {"error", e.what()}});
+      serving_nonce = nonce;
+      serving_unit.clear();
+      if (protocol::request_op(message) == protocol::Op::kDescribe) {
+        protocol::Described reply = describe(cache, protocol::describe_from_json(message));
+        open_files.check(reply);
+        send(protocol::encode(reply, envelope(nonce)));
+      } else {
+        const protocol::RunRequest request = protocol::run_from_json(message);
+        serving_unit = request.unit.id;
+        protocol::Done done;
+        done.replace = run(cache, open_files, request);
+        // Which exact bytes were checked, for the reports; the worker pays for reading them.
+        done.sha256 = digests.of(request.unit.checkpoint, request.unit.confine_to);
+        open_files.check(done);
+        send(protocol::encode(done, envelope(request.nonce, request.unit.id)));
+      }
+    } catch (const std::exception& e) {
+      send(protocol::encode(protocol::ProtocolError{e.what()}, envelope(nonce)));
     }
   }
   std::free(line);

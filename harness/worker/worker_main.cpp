@@ -132,6 +132,10 @@ struct CheckpointArgs {
     }
     for (const auto& r : rules) {
       auto [pattern, replacement] = split_pair(r, "--key-rule");
+      if (const std::string problem = key_rule_pattern_problem(pattern); !problem.empty()) {
+        const std::string shown = pattern.size() > 80 ? pattern.substr(0, 80) + "..." : pattern;
+        throw CLI::ValidationError("--key-rule", "pattern '" + shown + "' is not a valid regex: " + problem);
+      }
       result.key_rules.push_back({pattern, replacement});
     }
     return result;
@@ -153,7 +157,7 @@ int run_diff(const DiffArgs& a) {
   report.plugin.name = configured.name;  // a [[models]] entry is named as itself, not as its generic plugin
   report.plugin.version = configured.version;
   if (a.json) {
-    std::cout << diff_json(report, model).dump(2) << "\n";
+    std::cout << diff_json(report, model).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     write_diff_text(std::cout, report, model);
   }
@@ -202,7 +206,7 @@ int run_schema(const SchemaArgs& a) {
     PluginInfo info = plugin->info();
     info.name = configured.name;  // a [[models]] entry's manifest is of the entry's model
     info.version = configured.version;
-    write_output(a.out, to_json(schema_of_model(info, model)).dump(2) + "\n");
+    write_output(a.out, to_json(schema_of_model(info, model)).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   } catch (const std::invalid_argument& e) {  // a tensor type no checkpoint can hold
     std::cerr << "error [schema]: " << plugin->info().path << ": " << e.what() << "\n";
     return 2;
@@ -242,15 +246,8 @@ int run_plugins(const std::vector<std::string>& paths, const std::vector<std::st
   }
   int status = 0;
   for (const auto& source : sources) {
-    std::vector<std::string> files;
-    if (std::filesystem::is_directory(source)) {
-      for (const auto& e : std::filesystem::directory_iterator(source)) {
-        if (e.is_regular_file() && e.path().extension() == ".so") files.push_back(e.path().string());
-      }
-      std::sort(files.begin(), files.end());
-    } else {
-      files.push_back(source);
-    }
+    // Without throwing on a link loop among them: that plugin fails to load, the others are listed.
+    const std::vector<std::string> files = plugin_files_in(source);
     for (const auto& file : files) {
       try {
         auto plugin = Plugin::load(file);
@@ -329,8 +326,10 @@ int main(int argc, char** argv) {
   schema->callback([&] { status = run_schema(sa); });
 
   CLI::App* serve_command = app.add_subcommand(
-      "serve", "Serve units for `ckpt-harness run` (requests on fd 3, replies on fd 4); not for direct use");
-  serve_command->callback([&] { status = serve(); });
+      "serve", "Serve units for `ckpt-harness run` (requests on fd 3, replies on --reply-fd); not for direct use");
+  int reply_fd = -1;
+  serve_command->add_option("--reply-fd", reply_fd, "The descriptor the supervisor reads replies from")->required();
+  serve_command->callback([&] { status = serve(reply_fd); });
 
   try {
     app.parse(argc, argv);

@@ -28,6 +28,8 @@
 #include <functional>
 #include <iostream>
 #include <limits>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -57,6 +59,7 @@ enum class Verdict {
   kError,        // an <error> (crash, timeout, broken plugin, config); exit 1 or 2
   kHandled,      // not a fault at all: the bad unit runs and passes (e.g. a CUDA location)
   kReportError,  // the run's own reports cannot be written: said on stderr; exit 4
+  kNoReport,     // no safe place for reports (or a command that writes none): said on stderr only
 };
 
 // The run an entry makes: what it adds to the standard config and how it runs it.
@@ -72,6 +75,10 @@ struct Scene {
   std::string args;           // more arguments of `run`
   std::string wrapper;        // a command the run is started through (prlimit ...)
   std::string report_dir;     // --report-dir; default dir/report
+  bool config_report_dir = false;  // no --report-dir: the config's report_dir (default ckpt-harness-report)
+  std::string config_name;    // the config passed to the run, in dir (default harness.toml, as written)
+  std::string command = "run";  // or "inspect --config" (no reports: Verdict::kNoReport)
+  fs::path outside;           // a directory outside the repository (outside_dir()): left as it was
   double timeout = 10;        // seconds per unit
   // Acts on the running supervisor (signals), given its pid and where its output goes.
   std::function<void(pid_t, const fs::path& output)> during;
@@ -212,6 +219,90 @@ std::string global_call_pickle(const std::string& module, const std::string& nam
          "\x00\x00\x00"s + argument + "\x85Rs."s;
 }
 
+// --- files torch.load would read differently ---------------------------------------------------
+
+// A clean state dict whose end record's comment holds a second archive with a global, plus
+// `tail`: miniz and zipfile read the hidden archive (the last end record), while a reader that
+// trusts comment lengths reads the outer one.
+std::string archive_hidden_in_the_comment(const std::string& tail) {
+  std::string outer = linear_state_dict();
+  const std::string hidden = pickle_zip(global_call_pickle("posix", "system", "touch /tmp/pwned")) + tail;
+  outer[outer.size() - 2] = static_cast<char>(hidden.size() & 0xff);
+  outer[outer.size() - 1] = static_cast<char>(hidden.size() >> 8);
+  return outer + hidden;
+}
+
+// A legacy torch.save file (non-zip) of tiny's state dict whose sys info or storage keys
+// pickle (which torch.load unpickles before and after the object) calls posix.system.
+std::string legacy_with_header_global(const std::string& where, bool five_item_ids = false) {
+  const std::string magic = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e"s;
+  const std::string call = "cposix\nsystem\nX\x02\x00\x00\x00id\x85R"s;
+  const std::string sys_info = where == "sys_info"
+                                   ? "\x80\x02}(X\x0d\x00\x00\x00little_endian\x88X\x01\x00\x00\x00x"s + call + "u."
+                                   : "\x80\x02}X\x0d\x00\x00\x00little_endian\x88s."s;
+  // OrderedDict {'weight': tensor [2, 2], 'bias': tensor [2]} over storages '0' and '1'.
+  auto tensor = [&](const std::string& key, int numel, const std::string& size_and_stride) {
+    return "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00"s + key +
+           "X\x03\x00\x00\x00" "cpu"s + "K" + static_cast<char>(numel) + (five_item_ids ? "" : "N") + "tQK\x00"s +
+           size_and_stride + "\x89" "ccollections\nOrderedDict\n)R" "tR"s;
+  };
+  const std::string object = "\x80\x02" "ccollections\nOrderedDict\n)R(X\x06\x00\x00\x00weight"s +
+                             tensor("0", 4, "K\x02K\x02\x86K\x02K\x01\x86"s) + "X\x04\x00\x00\x00" "bias"s +
+                             tensor("1", 2, "K\x02\x85K\x01\x85"s) + "u.";
+  const std::string keys = "\x80\x02](X\x01\x00\x00\x00" "0X\x01\x00\x00\x00" "1e"s + (where == "keys" ? call + "0" : "") + ".";
+  const std::string storages = "\x04\x00\x00\x00\x00\x00\x00\x00"s + floats(4) + "\x02\x00\x00\x00\x00\x00\x00\x00"s + floats(2);
+  return magic + "\x80\x02M\xe9\x03."s + sys_info + object + keys + storages;
+}
+
+// --- resource bombs: small files that describe huge trees --------------------------------------
+
+std::string binunicode(const std::string& text) {
+  std::string out = "X";
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((text.size() >> (8 * i)) & 0xff);
+  return out + text;
+}
+
+// A list of `dicts` dicts, each {K: None} with the same memoized key K of `key_bytes` bytes.
+std::string long_key_shared_by_many_dicts(std::size_t key_bytes, std::size_t dicts) {
+  std::string p = "\x80\x02"s + binunicode(std::string(key_bytes, 'k')) + "q\x00" "0]("s;
+  for (std::size_t i = 0; i < dicts; ++i) p += "}h\x00" "Ns"s;
+  return pickle_zip(p + "e.");
+}
+
+// {K: {K: {K: ... None}}} `depth` levels deep under one memoized key K of `key_bytes` bytes.
+std::string deep_dicts_under_a_long_shared_key(std::size_t key_bytes, std::size_t depth) {
+  std::string p = "\x80\x02"s + binunicode(std::string(key_bytes, 'k')) + "q\x00" "0}"s;
+  for (std::size_t i = 0; i < depth; ++i) p += "h\x00}"s;
+  return pickle_zip(p + "h\x00N"s + std::string(depth + 1, 's') + ".");
+}
+
+// set(L) `copies` times over one memoized list L of `items` Nones: 6 bytes per copy of L.
+std::string copies_of_a_shared_list(std::size_t items, std::size_t copies) {
+  std::string p = "\x80\x02" "cbuiltins\nset\nq\x00" "0("s + std::string(items, 'N') + "lq\x01" "0]("s;
+  for (std::size_t i = 0; i < copies; ++i) p += "h\x00h\x01\x85R"s;
+  return pickle_zip(p + "e.");
+}
+
+// A list of `count` empty OrderedDicts, 4 bytes of pickle each (a memoized class, REDUCE).
+std::string millions_of_small_values(std::size_t count) {
+  std::string p = "\x80\x02" "ccollections\nOrderedDict\nq\x00" "0("s;
+  p.reserve(p.size() + 4 * count + 2);
+  for (std::size_t i = 0; i < count; ++i) p += "h\x00)R"s;
+  return pickle_zip(p + "l.");
+}
+
+// A safetensors file of `count` empty tensors, then a byte that belongs to none of them.
+std::string safetensors_of_many_tensors(std::size_t count) {
+  std::string header = "{";
+  for (std::size_t i = 0; i < count; ++i) {
+    header += (i ? ",\"t" : "\"t") + std::to_string(i) + "\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}";
+  }
+  header += "}";
+  std::string file;
+  for (int i = 0; i < 8; ++i) file += static_cast<char>((static_cast<std::uint64_t>(header.size()) >> (8 * i)) & 0xff);
+  return file + header + "x";
+}
+
 // --- bad plugins ------------------------------------------------------------------------------
 
 std::function<void(Scene&)> plugin_file(const std::string& path) {
@@ -241,6 +332,49 @@ void other_architecture(Scene& s) {
 
 std::function<void(Scene&)> config_tail(const std::string& text) {
   return [text](Scene& s) { s.config_tail = text; };
+}
+
+// Text of a file of the CI machine that no report may quote (the reader quotes 16 bytes of
+// a file it does not recognise: kSecretMark is within them).
+const std::string kSecret = "SECRET-OF-THE-CI-MACHINE: not for a pull request to read\n";
+const std::string kSecretMark = "SECRET-OF";
+
+// A directory beside the repository (the test's directory), for links to lead out to; the
+// test removes it, and checks that the run left it as it was and quoted none of it.
+fs::path outside_dir(Scene& s) {
+  s.outside = s.dir.parent_path() / (s.dir.filename().string() + "-outside");
+  fs::create_directories(s.outside);
+  write_file(s.outside / "secret", kSecret);
+  return s.outside;
+}
+
+// A link `name` in the repository to `target` outside it: the secret file, or an empty
+// directory made for it.
+void link_out(Scene& s, const fs::path& name, const std::string& target) {
+  const fs::path outside = outside_dir(s);
+  if (target != "secret") fs::create_directories(outside / target);
+  fs::create_directories((s.dir / name).parent_path());
+  fs::create_symlink(outside / target, s.dir / name);
+}
+
+// A sharded safetensors set of tiny's state dict whose one shard links out of the repository.
+void index_shard_linking_out(Scene& s) {
+  s.checkpoint = "bad.safetensors.index.json";
+  write_file(s.dir / s.checkpoint,
+             R"({"metadata": {}, "weight_map": {"weight": "shard-1.safetensors", "bias": "shard-1.safetensors"}})");
+  link_out(s, "shard-1.safetensors", "secret");
+}
+
+// A link `name` in the repository that leads to itself.
+void link_loop(Scene& s, const std::string& name) { fs::create_symlink(fs::path(name).filename(), s.dir / name); }
+
+// The files of `dir` and their bytes (nothing when it does not exist).
+std::map<std::string, std::string> files_of(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  std::error_code ec;
+  if (dir.empty() || !fs::is_directory(dir, ec)) return out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) out[e.path().string()] = e.is_regular_file() ? file_bytes(e.path()) : "";
+  return out;
 }
 
 // --- run events -------------------------------------------------------------------------------
@@ -366,6 +500,35 @@ std::vector<Entry> catalogue() {
         return build_zip({{"archive/data.pkl", "\x80\x02N."s}, {"archive/version", "99\n"}});
       }), F, 1, {"[unsupported]", "archive format version '99'"});
   add("zip.malformed_central_directory", checkpoint(with_central_directory_broken), F, 1, {"[zip]", "central directory"});
+  add("zip.archive_hidden_in_the_comment", checkpoint([] { return archive_hidden_in_the_comment("x"); }), F, 1,
+      {"[zip]", "ambiguous archive", "trailing data"});
+  add("zip.archive_hidden_in_the_comment_to_the_end", checkpoint([] { return archive_hidden_in_the_comment(""); }), F, 1,
+      {"[zip]", "ambiguous archive", "two end-of-central-directory records"});
+  add("zip.trailing_data", checkpoint([] { return linear_state_dict() + "appended"; }), F, 1,
+      {"[zip]", "8 byte(s) of trailing data"});
+  add("zip.gap_before_the_end_record", checkpoint([] {
+        std::string zip = linear_state_dict();
+        zip.insert(zip.size() - 22, "GAP!");
+        return zip;
+      }), F, 1, {"[zip]", "does not end where the end record starts"});
+  add("zip.directory_holds_more_than_its_count", checkpoint([] {
+        std::string zip = linear_state_dict();
+        zip[zip.size() - 22 + 8] = static_cast<char>(zip[zip.size() - 22 + 8] - 1);
+        zip[zip.size() - 22 + 10] = static_cast<char>(zip[zip.size() - 22 + 10] - 1);
+        return zip;
+      }), F, 1, {"[zip]", "left in the central directory"});
+  add("zip.overlapping_entries", checkpoint([] {
+        std::string zip = build_zip({{"archive/data.pkl", linear_state_dict_pickle()}, {"archive/data/0", floats(4)},
+                                     {"archive/data/1", floats(2)}, {"archive/version", "3\n"}});
+        const std::size_t second_central = zip.find("PK\x01\x02"s, zip.find("PK\x01\x02"s) + 1);
+        for (int i = 0; i < 4; ++i) zip[second_central + 42 + i] = 0;  // data/0's header: data.pkl's
+        return zip;
+      }), F, 1, {"[zip]", "overlaps zip entry"});
+  add("zip.wrong_crc_of_the_pickle", checkpoint([] {
+        ZipEntrySpec pickle{"archive/data.pkl", linear_state_dict_pickle()};
+        pickle.crc_xor = 0x5a5a;
+        return build_zip({pickle, {"archive/data/0", floats(4)}, {"archive/data/1", floats(2)}, {"archive/version", "3\n"}});
+      }), F, 1, {"[zip]", "CRC-32"});
 
   // pickle
   add("pickle.global_posix_system", checkpoint([] { return pickle_zip(global_call_pickle("posix", "system", "touch /tmp/pwned")); }),
@@ -391,8 +554,38 @@ std::vector<Entry> catalogue() {
         const std::size_t depth = 1'000'000;
         return pickle_zip("\x80\x02"s + std::string(depth, ']') + std::string(depth - 1, 'a') + ".");
       }), F, 1, {"[limit]", "[...988 more levels...]", "nested deeper than 1000 levels"});
+  add("pickle.torchscript_class_in_a_plain_torch_save", checkpoint([] { return pickle_zip("\x80\x02" "c__torch__\nModel\n)\x81."s); }),
+      F, 1, {"__torch__.Model"});
+  add("pickle.global_in_a_torchscript_constants_pickle", checkpoint([] {
+        return build_zip({{"m/data.pkl", linear_state_dict_pickle()}, {"m/data/0", floats(4)}, {"m/data/1", floats(2)},
+                          {"m/constants.pkl", "\x80\x02"s + "cposix\nsystem\nX\x02\x00\x00\x00id\x85R."s},
+                          {"m/version", "3\n"}});
+      }), F, 1, {"posix.system", "in the zip entry 'm/constants.pkl'"});
+  add("pickle.legacy_global_in_sys_info", checkpoint([] { return legacy_with_header_global("sys_info"); }), F, 1,
+      {"posix.system", "in the sys info pickle"});
+  add("pickle.legacy_global_in_storage_keys", checkpoint([] { return legacy_with_header_global("keys"); }), F, 1,
+      {"posix.system", "in the storage keys pickle"});
+  add("pickle.legacy_five_item_persistent_id", checkpoint([] { return legacy_with_header_global("", true); }), F, 1,
+      {"[pickle]", "found a tuple of 5 item(s)"});
   add("pickle.setitems_on_a_list", checkpoint([] { return pickle_zip("\x80\x02](NNu."s); }), F, 1,
       {"[pickle]", "SETITEMS on a list"});
+  // resource bombs (issue 16, item 6): each took gigabytes or minutes before
+  add("pickle.long_key_shared_by_many_dicts", checkpoint([] { return long_key_shared_by_many_dicts(500'000, 100'000); }), F, 1,
+      {"bad.pt"});
+  add("pickle.deep_dicts_under_a_long_shared_key", checkpoint([] { return deep_dicts_under_a_long_shared_key(65'536, 990); }),
+      F, 1, {"does not load strictly: 2 missing, 1 unexpected"});
+  add("pickle.copies_of_a_shared_list", checkpoint([] { return copies_of_a_shared_list(200'000, 2'000); }), F, 1,
+      {"[limit]", "the memory limit for a pickle in"});
+  add("pickle.millions_of_small_values", checkpoint([] { return millions_of_small_values(4'900'000); }), F, 1,
+      {"[limit]", "the memory limit for a pickle in"});
+  add("file.safetensors_header_of_400k_tensors", checkpoint([] { return safetensors_of_many_tensors(400'000); }), F, 1,
+      {"[safetensors]", "1 bytes after the last tensor belong to no tensor"});
+  // key rules (issue 16, item 5)
+  add("pickle.key_rule_on_a_200_kb_key", [](Scene& s) {
+        write_file(s.dir / "long_key.pt", pickle_zip("\x80\x02}"s + binunicode(std::string(200'000, 'a')) + "Ns."));
+        s.config_tail = "[[checkpoints]]\nname = \"ruled\"\nfiles = [\"long_key.pt\"]\nlayout = \"state-dict\"\n"
+                        "plugins = [\"tiny\"]\nkey_rules = [{ pattern = '(.|\\n)*', replace = '$&' }]\n";
+      }, F, 1, {"does not load strictly: 2 missing, 1 unexpected"});
 
   // tensor
   add("tensor.view_past_its_storage",
@@ -445,6 +638,16 @@ std::vector<Entry> catalogue() {
         faulty("spin", 60)(s);
         s.run_settings = "cpu_seconds_per_unit = 2\n";
       }, E, 1, {"SIGXCPU"});
+  add("plugin.forges_results_on_the_reply_channel", faulty("forge_results"), E, 1,
+      {"broke the protocol", "without the writer's pid"});
+  add("plugin.forges_enveloped_results", faulty("forge_enveloped_results"), E, 1,
+      {"broke the protocol", "that does not answer the request in flight"});
+  add("plugin.forks_and_both_processes_answer", faulty("fork"), Verdict::kHandled, 0,
+      {"note: faulty@1.0.0/good.pt: the plugin forked a process", "stopped before it could answer for the worker"});
+  add("plugin.writes_an_endless_line_to_the_reply_channel", faulty("unterminated_reply"), E, 1,
+      {"broke the protocol", "a line longer than 64 MiB"});
+  add("plugin.leaves_a_process_in_a_session_of_its_own", faulty("setsid_child"), Verdict::kHandled, 0,
+      {"note: faulty@1.0.0/good.pt: the plugin left", "process(es) running after the unit", "they were ended"});
   add("plugin.crashes_in_its_static_destructors", faulty("crash_at_exit"), Verdict::kHandled, 0,
       {"killed by SIGSEGV", "static destructors"});
 
@@ -463,12 +666,61 @@ std::vector<Entry> catalogue() {
         fs::create_symlink("/etc/passwd", s.dir / "inside.pt");
         s.config_tail = "[[checkpoints]]\nname = \"escape\"\nfiles = [\"inside.pt\"]\n";
       }, E, 2, {"inside.pt' is outside the repository", "(it resolves to /etc/passwd)"});
+  add("config.key_rule_of_30000_nested_parentheses",
+      config_tail("[[checkpoints]]\nname = \"ruled\"\nfiles = [\"good.pt\"]\nplugins = [\"tiny\"]\nkey_rules = [{ pattern = '" +
+                  std::string(30'000, '(') + std::string(30'000, ')') + "' }]\n"),
+      E, 2, {"harness.toml:", "key rule pattern", "over the limit of 1024"});
   add("config.report_dir_outside_the_repository", [](Scene& s) { s.run_settings = "report_dir = \"/tmp\"\n"; }, E, 2,
       {"[run] report_dir: '/tmp' is outside the repository"});
+  add("config.index_shard_links_outside", index_shard_linking_out, F, 1,
+      {"[io]", "shard-1.safetensors", "is outside", "(it resolves to "});
+  add("config.golden_file_links_outside", [](Scene& s) {
+        s.checkpoint = "bad.pt";
+        fs::copy_file(fixture("cuda_location.pt"), s.dir / s.checkpoint);
+        link_out(s, "bad.golden.pt", "secret");
+      }, F, 1, {"bad.golden.pt", "is outside", "(it resolves to "});
+  add("config.report_dir_links_outside", [](Scene& s) {
+        s.config_report_dir = true;
+        link_out(s, "ckpt-harness-report", "reports");
+      }, Verdict::kNoReport, 2, {"error [config]", "[run] report_dir", "'ckpt-harness-report' is outside", "(it resolves to "});
+  add("config.report_dir_option_links_outside", [](Scene& s) {
+        link_out(s, "ckpt-report", "reports");
+        s.report_dir = (s.dir / "ckpt-report" / "shard-1").string();
+      }, Verdict::kNoReport, 2, {"error [config]", "--report-dir", "leads out of the repository", "(it resolves to "});
+  add("config.junit_xml_links_outside", [](Scene& s) {
+        link_out(s, "report/junit.xml", "secret");
+      }, Verdict::kHandled, 0, {});
+  add("config.link_loop_reached_by_a_glob", [](Scene& s) {
+        fs::create_directories(s.dir / "loops");
+        link_loop(s, "loops/a.pt");
+        s.config_tail = "[[checkpoints]]\nname = \"loop\"\nfiles = [\"loops/*.pt\"]\n";
+      }, E, 2, {"harness.toml:", "files: 'loops/a.pt' is a symbolic link loop"});
+  add("config.link_loop_as_a_checkpoint_path", [](Scene& s) {
+        link_loop(s, "loop.pt");
+        s.config_tail = "[[checkpoints]]\nname = \"loop\"\nfiles = [\"loop.pt\"]\n";
+      }, E, 2, {"harness.toml:", "files: 'loop.pt' is a symbolic link loop"});
+  add("config.link_loop_as_a_plugin_path", [](Scene& s) {
+        link_loop(s, "loop.so");
+        s.plugin_path = "loop.so";
+      }, E, 2, {"harness.toml:", "[plugins] paths: 'loop.so' is a symbolic link loop"});
+  add("config.link_loop_as_a_models_file", [](Scene& s) {
+        link_loop(s, "loop.json");
+        s.config_tail = "[[models]]\nname = \"m\"\nversion = \"1.0.0\"\nplugin = \"manifest\"\nfiles = { manifest = \"loop.json\" }\n";
+      }, E, 2, {"harness.toml:", "[[models]] 'm' files.manifest: 'loop.json' is a symbolic link loop"});
+  add("config.config_is_a_link_loop", [](Scene& s) {
+        link_loop(s, "loop.toml");
+        s.config_name = "loop.toml";
+      }, E, 2, {"loop.toml: cannot read the config", "symbolic link loop"});
+  add("config.inspect_config_is_a_link_loop", [](Scene& s) {
+        link_loop(s, "loop.toml");
+        s.config_name = "loop.toml";
+        s.command = "inspect --config";
+      }, Verdict::kNoReport, 2, {"error [config]", "loop.toml: cannot read the config", "symbolic link loop"});
 
   // run
   add("run.sigint", signal_during_hang(SIGINT), E, 130, {"interrupted"});
   add("run.sigterm", signal_during_hang(SIGTERM), E, 130, {"interrupted"});
+  add("run.sighup", signal_during_hang(SIGHUP), E, 130, {"interrupted"});
   add("run.sigkill_of_a_worker", kill_workers_during_hang, E, 1, {"SIGKILL"});
   add("run.unwritable_report_dir", [](Scene& s) {
         write_file(s.dir / "a-file", "x");
@@ -610,11 +862,20 @@ TEST_P(HostileCatalogue, SurvivesAndReports) {
   scene.dir = dir_;
   fs::copy_file(fixture("cuda_location.pt"), dir_ / "good.pt");  // tiny's Linear(2, 2) state dict
   entry.make(scene);
-  const std::string config = write_config(scene);
-  const std::string report_dir = scene.report_dir.empty() ? (dir_ / "report").string() : scene.report_dir;
+  const std::string config = scene.config_name.empty() ? write_config(scene) : (dir_ / scene.config_name).string();
+  if (!scene.config_name.empty()) write_config(scene);  // beside it, as a run would find it
+  // Removed however the test ends: it lies outside the test's directory.
+  const std::unique_ptr<const fs::path, void (*)(const fs::path*)> remove_outside(
+      &scene.outside, [](const fs::path* p) { if (!p->empty()) fs::remove_all(*p); });
+  const std::map<std::string, std::string> outside_before = files_of(scene.outside);
+  const std::string report_dir = scene.config_report_dir   ? (dir_ / "ckpt-harness-report").string()
+                                 : scene.report_dir.empty() ? (dir_ / "report").string()
+                                                            : scene.report_dir;
   const std::string plugin_dir = fs::path(CKPT_TEST_FAULTY).parent_path().string();
-  const std::string command = scene.wrapper + CKPT_HARNESS_BIN + " run --config " + config + " --allow-path " + plugin_dir +
-                              " --report-dir " + report_dir + " " + scene.args;
+  const bool run = scene.command == "run";
+  const std::string command = scene.wrapper + CKPT_HARNESS_BIN + " " + (run ? "run --config" : scene.command) + " " + config +
+                              " --allow-path " + plugin_dir +
+                              (run && !scene.config_report_dir ? " --report-dir " + report_dir : "") + " " + scene.args;
   const std::string marker = entry.id + "-" + std::to_string(::getpid());
   const Outcome o = run_measured(command, dir_ / "output.txt", marker, scene.during);
   SCOPED_TRACE(entry.id + ": " + command + "\n" + o.output.substr(0, 6000));
@@ -626,6 +887,17 @@ TEST_P(HostileCatalogue, SurvivesAndReports) {
   for (int i = 0; i < 50 && !(stray = leftovers(marker)).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_TRUE(stray.empty()) << "left behind: " << (stray.empty() ? "" : stray.front());
   EXPECT_FALSE(fs::exists(dir_ / "ran")) << "code from the input ran";
+  EXPECT_EQ(files_of(scene.outside), outside_before) << "the run wrote outside the repository";
+  EXPECT_EQ(o.output.find(kSecretMark), std::string::npos) << "the output quotes a file outside the repository";
+  for (const auto& [path, bytes] : files_of(report_dir)) {
+    EXPECT_EQ(bytes.find(kSecretMark), std::string::npos) << path << " quotes a file outside the repository";
+  }
+
+  if (entry.verdict == Verdict::kNoReport) {  // said on the console; nothing written, through a link or not
+    EXPECT_TRUE(contains_all(o.output, entry.words)) << "expected the output to say: " << ::testing::PrintToString(entry.words);
+    EXPECT_TRUE(files_of(report_dir).empty()) << "reports were written to " << report_dir;
+    return;
+  }
 
   if (entry.verdict == Verdict::kReportError || entry.verdict == Verdict::kHandled) {  // said in the console
     EXPECT_TRUE(contains_all(o.output, entry.words)) << "expected the output to say: " << ::testing::PrintToString(entry.words);
@@ -642,6 +914,7 @@ TEST_P(HostileCatalogue, SurvivesAndReports) {
   for (const auto& leftover : fs::directory_iterator(report_dir)) {
     const std::string name = leftover.path().filename();
     EXPECT_TRUE(name == "junit.xml" || name == "results.json" || name == "report.html") << "unexpected file " << name;
+    EXPECT_FALSE(leftover.is_symlink()) << name << " is still a link: a report was written through it";
   }
 
   if (entry.verdict == Verdict::kFailure || entry.verdict == Verdict::kError) {

@@ -9,6 +9,9 @@
 // build() in a process on: describing the plugin (one build) succeeds, and the unit meets
 // the fault; with `from_call = 1` it already crashes while it is described.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,7 +19,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/run_command.hpp"
@@ -475,6 +480,93 @@ TEST_P(RunInterrupt, StopsWorkersAndKeepsResults) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, RunInterrupt, ::testing::Values("INT", "TERM"));
+
+// A ckpt-harness and a ckpt-harness-worker of different builds refuse each other: the
+// worker's `ready` names its protocol version, and every unit says what to do, at once (no
+// timeout: the run ends when the refusal arrives).
+TEST_F(RunIsolation, AWorkerOfAnotherProtocolVersionIsRefused) {
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  fs::copy_file(CKPT_HARNESS_BIN, bin / "ckpt-harness");
+  // A worker of protocol 1: ready, then it waits for requests that never come.
+  std::ofstream(bin / "ckpt-harness-worker")
+      << "#!/bin/bash\n# serve --reply-fd N\necho '{\"op\":\"ready\",\"pid\":'$$',\"protocol\":1,\"torch\":\"1.13.0\"}' >&\"$3\"\n"
+      << "cat <&3 >/dev/null\n";
+  fs::permissions(bin / "ckpt-harness-worker", fs::perms::owner_all);
+  fs::copy_file(fixture("cuda_location.pt"), dir_ / "first.pt");
+  std::ofstream(dir_ / "harness.toml") << "[run]\nreport_dir = \"report\"\n[plugins]\npaths = [\"" << CKPT_TEST_GOOD_PLUGIN
+                                       << "\"]\n[plugins.tiny]\noptions = { width = 2 }\n\n[[checkpoints]]\nname = \"linear\"\n"
+                                       << "files = [\"first.pt\"]\nplugins = [\"tiny\"]\nlayout = \"state-dict\"\n";
+  const CommandResult c = run_command((bin / "ckpt-harness").string() + " run --allow-path " + kTestPluginDir + " --config " +
+                                      (dir_ / "harness.toml").string() + " 2>&1");
+  EXPECT_EQ(c.exit_code, 1) << c.out;
+  EXPECT_TRUE(contains(c.out, "speaks protocol version 1 but this ckpt-harness speaks 2")) << c.out;
+  EXPECT_TRUE(contains(c.out, "install or build ckpt-harness and its worker from the same source")) << c.out;
+  const json results = json::parse(std::ifstream(dir_ / "report" / "results.json"));
+  ASSERT_FALSE(results.at("units").empty());
+  for (const auto& u : results.at("units")) EXPECT_NE(u.at("outcome"), "pass") << u.dump(1);
+}
+
+// Processes whose environment holds `marker` (zombies aside).
+std::vector<std::string> processes_marked(const std::string& marker) {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream environ(entry.path() / "environ", std::ios::binary);
+    std::stringstream env;
+    env << environ.rdbuf();
+    if (env.str().find(marker + '\0') == std::string::npos) continue;
+    std::ifstream stat_file(entry.path() / "stat");
+    std::string stat;
+    std::getline(stat_file, stat);
+    const std::size_t close = stat.rfind(')');
+    if (close != std::string::npos && stat.size() > close + 2 && stat[close + 2] == 'Z') continue;
+    out.push_back(name);
+  }
+  return out;
+}
+
+// A supervisor killed with SIGKILL (a CI runner's hard stop) cannot end its workers itself:
+// they end with it (the kernel's parent-death signal), even one stuck in a hanging plugin.
+TEST_F(RunIsolation, WorkersEndWithASupervisorKilledBySigkill) {
+  for (const char* copy : {"first.pt", "second.pt"}) fs::copy_file(fixture("cuda_location.pt"), dir_ / copy);
+  std::ofstream(dir_ / "harness.toml") << "[run]\njobs = 3\ntimeout_seconds = 120\nreport_dir = \"report\"\n[plugins]\npaths = [\""
+                                       << CKPT_TEST_FAULTY << "\", \"" << CKPT_TEST_GOOD_PLUGIN << "\"]\n"
+                                       << "[plugins.tiny]\noptions = { width = 2 }\n[plugins.faulty]\noptions = { width = 2, fault = \"hang\" }\n"
+                                       << "\n[[checkpoints]]\nname = \"linear\"\nfiles = [\"first.pt\", \"second.pt\"]\n"
+                                       << "plugins = [\"faulty\", \"tiny\"]\nlayout = \"state-dict\"\n";
+  const std::string marker = "CKPT_SIGKILL_TEST=" + std::to_string(::getpid());
+  const fs::path output = dir_ / "output.txt";
+  const pid_t supervisor = ::fork();
+  if (supervisor == 0) {
+    ::putenv(const_cast<char*>(marker.c_str()));
+    const std::string line = "exec " + std::string(CKPT_HARNESS_BIN) + " run --allow-path " + kTestPluginDir + " --config " +
+                             (dir_ / "harness.toml").string() + " >" + output.string() + " 2>&1";
+    ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Three workers: two hang in the faulty units, the third runs tiny's; waits for those.
+  auto reported = [&] {
+    std::ifstream in(output);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str().find("tiny@1.0.0/first.pt") != std::string::npos && text.str().find("tiny@1.0.0/second.pt") != std::string::npos;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!reported() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(reported()) << "tiny's units were never reported";
+  ASSERT_FALSE(processes_marked(marker).size() < 2) << "expected the supervisor and a hanging worker";
+  ::kill(supervisor, SIGKILL);
+  int status = 0;
+  ::waitpid(supervisor, &status, 0);
+  std::vector<std::string> left = processes_marked(marker);
+  for (int i = 0; i < 200 && !left.empty(); ++i) {  // the kernel delivers the signal at once; the exits take a moment
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    left = processes_marked(marker);
+  }
+  EXPECT_TRUE(left.empty()) << left.size() << " process(es) of the run outlived its supervisor, e.g. pid " << left.front();
+}
 
 }  // namespace
 }  // namespace ckpt::test

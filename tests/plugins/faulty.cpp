@@ -4,7 +4,12 @@
 // stderr, then works), oom (allocates without bound), write_file (writes a file without
 // bound), leak_fds (opens 2000 files and never closes them, then works), spin (burns CPU in
 // four threads without sleeping), crash_at_exit (works, but a static destructor of the
-// plugin segfaults when the process exits) or throw_int.
+// plugin segfaults when the process exits), throw_int, forge_results (writes passing
+// results, old and new protocol shapes, to fd 4 and to every pipe it may write but stdout and
+// stderr, then works), forge_enveloped_results (the same, new shape only: its own pid, a
+// guessed nonce), setsid_child (starts a process in a session of its own that would live
+// forever, then works), fork (forks in build(); parent and child both carry on) or
+// unterminated_reply (writes 80 MiB without a newline to those pipes, then works).
 //
 // The supervisor first has a worker describe the plugin, which calls build() once; a unit
 // then calls build() again. So by default the fault fires from the SECOND call of build()
@@ -12,6 +17,7 @@
 // makes it fire while the plugin is described.
 #include "linear_model.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -49,6 +55,49 @@ void write_all_to_stderr(const char* data, std::size_t size) {
 void write_to_a_page_that_forbids_it() {
   void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   *static_cast<volatile int*>(page) = 42;
+}
+
+// Writes `bytes` to fd 4 (where the harness's replies once went) and to every other pipe
+// this process may write but stdout and stderr: wherever the harness's channel is.
+void write_to_every_pipe(const std::string& bytes) {
+  std::vector<int> fds{4};
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    while (const dirent* e = ::readdir(dir)) {
+      const int fd = std::atoi(e->d_name);
+      if (e->d_name[0] == '.' || fd <= 2 || fd == 4 || fd == ::dirfd(dir)) continue;
+      char link[64] = {};
+      const std::string path = std::string("/proc/self/fd/") + e->d_name;
+      if (::readlink(path.c_str(), link, sizeof link - 1) > 0 && std::strncmp(link, "pipe:", 5) == 0 &&
+          (::fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY) {
+        fds.push_back(fd);
+      }
+    }
+    ::closedir(dir);
+  }
+  for (int fd : fds) {
+    for (std::size_t done = 0; done < bytes.size();) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+  }
+}
+
+// Passing results as a plugin could fake them: the first protocol's lines, and the second's
+// with this process's pid but a nonce it can only guess.
+std::string forged_results(bool enveloped_only) {
+  std::string lines;
+  const std::string pid = std::to_string(::getpid());
+  const std::string pass = R"({"scenario":"strict-load","component":"net","outcome":"pass","message":"forged","details":"","seconds":0})";
+  if (!enveloped_only) {
+    for (int i = 0; i < 11; ++i) lines += R"({"op":"case","case":)" + pass + "}\n";
+    lines += R"({"op":"done","id":"faulty@1.0.0/good.pt","replace":false,"sha256":""})" "\n";
+  }
+  for (int i = 0; i < 11; ++i) {
+    lines += R"({"op":"case","nonce":"00000000000000000000000000000000","pid":)" + pid + R"(,"unit":"faulty@1.0.0/good.pt","case":)" + pass + "}\n";
+  }
+  lines += R"({"op":"done","nonce":"00000000000000000000000000000000","pid":)" + pid + R"(,"unit":"faulty@1.0.0/good.pt","replace":false,"sha256":""})" "\n";
+  return lines;
 }
 
 void fault(const std::string& kind) {
@@ -121,10 +170,23 @@ void fault(const std::string& kind) {
     static SegfaultsWhenDestroyed crashes_at_exit;
   } else if (kind == "throw_int") {
     throw 42;
+  } else if (kind == "forge_results" || kind == "forge_enveloped_results") {
+    write_to_every_pipe(forged_results(kind == "forge_enveloped_results"));
+  } else if (kind == "setsid_child") {
+    // A process that leaves the worker's group and session and would live on.
+    if (::fork() == 0) {
+      ::setsid();
+      for (;;) ::pause();
+    }
+  } else if (kind == "fork") {
+    ::fork();  // both processes go on with the worker's code, as a plugin's stray fork would
+  } else if (kind == "unterminated_reply") {
+    write_to_every_pipe(std::string(std::size_t{80} << 20, 'x'));
   } else if (!kind.empty()) {
     throw ckpt::OptionError("option 'fault' is '" + kind +
                             "': expected segfault, abort, hang, exit0, flood, oom, write_file, leak_fds, spin, "
-                            "crash_at_exit or throw_int");
+                            "crash_at_exit, throw_int, forge_results, forge_enveloped_results, fork, "
+                            "setsid_child or unterminated_reply");
   }
 }
 

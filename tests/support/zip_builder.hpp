@@ -1,6 +1,8 @@
 #pragma once
 // Builds zip files in memory for tests: stored entries laid out as torch.save lays them,
 // with knobs to break exactly one thing (method, sizes, names, offsets).
+#include <zlib.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,7 +15,12 @@ struct ZipEntrySpec {
   std::uint16_t method = 0;             // 0 stored, 8 deflate (data is not really compressed)
   std::int64_t central_size_delta = 0;  // lie about the size in the central directory
   std::string local_name = {};          // name in the local header if different
+  std::uint32_t crc_xor = 0;            // recorded CRC-32 ^ this: nonzero records a wrong one
 };
+
+inline std::uint32_t crc32_of(const std::string& data) {
+  return static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+}
 
 inline void put16(std::string& s, std::uint32_t v) {
   s += static_cast<char>(v & 0xff);
@@ -35,7 +42,8 @@ inline std::string build_zip(const std::vector<ZipEntrySpec>& entries) {
     put16(out, e.method);
     put16(out, 0);
     put16(out, 0);
-    put32(out, 0);  // crc (not checked by the reader)
+    const std::uint32_t crc = crc32_of(e.data) ^ e.crc_xor;
+    put32(out, crc);
     put32(out, static_cast<std::uint32_t>(e.data.size()));
     put32(out, static_cast<std::uint32_t>(e.data.size()));
     put16(out, static_cast<std::uint32_t>(local_name.size()));
@@ -51,7 +59,7 @@ inline std::string build_zip(const std::vector<ZipEntrySpec>& entries) {
     put16(central, e.method);
     put16(central, 0);
     put16(central, 0);
-    put32(central, 0);
+    put32(central, crc);
     put32(central, size);
     put32(central, size);
     put16(central, static_cast<std::uint32_t>(e.name.size()));

@@ -2,9 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 
+#include "confine/confined_open.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
 
@@ -300,6 +306,150 @@ TEST_F(ConfigTest, GlobsSkipGoldenFiles) {
   const auto files = expand_checkpoints(config);
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(std::filesystem::path(files[0]).filename(), "a.pt");
+}
+
+// --- symbolic links: loops are located config errors, links out are refused --------------
+
+// A link `name` in the test's directory that leads to itself.
+void link_loop(const std::filesystem::path& dir, const std::string& name) {
+  std::filesystem::create_directories((dir / name).parent_path());
+  std::filesystem::create_symlink(std::filesystem::path(name).filename(), dir / name);
+}
+
+// The ConfigError of expanding the config `text`'s checkpoints (or of loading it).
+std::string expansion_error(const std::string& text, const std::function<std::string(const std::string&)>& write) {
+  try {
+    expand_checkpoints(load_config(write(text)));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST_F(ConfigTest, LinkLoopsAreErrorsWhereTheConfigNamesThem) {
+  link_loop(dir_, "loop.pt");
+  link_loop(dir_, "loops/a.pt");
+  link_loop(dir_, "loop.so");
+  link_loop(dir_, "loop.json");
+  link_loop(dir_, "loop-dir");
+  std::ofstream(dir_ / "a.pt") << "x";
+  const std::string loop = "is a symbolic link loop (or leads through one): it resolves to no file";
+  const auto write_config = [this](const std::string& text) { return write(text); };
+  EXPECT_EQ(expansion_error("[[checkpoints]]\nfiles = [\"loop.pt\"]\n", write_config),
+            file() + ":2:10: [[checkpoints]] 'checkpoints[0]' files: 'loop.pt' " + loop);
+  EXPECT_EQ(expansion_error("[[checkpoints]]\nfiles = [\"a.pt\", \"loops/*.pt\"]\n", write_config),
+            file() + ":2:18: [[checkpoints]] 'checkpoints[0]' files: 'loops/a.pt' " + loop);
+  // Through a looping directory: glob finds nothing below it, the literal path is the loop.
+  EXPECT_NE(expansion_error("[[checkpoints]]\nfiles = [\"loop-dir/x.pt\"]\n", write_config).find(":2:10: "),
+            std::string::npos);
+  EXPECT_EQ(error_of(kGroup + "[plugins]\npaths = [\"loop.so\"]\n"), file() + ":4:10: [plugins] paths: 'loop.so' " + loop);
+  EXPECT_EQ(error_of(kGroup + "[run]\nreport_dir = \"loop-dir/reports\"\n"),
+            file() + ":4:14: [run] report_dir: 'loop-dir/reports' " + loop);
+  EXPECT_EQ(error_of(kGroup + "[run]\nexpectations_file = \"loop.json\"\n"),
+            file() + ":4:21: [run] expectations_file: 'loop.json' " + loop);
+  EXPECT_EQ(error_of(kGroup + "[[models]]\nname = \"m\"\nversion = \"1\"\nplugin = \"manifest\"\nfiles = { manifest = \"loop.json\" }\n"),
+            file() + ":7:22: [[models]] 'm' files.manifest: 'loop.json' " + loop);
+}
+
+TEST_F(ConfigTest, TheConfigItselfAsALinkLoopIsAConfigError) {
+  link_loop(dir_, "loop.toml");
+  try {
+    load_config((dir_ / "loop.toml").string());
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              (dir_ / "loop.toml").string() + ": cannot read the config: Too many levels of symbolic links (a symbolic link loop)");
+  }
+}
+
+TEST_F(ConfigTest, MessagesNameTheLinkAsWrittenAndTheTargetOutside) {
+  std::filesystem::create_directories(dir_ / "repo" / "ckpt");
+  std::ofstream(dir_ / "outside.pt") << "x";
+  // A chain: inside -> inside -> outside; the message names the link and where it ends.
+  std::filesystem::create_symlink(dir_ / "outside.pt", dir_ / "repo" / "ckpt" / "second.pt");
+  std::filesystem::create_symlink("second.pt", dir_ / "repo" / "ckpt" / "first.pt");
+  const HarnessConfig config = load_config(write("[[checkpoints]]\nfiles = [\"ckpt/first.pt\"]\n", "repo/h.toml"));
+  try {
+    expand_checkpoints(config);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("files: 'ckpt/first.pt' is outside the repository"), std::string::npos) << what;
+    EXPECT_NE(what.find("(it resolves to " + (dir_ / "outside.pt").string() + ")"), std::string::npos) << what;
+  }
+  // A dangling link inside is not a config error: it is a file the reader cannot open.
+  std::filesystem::create_symlink("gone.pt", dir_ / "repo" / "ckpt" / "dangling.pt");
+  const HarnessConfig dangling = load_config(write("[[checkpoints]]\nfiles = [\"ckpt/dangling.pt\"]\n", "repo/h.toml"));
+  EXPECT_EQ(expand_checkpoints(dangling).size(), 1u);
+  // One that leads out is refused, though its target does not exist (yet).
+  std::filesystem::create_symlink(dir_ / "later.pt", dir_ / "repo" / "ckpt" / "later.pt");
+  const HarnessConfig later = load_config(write("[[checkpoints]]\nfiles = [\"ckpt/later.pt\"]\n", "repo/h.toml"));
+  EXPECT_THROW(expand_checkpoints(later), ConfigError);
+}
+
+TEST_F(ConfigTest, AReportDirFromTheCommandLineMayNotLeaveTheRepositoryThroughItsLinks) {
+  std::filesystem::create_directories(dir_ / "repo");
+  std::filesystem::create_directories(dir_ / "elsewhere");
+  std::filesystem::create_symlink(dir_ / "elsewhere", dir_ / "repo" / "ckpt-report");
+  const PathConfinement confinement((dir_ / "repo").string(), {});
+  const auto why = confinement.command_line_violation((dir_ / "repo" / "ckpt-report" / "shard-1").string(), "ckpt-report/shard-1");
+  ASSERT_TRUE(why.has_value());
+  EXPECT_EQ(*why, "'ckpt-report/shard-1' leads out of the repository through a symbolic link (it resolves to " +
+                      (dir_ / "elsewhere" / "shard-1").string() +
+                      "): reports may be written only inside it or in an --allow-path DIR");
+  // Outside as written (the CI script's choice), or inside: fine.
+  EXPECT_FALSE(confinement.command_line_violation((dir_ / "elsewhere" / "reports").string()).has_value());
+  EXPECT_FALSE(confinement.command_line_violation((dir_ / "repo" / "reports").string()).has_value());
+  EXPECT_FALSE(confinement.command_line_violation((dir_ / "repo" / ".." / "out").string()).has_value());
+  // Allowed from the command line.
+  const PathConfinement allowing((dir_ / "repo").string(), {(dir_ / "elsewhere").string()});
+  EXPECT_FALSE(allowing.command_line_violation((dir_ / "repo" / "ckpt-report" / "shard-1").string()).has_value());
+}
+
+// The open-time check: a link changed after the config was checked still leads nowhere.
+TEST_F(ConfigTest, FilesAreConfinedWhereTheyAreOpenedNotOnlyWhenChecked) {
+  std::filesystem::create_directories(dir_ / "repo");
+  std::ofstream(dir_ / "repo" / "inside.pt") << "inside";
+  std::ofstream(dir_ / "secret") << "secret";
+  std::filesystem::create_symlink("inside.pt", dir_ / "repo" / "link.pt");
+  const PathConfinement confinement((dir_ / "repo").string(), {});
+  const std::string link = (dir_ / "repo" / "link.pt").string();
+  ASSERT_FALSE(confinement.violation(link).has_value());  // checked: inside
+  std::filesystem::remove(link);
+  std::filesystem::create_symlink(dir_ / "secret", link);  // then changed
+  const ConfinedFd opened = open_for_reading(link, O_RDONLY | O_CLOEXEC, confinement.roots());
+  EXPECT_FALSE(opened.fd);
+  EXPECT_TRUE(opened.outside);
+  EXPECT_EQ(opened.real, (dir_ / "secret").string());
+  const ConfinedFd inside = open_for_reading((dir_ / "repo" / "inside.pt").string(), O_RDONLY | O_CLOEXEC, confinement.roots());
+  EXPECT_TRUE(inside.fd);
+  const ConfinedFd loop = open_for_reading((dir_ / "repo" / "loop").string(), O_RDONLY, confinement.roots());
+  EXPECT_EQ(loop.error, ENOENT);
+  link_loop(dir_ / "repo", "loop");
+  EXPECT_EQ(open_for_reading((dir_ / "repo" / "loop").string(), O_RDONLY, confinement.roots()).error, ELOOP);
+}
+
+TEST_F(ConfigTest, ReportsAreWrittenOnlyWhereTheirDirectoryReallyIs) {
+  std::filesystem::create_directories(dir_ / "repo");
+  std::filesystem::create_directories(dir_ / "elsewhere");
+  std::ofstream(dir_ / "secret") << "secret";
+  std::filesystem::create_symlink(dir_ / "elsewhere", dir_ / "repo" / "out");
+  const AllowedDirs roots = {(dir_ / "repo").string()};
+  // A directory (or an ancestor of one to be made) that leads out: refused before anything is made.
+  const ConfinedFd out = open_directory_for_writing((dir_ / "repo" / "out" / "shard-1").string(), roots);
+  EXPECT_FALSE(out.fd);
+  EXPECT_TRUE(out.outside);
+  EXPECT_EQ(out.real, (dir_ / "elsewhere" / "shard-1").string());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "elsewhere" / "shard-1"));
+  // Inside: made; a link at the report's name is replaced, not written through.
+  const ConfinedFd reports = open_directory_for_writing((dir_ / "repo" / "reports" / "shard-1").string(), roots);
+  ASSERT_TRUE(reports.fd);
+  std::filesystem::create_symlink(dir_ / "secret", dir_ / "repo" / "reports" / "shard-1" / "junit.xml");
+  EXPECT_EQ(replace_file_at(reports.fd.get(), "junit.xml", "<testsuites/>"), 0);
+  EXPECT_FALSE(std::filesystem::is_symlink(dir_ / "repo" / "reports" / "shard-1" / "junit.xml"));
+  std::ifstream secret(dir_ / "secret");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(secret), {}), "secret");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_ / "repo" / "reports" / "shard-1"), {}), 1);
 }
 
 }  // namespace

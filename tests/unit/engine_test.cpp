@@ -140,6 +140,41 @@ TEST(KeyRules, InvalidPatternAndCollisionsAreErrors) {
   }
 }
 
+TEST(KeyRules, ReplacementsKeepTheEcmaScriptFormat) {
+  // Users write $1, $&, $$ as std::regex_replace read them; RE2's own syntax is \\1.
+  StateBuilder b;
+  b.tensor("blocks.3.conv.weight", {1}).tensor("head.bias", {1});
+  apply_key_rules(b.get(), {{"^blocks\\.([0-9]+)\\.", "layer$1.$$[$&]"}});
+  EXPECT_EQ(b.get().entries[0].key, "layer3.$[blocks.3.]conv.weight");
+  EXPECT_EQ(b.get().entries[1].key, "head.bias");
+}
+
+TEST(KeyRules, EmptyMatchesFollowStdRegexReplace) {
+  StateBuilder b;
+  b.tensor("aaa", {1}).tensor("abc", {1});
+  apply_key_rules(b.get(), {{"a*", "-"}});
+  EXPECT_EQ(b.get().entries[0].key, "--");     // "aaa", then the empty match at the end
+  EXPECT_EQ(b.get().entries[1].key, "--b-c-");
+}
+
+TEST(KeyRules, HostilePatternsAndKeysAreBounded) {
+  // 30,000 nested parentheses overflowed std::regex's recursion; RE2 plus a size bound refuse them.
+  const std::string nested = std::string(30'000, '(') + std::string(30'000, ')');
+  EXPECT_NE(key_rule_pattern_problem(nested).find("over the limit of 1024"), std::string::npos);
+  EXPECT_NE(key_rule_pattern_problem("(a").find("missing )"), std::string::npos);
+  EXPECT_EQ(key_rule_pattern_problem("^module\\."), "");
+  // (.|\n)* on a 200 KB key overflowed the stack; ^(a|aa)*$ backtracked exponentially.
+  StateBuilder long_key;
+  long_key.tensor(std::string(200'000, 'a'), {1});
+  apply_key_rules(long_key.get(), {{"(.|\\n)*", "x"}});
+  EXPECT_EQ(long_key.get().entries[0].key, "xx");  // the whole key, then the empty match at its end
+  StateBuilder backtracking;
+  backtracking.tensor(std::string(41, 'a') + "b", {1}).tensor(std::string(41, 'a'), {1});
+  apply_key_rules(backtracking.get(), {{"^(a|aa)*$", "y"}});
+  EXPECT_EQ(backtracking.get().entries[0].key, std::string(41, 'a') + "b");
+  EXPECT_EQ(backtracking.get().entries[1].key, "y");
+}
+
 TEST(KeyRules, PrefixHints) {
   EXPECT_EQ(suggest_prefix_rule({"module.a.w", "module.b.w"}, {"a.w", "b.w"}),
             "every checkpoint key starts with 'module.' (2 match the model without it): add the key rule { pattern = "
