@@ -108,7 +108,6 @@ std::string unit_text(const json& u) {
 void expect_good_plugin_unharmed(const HarnessRun& r) {
   EXPECT_NE(r.exit_code, 2) << r.out;
   EXPECT_NE(r.exit_code, 130) << r.out;
-  EXPECT_LT(r.seconds, 30.0) << r.out;
   ASSERT_FALSE(r.results.is_null()) << "no results.json\n" << r.out;
   EXPECT_EQ(r.results.at("schema"), "ckpt-harness.results");
   const std::vector<json> good = units_of(r, "tiny");
@@ -223,8 +222,9 @@ TEST_F(RunIsolation, HangTimesOutQuickly) {
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_good_plugin_unharmed(r);
   expect_faulty_units(r, "faulty", {"timed out", "[run] timeout_seconds"}, true);
-  // Two hanging units of 5 s each, on two workers.
-  EXPECT_LT(r.seconds, 30.0) << r.out;
+  // Stopped by the unit timeout (5 s), not earlier: the words above say by what. No upper
+  // bound on the wall time: on a loaded machine anything takes longer.
+  for (const auto& u : units_of(r, "faulty")) EXPECT_GE(u.at("seconds").get<double>(), 5.0) << unit_text(u);
 }
 
 // A plugin writing a file without bound is stopped at the worker's file size limit
@@ -293,9 +293,10 @@ TEST_F(RunIsolation, CpuTimeLimitStopsASpinningUnit) {
   expect_good_plugin_unharmed(r);
   expect_faulty_units(r, "faulty", {"killed by SIGXCPU", "CPU time"}, true);
   EXPECT_FALSE(contains(r.out, "safety net")) << r.out;
+  // SIGXCPU (above) stopped it, not the 30 s timeout; how long 2 CPU seconds take on the
+  // wall clock depends on what else the machine runs, so it is recorded, not bounded.
   double slowest = 0;
   for (const auto& u : units_of(r, "faulty")) slowest = std::max(slowest, u.at("seconds").get<double>());
-  EXPECT_LT(slowest, 20.0);
   RecordProperty("slowest_spinning_unit_ms", static_cast<int>(slowest * 1000));
 }
 
@@ -337,7 +338,7 @@ TEST_F(RunIsolation, OutOfMemoryIsAnError) {
 #endif
   // Touching 1 GiB page by page takes seconds on a loaded machine: a longer timeout, so the
   // case ends by the memory limit, not by the clock.
-  const HarnessRun r = run_with("oom", false, "memory_limit_mib = 1024\n", 25);
+  const HarnessRun r = run_with("oom", false, "memory_limit_mib = 1024\n", 120);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   expect_good_plugin_unharmed(r);
   const std::vector<json> faulty = units_of(r, "faulty");
@@ -440,18 +441,20 @@ class RunInterrupt : public RunIsolation, public ::testing::WithParamInterface<c
 TEST_P(RunInterrupt, StopsWorkersAndKeepsResults) {
   for (const char* copy : {"first.pt", "second.pt"}) fs::copy_file(fixture("cuda_location.pt"), dir_ / copy);
   const fs::path config = dir_ / "harness.toml";
-  std::ofstream(config) << "[run]\njobs = 2\ntimeout_seconds = 120\nreport_dir = \"report\"\n"
+  std::ofstream(config) << "[run]\njobs = 3\ntimeout_seconds = 120\nreport_dir = \"report\"\n"
                         << "[plugins]\npaths = [\"" << CKPT_TEST_FAULTY << "\", \"" << CKPT_TEST_GOOD_PLUGIN << "\"]\n"
                         << "[plugins.tiny]\noptions = { width = 2 }\n[plugins.faulty]\noptions = { width = 2, fault = \"hang\" }\n"
                         << "[[checkpoints]]\nfiles = [\"first.pt\", \"second.pt\"]\nplugins = [\"faulty\", \"tiny\"]\n"
                         << "layout = \"state-dict\"\n";
-  const auto start = std::chrono::steady_clock::now();
-  const CommandResult c = run_command("sh -c '" + std::string(CKPT_HARNESS_BIN) + " run --allow-path " + kTestPluginDir + " --config " + config.string() +
-                                      " >" + (dir_ / "out.txt").string() + " 2>&1 & pid=$!; sleep 4; t0=$(date +%s%N); kill -" + GetParam() +
-                                      " $pid; wait $pid; s=$?; t1=$(date +%s%N); echo exit=$s stop_ms=$(( (t1 - t0) / 1000000 ))'");
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // The signal goes once tiny's two units are reported (a third worker runs them while two
+  // hang in the faulty units): an event, not a guess of how long starting takes.
+  const std::string out = (dir_ / "out.txt").string();
+  const CommandResult c = run_command(
+      "sh -c '" + std::string(CKPT_HARNESS_BIN) + " run --allow-path " + kTestPluginDir + " --config " + config.string() + " >" +
+      out + " 2>&1 & pid=$!; i=0; until grep -q tiny@1.0.0/second.pt " + out + " && grep -q tiny@1.0.0/first.pt " + out +
+      "; do i=$((i+1)); [ $i -gt 2400 ] && break; sleep 0.05; done; t0=$(date +%s%N); kill -" + GetParam() +
+      " $pid; wait $pid; s=$?; t1=$(date +%s%N); echo exit=$s stop_ms=$(( (t1 - t0) / 1000000 ))'");
   EXPECT_TRUE(contains(c.out, "exit=130")) << c.out;
-  EXPECT_LT(seconds, 30.0);
   // From the signal to the exit, reports written, within 2 seconds (the bound).
   const auto at = c.out.find("stop_ms=");
   ASSERT_NE(at, std::string::npos) << c.out;
