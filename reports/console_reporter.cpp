@@ -1,4 +1,5 @@
 #include "reports/console_reporter.hpp"
+#include "reports/text_sanitizer.hpp"
 #include "results/counted.hpp"
 
 #include <algorithm>
@@ -52,16 +53,17 @@ void ConsoleReporter::on_unit_end(const UnitResult& unit, std::size_t done, std:
   const std::string counter = "[" + std::to_string(done) + "/" + std::to_string(total) + "]";
   const Outcome worst = unit.worst();
   if (terminal_ && !notable_unit(unit) && !verbose_) {
-    out_ << "\r\033[K" << counter << " " << painted(worst, to_string(worst)) << "  " << unit.id << std::flush;
+    out_ << "\r\033[K" << counter << " " << painted(worst, to_string(worst)) << "  " << one_line(unit.id) << std::flush;
     if (done == total) out_ << "\r\033[K";
     return;
   }
   if (terminal_) out_ << "\r\033[K";
-  out_ << counter << " " << painted(worst, pad(upper(to_string(worst)), 13)) << " " << unit.id << " (" << counted(unit.cases.size(), "case") << ", "
+  out_ << counter << " " << painted(worst, pad(upper(to_string(worst)), 13)) << " " << one_line(unit.id) << " (" << counted(unit.cases.size(), "case") << ", "
        << seconds_text(unit.seconds) << ")\n";
   for (const auto& c : unit.cases) {
     if (notable(c) || verbose_) {
-      out_ << "    " << painted(c.outcome, pad(to_string(c.outcome), 13)) << " " << case_name(c) << ": " << c.message << "\n";
+      out_ << "    " << painted(c.outcome, pad(to_string(c.outcome), 13)) << " " << one_line(case_name(c)) << ": "
+           << console_line(c.message) << "\n";
     }
   }
   out_.flush();
@@ -89,10 +91,10 @@ void write_console_matrix(const RunResult& run, std::ostream& out) {
     }
     const std::string corner = name + " (checkpoint \\ plugin version)";
     std::size_t width = corner.size() + 2;
-    for (const auto& c : checkpoints) width = std::max(width, c.size() + 2);
+    for (const auto& c : checkpoints) width = std::max(width, one_line(c).size() + 2);
     // Rows without trailing blanks: logs and copied tables stay clean.
     auto row = [&out, width](const std::string& first, const std::vector<std::string>& cells) {
-      std::string line = pad(first, width);
+      std::string line = pad(one_line(first), width);
       for (const auto& text : cells) line += pad(text, 15);
       line.erase(line.find_last_not_of(' ') + 1);
       out << line << "\n";
@@ -122,13 +124,13 @@ void ConsoleReporter::on_run_end(const RunResult& run) {
   }
   if (!failures.empty()) {
     out_ << "\nUnexpected failures and errors (" << failures.size() << "):\n";
-    for (const auto& f : failures) out_ << "  " << f << "\n";
+    for (const auto& f : failures) out_ << "  " << console_line(f) << "\n";
   }
   if (!stale.empty()) {
     out_ << "\nExpectations that no longer happen (" << stale.size() << "), tighten the baseline:\n";
-    for (const auto& s : stale) out_ << "  " << s << "\n";
+    for (const auto& s : stale) out_ << "  " << console_line(s) << "\n";
   }
-  for (const auto& n : run.notes) out_ << "note: " << n << "\n";
+  for (const auto& n : run.notes) out_ << "note: " << console_line(n) << "\n";
   out_ << "\n" << counted(t.cases, "case") << " in " << counted(run.units.size(), "unit") << ": " << t.passed << " passed, " << t.failed
        << " failed, " << t.errors << " errors, " << t.expected_failures << " expected failures, " << t.skipped
        << " skipped (" << seconds_text(run.seconds) << ")" << (run.interrupted ? " INTERRUPTED" : "") << "\n";

@@ -82,4 +82,21 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
+std::string console_line(std::string_view text, std::string_view indent) {
+  const std::string clean = sanitize_text(text);
+  std::string out;
+  out.reserve(clean.size());
+  for (char ch : clean) {
+    if (ch == '\r') {
+      out += ' ';
+    } else if (ch == '\n') {
+      out += '\n';
+      out += indent;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 }  // namespace ckpt

@@ -17,4 +17,9 @@ std::string sanitize_capped(std::string_view text, std::size_t max_bytes);
 // For attributes that must stay on one line (xs:token): newlines and tabs become spaces.
 std::string one_line(std::string_view text);
 
+// For a console line: sanitize_text, with a carriage return a space (it would let the text
+// overwrite what the line says) and each newline followed by `indent`, so nothing from a
+// file name or a message can start a line of its own (a fake "PASS") in a CI log.
+std::string console_line(std::string_view text, std::string_view indent = "      ");
+
 }  // namespace ckpt

@@ -21,7 +21,13 @@ namespace {
 std::string compose(const std::string& file, const std::string& where, const std::string& what) {
   std::string message = file.empty() ? std::string("<memory>") : file;
   if (!where.empty()) message += ": " + where;
-  return message + ": " + what;
+  message += ": " + what;
+  // what() is read as a C string: a NUL from a file name or a key would end the message
+  // there, hiding the rest (what was expected). It is written out instead.
+  for (std::size_t at = message.find('\0'); at != std::string::npos; at = message.find('\0', at + 2)) {
+    message.replace(at, 1, "\\0");
+  }
+  return message;
 }
 }  // namespace
 

@@ -118,13 +118,14 @@ std::function<void(Scene&)> checkpoint(std::function<std::string()> bytes) {
 
 // The pickle of tiny's Linear(2, 2) state dict as torch.save writes it, with `edit` applied
 // to the tensor of `weight`.
-std::string linear_state_dict_pickle(const std::function<void(PickleWriter::Tensor&)>& edit = {}) {
+std::string linear_state_dict_pickle(const std::function<void(PickleWriter::Tensor&)>& edit = {},
+                                     const std::string& weight_key = "weight") {
   PickleWriter w;
   w.ordered_dict(2, [&](std::size_t i) {
     PickleWriter::Tensor t;
     t.storage_key = std::to_string(i);
     if (i == 0) {
-      w.str("weight");
+      w.str(weight_key);
       t.storage_numel = 4;
       t.sizes = {2, 2};
       t.strides = {2, 1};
@@ -464,6 +465,11 @@ std::vector<Entry> catalogue() {
                               {"scripted/version", "3\n"}}));
         s.args = "--verbose";
       }, Verdict::kHandled, 0, {"a TorchScript program: its 1 code file(s) are never run"});
+  add("file.name_with_a_newline_and_escape_sequences", [](Scene& s) {
+        // A file name that, printed raw, would reset the terminal and add a line of its own.
+        s.checkpoint = "bad\\nPASS          tiny forged.pt\\u001bc.pt";
+        write_file(s.dir / "bad\nPASS          tiny forged.pt\x1b" "c.pt", random_bytes(512));
+      }, F, 1, {kNotACheckpoint});
   add("file.over_the_size_cap", [](Scene& s) {
         s.checkpoint = "bad.pt";
         write_file(s.dir / s.checkpoint, std::string((std::size_t{3} << 20), 'x'));
@@ -590,6 +596,10 @@ std::vector<Entry> catalogue() {
   // tensor
   add("tensor.view_past_its_storage",
       checkpoint([] { return linear_state_dict([](PickleWriter::Tensor& t) { t.sizes = {3, 2}; }); }), F, 1, {"weight"});
+  add("tensor.error_about_a_key_with_a_nul", checkpoint([] {
+        return torch_zip(linear_state_dict_pickle([](PickleWriter::Tensor& t) { t.sizes = {3, 2}; }, "we\0ight"s),
+                         {{"0", std::string(16, '\0')}, {"1", floats(2)}});
+      }), F, 1, {"['we\\x00ight']", "view reaches element"});
   add("tensor.negative_size",
       checkpoint([] { return linear_state_dict([](PickleWriter::Tensor& t) { t.sizes = {-2, 2}; }); }), F, 1, {"negative"});
   add("tensor.negative_stride",
@@ -887,6 +897,11 @@ TEST_P(HostileCatalogue, SurvivesAndReports) {
   for (int i = 0; i < 50 && !(stray = leftovers(marker)).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_TRUE(stray.empty()) << "left behind: " << (stray.empty() ? "" : stray.front());
   EXPECT_FALSE(fs::exists(dir_ / "ran")) << "code from the input ran";
+  // Whatever a file name, a message or a plugin's output holds, the console shows text: no
+  // terminal escape, no carriage return, no line a file name made up.
+  EXPECT_EQ(o.output.find('\x1b'), std::string::npos) << "a terminal escape reached the console";
+  EXPECT_EQ(o.output.find('\r'), std::string::npos) << "a carriage return reached the console";
+  EXPECT_EQ(o.output.find("\nPASS          tiny forged.pt"), std::string::npos) << "a file name made up a line of the console";
   EXPECT_EQ(files_of(scene.outside), outside_before) << "the run wrote outside the repository";
   EXPECT_EQ(o.output.find(kSecretMark), std::string::npos) << "the output quotes a file outside the repository";
   for (const auto& [path, bytes] : files_of(report_dir)) {
