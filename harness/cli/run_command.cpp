@@ -452,12 +452,29 @@ int run_harness(const RunOptions& o) {
 
     RunResult run;
     run.environment = run_environment(o, config.file, so.jobs);
+    // Why plugins could not be described, for the units meant for them (read before the
+    // failure units move into the run).
+    const std::string describe_failure = described.failures.empty() ? "" : described.failures.front().cases.front().message;
     for (auto& f : described.failures) {
       const std::string what = f.plugin.name.empty() ? "plugin " + f.plugin.file : "[[models]] " + f.plugin.label();
       run.notes.push_back(what + " could not be used: " + f.cases.front().message);
       run.units.push_back(std::move(f));
     }
     for (auto& u : unresolved) run.notes.push_back(u + " (a plugin file that could not be loaded may be it)");
+    if (!describe_failure.empty()) {
+      // Checkpoints meant for a plugin that could not be described: errors, never left out.
+      const std::string& why = describe_failure;
+      for (const UnplannedUnit& p : unplanned_units(config, described.plugins, shard)) {
+        UnitResult u = error_unit(UnitKind::kCheck, p.id, "plugin-load",
+                                  "not run: no plugin matching '" + p.selector.text() +
+                                      "' could be described; a plugin file that could not be used may be it: " + why);
+        u.checkpoint = p.checkpoint;
+        u.group = p.group;
+        u.label = p.label;
+        u.plugin.name = p.selector.name;
+        run.units.push_back(std::move(u));
+      }
+    }
 
     RunListeners listeners;
     const bool terminal = ::isatty(STDOUT_FILENO) && !std::getenv("CI");

@@ -151,4 +151,21 @@ RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>
   return plan;
 }
 
+std::vector<UnplannedUnit> unplanned_units(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins,
+                                           const Shard& shard) {
+  std::vector<UnplannedUnit> out;
+  for (const CheckpointGroup& group : config.groups) {
+    for (const PluginSelector& s : group.plugins) {
+      const bool matched = std::any_of(plugins.begin(), plugins.end(),
+                                       [&](const DescribedPlugin& p) { return s.matches(p.name, p.version); });
+      if (matched) continue;
+      for (const std::string& file : expand_group(config, group)) {
+        UnplannedUnit u{s.text() + "/" + config_path(config, file), config_path(config, file), group.name, group.label, s};
+        if (shard.selects(u.id)) out.push_back(std::move(u));
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace ckpt

@@ -47,4 +47,16 @@ void check_plugin_references(const HarnessConfig& config, const std::vector<Desc
 RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins, const CaseFilter& filter,
                  const Shard& shard);
 
+// The units a group would have had with a plugin that no described plugin matches (a
+// plugin file that could not be described may be it): one per selector and checkpoint, so
+// the run reports each as an error instead of dropping it.
+struct UnplannedUnit {
+  std::string id;          // "tiny/runs/a.pt": the selector stands in for the plugin
+  std::string checkpoint;  // as in a planned unit's result
+  std::string group, label;
+  PluginSelector selector;
+};
+std::vector<UnplannedUnit> unplanned_units(const HarnessConfig& config, const std::vector<DescribedPlugin>& plugins,
+                                           const Shard& shard);
+
 }  // namespace ckpt

@@ -635,6 +635,10 @@ std::vector<Entry> catalogue() {
   add("plugin.segfaults", faulty("segfault"), E, 1, {"SIGSEGV"});
   add("plugin.aborts", faulty("abort"), E, 1, {"SIGABRT"});
   add("plugin.hangs", faulty("hang", 2), E, 1, {"timed out"});
+  add("plugin.segfaults_while_described", [](Scene& s) {
+        faulty("segfault")(s);
+        s.plugin_options += ", from_call = 1";
+      }, E, 1, {"not run: no plugin matching 'faulty' could be described", "SIGSEGV"});
   add("plugin.calls_exit_0", faulty("exit0"), E, 1, {"exited with status 0"});
   add("plugin.allocates_without_bound", [](Scene& s) {
         faulty("oom", 120)(s);  // touching 1.5 GiB takes long on a loaded machine: the memory limit ends it, not the clock
