@@ -1,5 +1,6 @@
 #include "reports/report_files.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 
@@ -51,6 +52,34 @@ std::vector<std::string> write_reports(const RunResult& run, const std::string& 
         write_json_report(run, out);
       }
     });
+  }
+  // A junit.xml that could not be replaced would still be the one written while the run went
+  // on (every case "not run"), which a CI system reads as the run's result. It is removed, and
+  // a one-case JUnit file saying what happened takes its place where the disk allows.
+  const bool junit_failed = std::find(formats.begin(), formats.end(), "junit") != formats.end() &&
+                            std::find(written.begin(), written.end(),
+                                      (std::filesystem::path(dir) / report_file_name("junit")).string()) == written.end();
+  if (junit_failed) {
+    std::error_code ignored;
+    std::filesystem::remove(std::filesystem::path(dir) / report_file_name("junit"), ignored);
+    const Totals t = run.totals();
+    RunResult summary;
+    summary.environment = run.environment;
+    summary.seconds = run.seconds;
+    summary.interrupted = run.interrupted;
+    UnitResult unit;
+    unit.kind = UnitKind::kRunEnd;
+    unit.id = "reports";
+    CaseResult c;
+    c.scenario = "junit";
+    c.outcome = Outcome::kError;
+    c.message = "junit.xml could not be written in full (" + failures.back() + "); the run itself had " +
+                std::to_string(t.cases) + " cases: " + std::to_string(t.passed) + " passed, " + std::to_string(t.failed) +
+                " failed, " + std::to_string(t.errors) + " errors, " + std::to_string(t.expected_failures) +
+                " expected failures, " + std::to_string(t.skipped) + " skipped" + (run.interrupted ? ", interrupted" : "");
+    unit.cases.push_back(std::move(c));
+    summary.units.push_back(std::move(unit));
+    write(report_file_name("junit"), [&](std::ostream& out) { write_junit_report(summary, out); });
   }
   if (!failures.empty()) {
     std::string message;

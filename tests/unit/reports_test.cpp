@@ -1,10 +1,15 @@
 // Report writers on synthetic results: text sanitising, and JUnit XML that both JUnit
 // schemas accept (validated with xmllint), whatever bytes the cases carry.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "reports/atomic_file.hpp"
 #include "reports/console_reporter.hpp"
 #include "reports/html_report.hpp"
 #include "reports/junit_report.hpp"
@@ -214,6 +219,53 @@ TEST_F(ReportFiles, HtmlAssetsBesideThePageWhenAsked) {
   EXPECT_NE(html.find("href=\"report.css\""), std::string::npos);
   EXPECT_NE(html.find("src=\"report.js\""), std::string::npos);
   EXPECT_EQ(html.find("<style>"), std::string::npos);
+}
+
+// A full disk at the end of a run: junit.xml was written while the run went on (every case
+// "not run"); if the final one cannot replace it, it must not stay to tell the CI system a
+// passing run never ran. A small JUnit file says what happened instead.
+TEST_F(ReportFiles, AJUnitFileThatCannotBeReplacedDoesNotStayStale) {
+  RunResult run;
+  run.environment = {"0.1.0", "1.13.0", "host", "ckpt-harness.toml", "2026-11-28T10:00:00Z", "ckpt-harness run", 2, "", ""};
+  for (int i = 0; i < 400; ++i) {
+    UnitResult u;
+    u.id = "dcgan@1.0.0/runs/checkpoint_" + std::to_string(i) + ".pt";
+    CaseResult c;
+    c.scenario = "strict-load";
+    c.component = "generator";
+    c.outcome = Outcome::kPass;
+    c.message = "loads strictly";
+    u.cases.push_back(c);
+    run.units.push_back(u);
+  }
+  const std::filesystem::path junit = dir_ / "junit.xml";
+  std::ofstream(junit) << "<testsuites><!-- stale: every case not run --></testsuites>\n";
+  // In a child, so that the file size limit (a stand-in for the full disk) ends with it.
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);  // writes past the limit fail with EFBIG instead of killing
+    const rlimit limit{4096, 4096};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    try {
+      write_reports(run, dir_.string(), {"json", "junit"});
+      ::_exit(3);  // the limit did not bite
+    } catch (const ReportWriteError&) {
+      ::_exit(0);
+    }
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  std::ifstream in(junit);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text.find("stale"), std::string::npos) << text;
+  EXPECT_NE(text.find("junit.xml could not be written in full"), std::string::npos) << text;
+  EXPECT_NE(text.find("the run itself had 400 cases: 400 passed, 0 failed, 0 errors"), std::string::npos) << text;
+  for (const char* schema : {"junit-ant-windyroad.xsd", "junit-10-jenkins-xunit.xsd"}) {
+    const CommandResult valid =
+        run_command("xmllint --noout --schema " + std::string(CKPT_SCHEMAS_DIR) + "/" + schema + " " + junit.string() + " 2>&1");
+    EXPECT_EQ(valid.exit_code, 0) << schema << ": " << valid.out;
+  }
 }
 
 }  // namespace
