@@ -370,8 +370,25 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
   };
 
   // Units a worker was given but lost through no fault of theirs (its worker broke the
-  // protocol for an earlier unit): run again, first.
+  // protocol for an earlier unit, or crashed when other plugins' code had run in it): run
+  // again, first, each at most once.
   std::deque<std::size_t> rerun;
+  std::vector<bool> retried(total, false);
+  // The plugins the slot's worker loaded besides the unit's own.
+  auto other_plugins = [&](const Slot& slot) {
+    const std::string own = units[slot.unit].result.plugin.label();
+    std::string text;
+    for (const auto& p : slot.plugins) {
+      if (p != own) text += (text.empty() ? "" : ", ") + p;
+    }
+    return text;
+  };
+  // A crash (not a kill, not an exit) in a worker where other plugins' code ran before.
+  auto crash_may_be_earlier = [&](const Slot& slot) {
+    const int s = slot.worker->term_signal();
+    const bool crash = s == SIGSEGV || s == SIGBUS || s == SIGABRT || s == SIGFPE || s == SIGILL || s == SIGTRAP;
+    return crash && !other_plugins(slot).empty();
+  };
 
   // Kills the slot's worker after it broke the protocol. The unit in flight fails when the
   // message was its own; when it was a late message of the unit the worker finished before,
@@ -621,7 +638,17 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
       if (!slot.worker) continue;  // replaced after a memory failure
       if (!open) {
         const std::string how = slot.worker->reap(options_.grace_seconds);
-        if (slot.state == Slot::State::kBusy) {
+        if (slot.state == Slot::State::kBusy && crash_may_be_earlier(slot) && !retried[slot.unit] && !interrupted()) {
+          // The worker crashed, but it had run other plugins' code before, which may have left
+          // a thread or a timer that crashed it now: the unit runs again on a fresh worker,
+          // and the crash is its own only if it happens again.
+          retried[slot.unit] = true;
+          note(units[slot.unit].result.id + ": its worker " + how + " during this unit, after it had loaded " +
+               other_plugins(slot) + "; the unit ran again on a fresh worker, and a crash counts against it only if it "
+               "happens there too");
+          units[slot.unit].result.cases.clear();
+          rerun.push_back(slot.unit);
+        } else if (slot.state == Slot::State::kBusy) {
           fail_unit(slot, how, "without sending its result");
         } else if (slot.state == Slot::State::kStarting) {
           start_failure = "it " + how + ": " + slot.worker->log().last_lines(5);

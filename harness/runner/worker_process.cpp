@@ -285,6 +285,7 @@ std::string WorkerProcess::reap(double seconds) {
     char waited[48] = "";
     if (overdue && WTERMSIG(status) == SIGKILL) std::snprintf(waited, sizeof waited, "did not end within %g s and ", seconds);
     exit_text_ = waited + ("was killed by " + signal_text(WTERMSIG(status)));
+    term_signal_ = WTERMSIG(status);
     killed_from_outside_ = !overdue && WTERMSIG(status) == SIGKILL && !signalled_;
   } else {
     exit_text_ = "exited with status " + std::to_string(WEXITSTATUS(status));

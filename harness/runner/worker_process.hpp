@@ -65,6 +65,9 @@ class WorkerProcess {
   // Killed by SIGKILL not sent by the supervisor: from outside (a person, the OOM killer).
   bool killed_from_outside() const { return reaped_ && killed_from_outside_; }
   bool replies_ended() const { return replies_ended_; }          // read_replies saw end of file
+  // The signal that ended it (0: it exited, or is not reaped yet): a crash (SIGSEGV, SIGBUS,
+  // SIGABRT, ...) is told apart from a kill.
+  int term_signal() const { return term_signal_; }
 
  private:
   pid_t pid_ = -1;
@@ -75,6 +78,7 @@ class WorkerProcess {
   LogTail log_;
   bool reaped_ = false, clean_exit_ = false, replies_ended_ = false, killed_from_outside_ = false;
   bool signalled_ = false;  // the supervisor signalled it (timeout, interrupt, replacement)
+  int term_signal_ = 0;
   std::string exit_text_;
 };
 

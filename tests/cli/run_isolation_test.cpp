@@ -571,5 +571,31 @@ TEST_F(RunIsolation, WorkersEndWithASupervisorKilledBySigkill) {
   EXPECT_TRUE(left.empty()) << left.size() << " process(es) of the run outlived its supervisor, e.g. pid " << left.front();
 }
 
+// A plugin that leaves a thread behind which crashes the worker later, during another
+// plugin's unit: that unit runs again on a fresh worker and passes; the crash is a note that
+// names the plugins the worker had loaded, not an error of the innocent unit.
+TEST_F(RunIsolation, ADelayedCrashIsNotBlamedOnTheNextUnit) {
+  fs::copy_file(fixture("cuda_location.pt"), dir_ / "first.pt");
+  const fs::path trigger = dir_ / "crash-now";
+  std::ofstream(dir_ / "harness.toml") << "[run]\njobs = 1\ntimeout_seconds = 120\nreport_dir = \"report\"\n[plugins]\npaths = [\""
+                                       << CKPT_TEST_FAULTY << "\", \"" << CKPT_TEST_GOOD_PLUGIN << "\"]\n"
+                                       << "[plugins.tiny]\noptions = { width = 2 }\n[plugins.faulty]\noptions = { width = 2, "
+                                       << "fault = \"segfault_later\", trigger = \"" << trigger.string() << "\" }\n"
+                                       << "\n[[checkpoints]]\nname = \"linear\"\nfiles = [\"first.pt\"]\n"
+                                       << "plugins = [\"faulty\", \"tiny\"]\nlayout = \"state-dict\"\n";
+  // One worker runs faulty's unit, then tiny's: the crash is set off once faulty's is reported.
+  const std::string out = (dir_ / "out.txt").string();
+  const CommandResult c = run_command(
+      "sh -c '" + std::string(CKPT_HARNESS_BIN) + " run --allow-path " + kTestPluginDir + " --config " +
+      (dir_ / "harness.toml").string() + " >" + out + " 2>&1 & pid=$!; i=0; until grep -q faulty@1.0.0/first.pt " + out +
+      "; do i=$((i+1)); [ $i -gt 2400 ] && break; sleep 0.05; done; touch " + trigger.string() + "; wait $pid; echo exit=$?'");
+  std::ifstream in(out);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_TRUE(contains(c.out, "exit=0")) << c.out << text;
+  EXPECT_TRUE(contains(text, "SIGSEGV")) << text;  // said in a note, wherever the crash fell
+  const json results = json::parse(std::ifstream(dir_ / "report" / "results.json"));
+  for (const auto& u : results.at("units")) EXPECT_EQ(u.at("outcome"), "pass") << u.dump(1);
+}
+
 }  // namespace
 }  // namespace ckpt::test

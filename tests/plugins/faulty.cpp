@@ -7,7 +7,8 @@
 // plugin segfaults when the process exits), throw_int, forge_results (writes passing
 // results, old and new protocol shapes, to fd 4 and to every pipe it may write but stdout and
 // stderr, then works), forge_enveloped_results (the same, new shape only: its own pid, a
-// guessed nonce), setsid_child (starts a process in a session of its own that would live
+// guessed nonce), segfault_later (works, and leaves a thread that segfaults once the file
+// named by the option `trigger` exists), setsid_child (starts a process in a session of its own that would live
 // forever, then works), fork (forks in build(); parent and child both carry on) or
 // unterminated_reply (writes 80 MiB without a newline to those pipes, then works).
 //
@@ -100,6 +101,8 @@ std::string forged_results(bool enveloped_only) {
   return lines;
 }
 
+std::string g_trigger;  // the option `trigger` (segfault_later)
+
 void fault(const std::string& kind) {
   if (kind == "segfault") {
     write_to_a_page_that_forbids_it();
@@ -172,6 +175,17 @@ void fault(const std::string& kind) {
     throw 42;
   } else if (kind == "forge_results" || kind == "forge_enveloped_results") {
     write_to_every_pipe(forged_results(kind == "forge_enveloped_results"));
+  } else if (kind == "segfault_later") {
+    // Works, but leaves a thread that crashes the worker once the file named by the option
+    // `trigger` exists: a crash that surfaces during a later unit, maybe another plugin's.
+    static bool started = false;
+    if (!started) {
+      started = true;
+      std::thread([] {
+        while (::access(g_trigger.c_str(), F_OK) != 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        write_to_a_page_that_forbids_it();
+      }).detach();
+    }
   } else if (kind == "setsid_child") {
     // A process that leaves the worker's group and session and would live on.
     if (::fork() == 0) {
@@ -186,7 +200,7 @@ void fault(const std::string& kind) {
     throw ckpt::OptionError("option 'fault' is '" + kind +
                             "': expected segfault, abort, hang, exit0, flood, oom, write_file, leak_fds, spin, "
                             "crash_at_exit, throw_int, forge_results, forge_enveloped_results, fork, "
-                            "setsid_child or unterminated_reply");
+                            "setsid_child, segfault_later or unterminated_reply");
   }
 }
 
@@ -199,6 +213,8 @@ class Faulty : public ckpt_test::LinearArchitecture {
     const std::int64_t from_call = ckpt::option_int(options, "from_call", 2, 1, 100);
     rest.erase("fault");
     rest.erase("from_call");
+    if (rest.count("trigger")) g_trigger = rest["trigger"];
+    rest.erase("trigger");
     if (++calls >= from_call) fault(kind);
     return LinearArchitecture::build(rest);
   }
