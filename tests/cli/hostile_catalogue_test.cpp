@@ -80,6 +80,7 @@ struct Scene {
   std::string command = "run";  // or "inspect --config" (no reports: Verdict::kNoReport)
   fs::path outside;           // a directory outside the repository (outside_dir()): left as it was
   double timeout = 10;        // seconds per unit
+  int jobs = 2;               // workers
   // Acts on the running supervisor (signals), given its pid and where its output goes.
   std::function<void(pid_t, const fs::path& output)> during;
 };
@@ -662,6 +663,19 @@ std::vector<Entry> catalogue() {
       {"broke the protocol", "a line longer than 64 MiB"});
   add("plugin.leaves_a_process_in_a_session_of_its_own", faulty("setsid_child"), Verdict::kHandled, 0,
       {"note: faulty@1.0.0/good.pt: the plugin left", "process(es) running after the unit", "they were ended"});
+  add("plugin.crashes_later_in_another_plugins_unit", [](Scene& s) {
+        faulty("segfault_later")(s);
+        const fs::path trigger = s.dir / "crash-now";
+        s.plugin_options += ", trigger = \"" + trigger.string() + "\"";
+        s.jobs = 1;  // one worker: faulty's unit, then tiny's
+        s.during = [trigger](pid_t, const fs::path& output) {
+          const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
+          while (!output_has(output, "faulty@1.0.0/good.pt") && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+          write_file(trigger, "");
+        };
+      }, Verdict::kHandled, 0, {"note: ", "SIGSEGV"});
   add("plugin.crashes_in_its_static_destructors", faulty("crash_at_exit"), Verdict::kHandled, 0,
       {"killed by SIGSEGV", "static destructors"});
 
@@ -850,7 +864,7 @@ class HostileCatalogue : public TempDirTest, public ::testing::WithParamInterfac
       return path.string();
     }
     std::ostringstream t;
-    t << "[run]\njobs = 2\ntimeout_seconds = " << s.timeout << "\n" << s.run_settings << "\n[plugins]\npaths = [\""
+    t << "[run]\njobs = " << s.jobs << "\ntimeout_seconds = " << s.timeout << "\n" << s.run_settings << "\n[plugins]\npaths = [\""
       << CKPT_TEST_GOOD_PLUGIN << "\"" << (s.plugin_path.empty() ? "" : ", \"" + s.plugin_path + "\"") << "]\n"
       << "[plugins.tiny]\noptions = { width = 2 }\n";
     if (!s.plugin_name.empty()) t << "[plugins." << s.plugin_name << "]\noptions = { " << s.plugin_options << " }\n";
