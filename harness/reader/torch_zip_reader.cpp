@@ -73,10 +73,11 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
                       "outside the folder '" + prefix + "' that holds data.pkl: torch.save writes every record there");
     }
   }
-  const bool torchscript = zip.find(prefix + "constants.pkl") != nullptr ||
-                           std::any_of(zip.entries().begin(), zip.entries().end(), [&](const ZipEntry& e) {
-                             return e.name.compare(0, prefix.size() + 5, prefix + "code/") == 0;
-                           });
+  // A TorchScript archive is what torch.load hands to torch.jit.load: one with constants.pkl
+  // (torch.serialization._is_torchscript_zip). Without it, code/ records or not, torch.load
+  // unpickles data.pkl with Python's pickle, which imports `__torch__.` classes like any
+  // module: they are findings there.
+  const bool torchscript = zip.find(prefix + "constants.pkl") != nullptr;
   CheckpointBuilder builder(file, torchscript ? CheckpointFormat::kTorchScriptArchive : CheckpointFormat::kTorchZip,
                             source->size());
   builder.set_property("archive", prefix.empty() ? "" : prefix.substr(0, prefix.size() - 1));

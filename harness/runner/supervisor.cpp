@@ -537,6 +537,10 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
   };
 
   while (finished < total) {
+    if (const auto ignored = take_ignored_signal()) {
+      note("a plugin's process (pid " + std::to_string(ignored->first) + ") sent the supervisor " +
+           signal_text(ignored->second) + "; only a signal from outside the run stops it, so it was ignored");
+    }
     const std::vector<const WorkerProcess*> live_before = live_workers();
     struct SweepAfter {  // whatever path the iteration leaves by
       Supervisor& self;
@@ -704,6 +708,10 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
     slot.worker.reset();
   }
   end_orphans("the run's workers");
+  if (const auto ignored = take_ignored_signal()) {
+    note("a plugin's process (pid " + std::to_string(ignored->first) + ") sent the supervisor " +
+         signal_text(ignored->second) + "; only a signal from outside the run stops it, so it was ignored");
+  }
   std::vector<UnitResult> out;
   for (std::size_t i = 0; i < total; ++i) {
     if (done[i]) out.push_back(std::move(units[i].result));

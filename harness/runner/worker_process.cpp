@@ -20,6 +20,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "runner/interrupt.hpp"
+
 namespace ckpt {
 
 namespace {
@@ -128,6 +130,7 @@ WorkerProcess::WorkerProcess(const std::string& executable, const WorkerLimits& 
   if (pid_ < 0) throw std::runtime_error(std::string("cannot start a worker: ") + std::strerror(errno));
   if (pid_ == 0) exec_child(executable.c_str(), request[0], reply[1], log[1], reply_fd, reply_fd_text.c_str(), supervisor, limits);
   ::setpgid(pid_, pid_);  // also here: no race with a signal sent before the child ran
+  ignore_signals_from_group(pid_);
   ::close(request[0]);
   ::close(reply[1]);
   ::close(log[1]);
@@ -146,6 +149,7 @@ WorkerProcess::~WorkerProcess() {
   close_fd(request_fd_);
   close_fd(reply_fd_);
   close_fd(log_fd_);
+  stop_ignoring_group(pid_);
 }
 
 bool WorkerProcess::send(const std::string& line) {

@@ -676,6 +676,8 @@ std::vector<Entry> catalogue() {
           write_file(trigger, "");
         };
       }, Verdict::kHandled, 0, {"note: ", "SIGSEGV"});
+  add("plugin.signals_the_supervisor", faulty("signal_supervisor"), Verdict::kHandled, 0,
+      {"sent the supervisor SIGTERM", "so it was ignored"});
   add("plugin.crashes_in_its_static_destructors", faulty("crash_at_exit"), Verdict::kHandled, 0,
       {"killed by SIGSEGV", "static destructors"});
 

@@ -142,9 +142,10 @@ class PickleWalk:
         self.end = None
 
     def find_class(self, module, name):
+        spelled = module + "." + name
         if self.wrapper and "Storage" in name and name in STORAGE_ITEMSIZE:
             g = "torch." + name  # StorageType(name): nothing is imported
-            self.globals.add(g)
+            self.note(g, spelled)
             return Opaque("storage type", g)
         if self.proto < 3:  # fix_imports
             if (module, name) in _compat_pickle.NAME_MAPPING:
@@ -154,12 +155,15 @@ class PickleWalk:
         if self.wrapper and module == "torch.tensor":
             module = "torch._tensor"
         g = module + "." + name
-        self.globals.add(g)  # imported now, whatever happens next
+        self.note(g, spelled)  # imported now, whatever happens next
         if module == "":
             raise Refused("find_class: empty module name")
         if self.proto < 4 and "." in name:
             raise Refused(f"find_class: '{name}' has a dot, which protocol {self.proto} cannot resolve")
         return Opaque("global", g)
+
+    def note(self, imported, spelled):
+        self.globals.setdefault(imported, set()).add(spelled)
 
     # stack primitives (the C unpickler's fence: nothing below the last MARK can be popped)
     def fence(self):
@@ -723,7 +727,7 @@ def analyse_legacy(d, out):
 
 
 def analyse(d):
-    out = {"accepts": None, "_globals": set(), "ambiguous": [], "reason": ""}
+    out = {"accepts": None, "_globals": {}, "ambiguous": [], "reason": ""}
     try:
         if d[:4] == b"PK\x03\x04":
             analyse_zip(d, out)
@@ -756,6 +760,7 @@ def analyse(d):
 def result(path, d):
     out = analyse(d)
     return {"file": path, "accepts": out["accepts"], "globals": sorted(out["_globals"]),
+            "spellings": {g: sorted(s) for g, s in sorted(out["_globals"].items()) if s != {g}},
             "ambiguous": out["ambiguous"], "reason": out["reason"]}
 
 

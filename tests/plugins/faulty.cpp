@@ -8,7 +8,8 @@
 // results, old and new protocol shapes, to fd 4 and to every pipe it may write but stdout and
 // stderr, then works), forge_enveloped_results (the same, new shape only: its own pid, a
 // guessed nonce), segfault_later (works, and leaves a thread that segfaults once the file
-// named by the option `trigger` exists), setsid_child (starts a process in a session of its own that would live
+// named by the option `trigger` exists), signal_supervisor (sends SIGTERM to the process that
+// started the worker, then works), setsid_child (starts a process in a session of its own that would live
 // forever, then works), fork (forks in build(); parent and child both carry on) or
 // unterminated_reply (writes 80 MiB without a newline to those pipes, then works).
 //
@@ -20,6 +21,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -186,6 +188,8 @@ void fault(const std::string& kind) {
         write_to_a_page_that_forbids_it();
       }).detach();
     }
+  } else if (kind == "signal_supervisor") {
+    ::kill(::getppid(), SIGTERM);  // as a plugin's stray kill would; then it works
   } else if (kind == "setsid_child") {
     // A process that leaves the worker's group and session and would live on.
     if (::fork() == 0) {
@@ -200,7 +204,7 @@ void fault(const std::string& kind) {
     throw ckpt::OptionError("option 'fault' is '" + kind +
                             "': expected segfault, abort, hang, exit0, flood, oom, write_file, leak_fds, spin, "
                             "crash_at_exit, throw_int, forge_results, forge_enveloped_results, fork, "
-                            "setsid_child, segfault_later or unterminated_reply");
+                            "setsid_child, segfault_later, signal_supervisor or unterminated_reply");
   }
 }
 

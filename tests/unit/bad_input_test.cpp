@@ -387,6 +387,18 @@ TEST(ReadLikeTorchLoad, GlobalInATorchScriptConstantsPickle) {
   EXPECT_EQ(c.findings()[0].pickle, "zip entry 'm/constants.pkl'");
 }
 
+TEST(ReadLikeTorchLoad, TorchScriptClassBesideCodeWithoutConstantsPickle) {
+  // torch.load dispatches to torch.jit.load only when constants.pkl is there; otherwise
+  // Python's pickle imports `__torch__`, code/ records or not (found by the differential fuzz).
+  const std::string zip = build_zip({{"m/data.pkl", "\x80\x02" "c__torch__\nModel\n)\x81."s},
+                                     {"m/code/__torch__.py", "x = 1\n"},
+                                     {"m/version", "3\n"}});
+  const Checkpoint c = read_bytes(zip);
+  EXPECT_EQ(c.format(), CheckpointFormat::kTorchZip);
+  ASSERT_EQ(c.findings().size(), 1u);
+  EXPECT_EQ(c.findings()[0].global, "__torch__.Model");
+}
+
 // A legacy torch.save file: magic, protocol, sys info, the object, storage keys, storages.
 std::string legacy_file(const std::string& sys_info, const std::string& object, const std::string& keys,
                         const std::string& storages) {
