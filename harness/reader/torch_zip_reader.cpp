@@ -103,7 +103,12 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
     }
     big_endian = order == "big";
   }
-  if (const ZipEntry* e = zip.find(prefix + "version")) {
+  // PyTorchFileReader reads '.data/version' when it is there, else 'version', and refuses an
+  // archive with neither: check the record it reads (the missing case is refused once the
+  // pickle is read, so that other errors keep their own message).
+  const ZipEntry* version_record = zip.find(prefix + ".data/version");
+  if (!version_record) version_record = zip.find(prefix + "version");
+  if (const ZipEntry* e = version_record) {
     const std::string version = trimmed(zip.checked_bytes(*e));
     char* end = nullptr;
     long v = std::strtol(version.c_str(), &end, 10);
@@ -144,6 +149,11 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
   builder.set_root(unpickler.load());
   builder.add_unknown_globals(unpickler.unknown_globals(), where);
   if (torchscript) scan_other_pickles(zip, prefix, builder);
+  if (!version_record) {
+    throw ReadError(ReadErrorKind::kZip, file, "",
+                    "zip archive has no '" + prefix + "version' record: torch.load and LibTorch refuse such an archive "
+                    "(torch.save always writes one)");
+  }
   return builder.finish(options);
 }
 

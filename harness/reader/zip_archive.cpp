@@ -238,7 +238,7 @@ void ZipArchive::read_central_directory() {
     std::uint16_t name_len = cur.u16("name length");
     std::uint16_t extra_len = cur.u16("extra length");
     std::uint16_t comment_len = cur.u16("comment length");
-    cur.u16("disk start");
+    const std::uint16_t disk_start = cur.u16("disk start");
     cur.u16("internal attributes");
     cur.u32("external attributes");
     std::uint64_t local_offset = cur.u32("local header offset");
@@ -251,6 +251,9 @@ void ZipArchive::read_central_directory() {
     const std::string where = entry_where(name);
     auto fail = [&](ReadErrorKind kind, const std::string& what) { throw ReadError(kind, src.name(), where, what); };
     if (flags & 0x1) fail(ReadErrorKind::kZip, "entry is encrypted");
+    // miniz refuses an entry on a disk other than 0 or 1, zipfile ignores the field.
+    if (disk_start != 0) fail(ReadErrorKind::kZip, "entry starts on disk " + std::to_string(disk_start) +
+                                                       ": multi-disk (split) zip archives are not supported");
     if (method == 0 && csize != size) {
       fail(ReadErrorKind::kZip, "stored entry has compressed size " + std::to_string(csize) +
                                     " but uncompressed size " + std::to_string(size));

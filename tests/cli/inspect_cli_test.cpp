@@ -7,7 +7,9 @@
 #include <string>
 
 #include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
+#include "support/zip_builder.hpp"
 
 namespace ckpt::test {
 namespace {
@@ -17,6 +19,31 @@ using CliRun = CommandResult;
 CliRun run(const std::string& args) { return run_command(std::string(CKPT_HARNESS_BIN) + " " + args + " 2>&1"); }
 
 bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+// A key holding a lone surrogate (Python pickles str with 'surrogatepass', so such keys
+// exist): every JSON the harness writes stays valid UTF-8, none aborts.
+class JsonOutput : public TempDirTest {};
+
+TEST_F(JsonOutput, ALoneSurrogateInAKeyKeepsEveryJsonValid) {
+  using namespace std::string_literals;
+  const std::string key = "main.0.weight\xed\xa0\x80"s;  // U+D800 as 'surrogatepass' writes it
+  const std::string tensor =
+      "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00" "0"
+      "X\x03\x00\x00\x00" "cpuK\x04tQK\x00K\x04\x85K\x01\x85\x89" "ccollections\nOrderedDict\n)RtR"s;
+  const std::string pickle = "\x80\x02}(X\x09\x00\x00\x00generator}(X"s + static_cast<char>(key.size()) + "\x00\x00\x00"s + key +
+                             tensor + "uu."s;
+  const std::string file = (dir_ / "surrogate.pt").string();
+  std::ofstream(file, std::ios::binary) << torch_zip(pickle, {{"0", floats(4)}});
+  const CliRun schema = run_command(std::string(CKPT_HARNESS_BIN) + " schema " + file + " 2>/dev/null");
+  EXPECT_EQ(schema.exit_code, 0) << schema.out;
+  EXPECT_FALSE(nlohmann::json::parse(schema.out, nullptr, false).is_discarded()) << schema.out;
+  const CliRun diff = run_command(std::string(CKPT_HARNESS_BIN) + " diff " + file +
+                                  " --plugin dcgan@1.0.0 --option nz=16 --option ngf=4 --option ndf=4 --json 2>/dev/null");
+  EXPECT_EQ(diff.exit_code, 1) << diff.out;  // not strictly loadable: a JSON verdict, not an abort
+  const nlohmann::json doc = nlohmann::json::parse(diff.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << diff.out;
+  EXPECT_NE(doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict).find("main.0.weight"), std::string::npos);
+}
 
 TEST(InspectCli, GanCheckpointTree) {
   const CliRun r = run("inspect " + fixture("gan_dcgan_adam.pt"));

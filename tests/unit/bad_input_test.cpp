@@ -399,6 +399,25 @@ TEST(ReadLikeTorchLoad, TorchScriptClassBesideCodeWithoutConstantsPickle) {
   EXPECT_EQ(c.findings()[0].global, "__torch__.Model");
 }
 
+TEST(ReadLikeTorchLoad, NoVersionRecord) {
+  // PyTorchFileReader refuses an archive without 'version' or '.data/version'.
+  expect_error(error_of(build_zip({{"archive/data.pkl", "\x80\x02N."s}})), ReadErrorKind::kZip, "no 'archive/version' record");
+}
+
+TEST(ReadLikeTorchLoad, DotDataVersionIsTheOneRead) {
+  // With both records, torch.load reads '.data/version': a bad one there is refused.
+  const std::string zip = build_zip({{"archive/data.pkl", "\x80\x02N."s}, {"archive/.data/version", "little\n"},
+                                     {"archive/version", "3\n"}});
+  expect_error(error_of(zip), ReadErrorKind::kUnsupported, "archive format version 'little'");
+}
+
+TEST(ReadLikeTorchLoad, EntryOnAnotherDisk) {
+  // miniz refuses an entry whose disk-start field is not 0 or 1; zipfile ignores it.
+  std::string zip = pickle_zip("\x80\x02N."s);
+  zip[zip.find("PK\x01\x02"s) + 34] = 5;
+  expect_error(error_of(zip), ReadErrorKind::kZip, "entry starts on disk 5");
+}
+
 // A legacy torch.save file: magic, protocol, sys info, the object, storage keys, storages.
 std::string legacy_file(const std::string& sys_info, const std::string& object, const std::string& keys,
                         const std::string& storages) {
