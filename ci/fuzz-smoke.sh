@@ -8,6 +8,10 @@
 # build-fuzz/fuzz/<target>/: seeds/ (rebuilt each run), corpus/ (kept and grown across
 # runs), artifacts/ (crash-*, timeout-*, oom-*, leak-* of the last run) and fuzz.log.
 # Exits non-zero when any target finds a crash, hang, leak or sanitizer report.
+# One more job runs beside the libFuzzer targets: the differential fuzz of the reader against a
+# static reading of torch.load (tests/differential/differential_fuzz.py, harness_view from the
+# normal build in build/; FUZZ_SEED as its seed), for FUZZ_SECONDS; its disagreeing inputs go
+# to build-fuzz/fuzz/differential/artifacts/. Select it alone by its name, `differential`.
 #
 #   ci/fuzz-smoke.sh                          # all targets, 60 s each
 #   FUZZ_SECONDS=10 ci/fuzz-smoke.sh fuzz_zip # some targets, shorter
@@ -21,7 +25,7 @@ build="$root/build-fuzz"
 work="$build/fuzz"
 seconds="${FUZZ_SECONDS:-60}"
 dict="$root/tests/fuzz/pickle.dict"
-all_targets=(fuzz_zip fuzz_unpickler fuzz_checkpoint fuzz_safetensors fuzz_legacy)
+all_targets=(fuzz_zip fuzz_unpickler fuzz_checkpoint fuzz_safetensors fuzz_legacy differential)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
@@ -29,8 +33,19 @@ for t in "${targets[@]}"; do
 done
 
 # --- build -------------------------------------------------------------------------------
-CXX="${FUZZ_CXX:-clang++}" cmake -S "$root" -B "$build" -DCKPT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "${FUZZ_JOBS:-1}" --target "${targets[@]}"
+libfuzzer_targets=()
+for t in "${targets[@]}"; do [ "$t" = differential ] || libfuzzer_targets+=("$t"); done
+if [ ${#libfuzzer_targets[@]} -gt 0 ]; then
+  CXX="${FUZZ_CXX:-clang++}" cmake -S "$root" -B "$build" -DCKPT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$build" -j "${FUZZ_JOBS:-1}" --target "${libfuzzer_targets[@]}"
+fi
+# The differential job's C++ side is a plain tool of the normal build (build/, configured by ci/build.sh).
+harness_view="$root/build/tests/harness_view"
+for t in "${targets[@]}"; do
+  if [ "$t" = differential ]; then
+    bash "$root/ci/build.sh" --target harness_view
+  fi
+done
 
 # --- seed corpora from the committed fixtures ----------------------------------------------
 mapfile -t fixtures < <(cd "$root" && find fixtures -type f \( -name '*.pt' -o -name '*.safetensors' -o -name '*.json' \) | sort)
@@ -43,6 +58,7 @@ seed() {  # seed <target> <fixture>: copy under a name unique across subdirector
 declare -A selected=()
 for t in "${targets[@]}"; do
   selected[$t]=1
+  [ "$t" != differential ] || continue
   rm -rf "$work/$t/seeds"
   mkdir -p "$work/$t/seeds" "$work/$t/corpus"
   # The committed corpus (tests/fuzz/corpus/<target>.tar.xz, minimised from long runs by
@@ -99,8 +115,27 @@ max_len_of() {
 # Targets run side by side, FUZZ_PARALLEL at a time (default: one per core); each writes
 # its summary line to <target>/result and a "failed" marker when it found something.
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+# The differential job: seeds from fixtures/ and its own hand-made ones; no libFuzzer.
+run_differential() {
+  local dir="$work/differential" status=0
+  rm -rf "$dir/result" "$dir/failed"
+  mkdir -p "$dir"
+  echo "=== differential: ${seconds}s, static torch.load reading vs harness_view"
+  /usr/bin/python3 "$root/tests/differential/differential_fuzz.py" --harness-view "$harness_view" --root "$root" \
+      --seconds "$seconds" --seed "${FUZZ_SEED:-1}" --artifacts "$dir/artifacts" >"$dir/fuzz.log" 2>&1 || status=$?
+  local line
+  line="differential: $(sed -n 's/^differential fuzz: \([0-9]* inputs\).*(\(.*\/s\)).*/\1 (\2)/p' "$dir/fuzz.log" | tail -1), exit status $status"
+  if [ "$status" -ne 0 ]; then
+    touch "$dir/failed"
+    line+=", FAILED"$'\n'"    $(grep -m1 -E '^(missing-finding|other-globals|harness-error)|Traceback' "$dir/fuzz.log" || true)"
+    line+=$'\n'"    artifacts: $dir/artifacts"
+  fi
+  echo "$line" >"$dir/result"
+}
+
 run_target() {
   local t=$1 dir="$work/$1" status=0
+  if [ "$t" = differential ]; then run_differential; return; fi
   rm -rf "$dir/artifacts" "$dir/result" "$dir/failed"
   mkdir -p "$dir/artifacts"
   echo "=== $t: ${seconds}s, $(ls "$dir/seeds" | wc -l) seeds, $(ls "$dir/corpus" | wc -l) corpus inputs"
@@ -147,7 +182,7 @@ for t in "${targets[@]}"; do
   if [ -e "$work/$t/failed" ] || [ ! -e "$work/$t/result" ]; then failed+=("$t"); fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "FAILED: ${failed[*]} (reproduce: build-fuzz/tests/fuzz/<target> <artifact>)"
+  echo "FAILED: ${failed[*]} (reproduce: build-fuzz/tests/fuzz/<target> <artifact>; differential: each artifact's .json holds both views)"
   exit 1
 fi
 echo "all ${#targets[@]} targets ran clean"

@@ -31,6 +31,13 @@ json with_envelope(Op op, const Envelope& e) {
   return j;
 }
 
+// A reply: the envelope, then the op's own fields.
+std::string reply_line(Op op, const Envelope& e, json fields) {
+  json j = with_envelope(op, e);
+  j.update(fields);
+  return line_of(j);
+}
+
 void add_open_files(json& j, bool replace, int left, int limit) {
   j["replace"] = replace;
   if (left > 0) {
@@ -86,48 +93,34 @@ std::string encode(const Ready& m) {
 }
 
 std::string encode(const Described& m, const Envelope& e) {
-  json j = with_envelope(Op::kDescribed, e);
-  j["ok"] = m.ok;
-  if (m.ok) {
-    j["name"] = m.name;
-    j["version"] = m.version;
-    j["description"] = m.description;
-    j["modules"] = m.modules;
-    j["optimizers"] = m.optimizers;
-  } else {
-    j["error"] = m.error;
-  }
-  add_open_files(j, m.replace, m.open_files_left, m.open_files_limit);
-  return line_of(j);
+  json fields = m.ok ? json{{"ok", true},
+                            {"name", m.name},
+                            {"version", m.version},
+                            {"description", m.description},
+                            {"modules", m.modules},
+                            {"optimizers", m.optimizers}}
+                     : json{{"ok", false}, {"error", m.error}};
+  add_open_files(fields, m.replace, m.open_files_left, m.open_files_limit);
+  return reply_line(Op::kDescribed, e, std::move(fields));
 }
 
 std::string encode(const Phase& m, const Envelope& e) {
-  json j = with_envelope(Op::kPhase, e);
-  j["scenario"] = m.scenario;
-  j["component"] = m.component;
-  return line_of(j);
+  return reply_line(Op::kPhase, e, {{"scenario", m.scenario}, {"component", m.component}});
 }
 
-std::string encode(const CaseResult& m, const Envelope& e) {
-  json j = with_envelope(Op::kCase, e);
-  j["case"] = to_json(m);
-  return line_of(j);
-}
+std::string encode(const CaseResult& m, const Envelope& e) { return reply_line(Op::kCase, e, {{"case", to_json(m)}}); }
 
 std::string encode(const Done& m, const Envelope& e) {
-  json j = with_envelope(Op::kDone, e);
-  j["sha256"] = m.sha256;
-  add_open_files(j, m.replace, m.open_files_left, m.open_files_limit);
-  return line_of(j);
+  json fields{{"sha256", m.sha256}};
+  add_open_files(fields, m.replace, m.open_files_left, m.open_files_limit);
+  return reply_line(Op::kDone, e, std::move(fields));
 }
 
 std::string encode(const ProtocolError& m, const Envelope& e) {
-  json j = with_envelope(Op::kProtocolError, e);
-  j["error"] = m.error;
-  return line_of(j);
+  return reply_line(Op::kProtocolError, e, {{"error", m.error}});
 }
 
-std::string encode_forked(const Envelope& e) { return line_of(with_envelope(Op::kForked, e)); }
+std::string encode_forked(const Envelope& e) { return reply_line(Op::kForked, e, json::object()); }
 
 // --- decoding requests (worker) ------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ Usage:
 
 For each file, one JSON object:
     {"file": ..., "accepts": true | false | null, "globals": [sorted unique "module.name"],
-     "ambiguous": [...], "reason": "..."}
+     "spellings": {...}, "ambiguous": [...], "reason": "..."}
 
   accepts    true: every version torch.load reads the file to the end; false: every version
              refuses it (before or while unpickling); null: the readers disagree or the
@@ -21,6 +21,9 @@ For each file, one JSON object:
              class name (FloatStorage, ...) is torch's StorageType, imported from nowhere
              (reported as torch.<Name>). Known, allow-listed globals are included: the caller
              filters with the harness's own allow-list.
+  spellings  {imported name: [names as the pickle spells them]} where the two differ
+             (__builtin__.eval imported as builtins.eval, os.FloatStorage as torch's storage
+             type): the harness reports globals as spelled.
   ambiguous  why readers disagree: miniz (torch.load, LibTorch) against Python's zipfile, or
              torch 1.13 against 2.x (CRC-32 checks), or a part this reading does not model
              (TorchScript archives go to torch.jit.load, the pre-0.4 tar format).
