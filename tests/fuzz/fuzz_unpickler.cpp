@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto source = ckpt_fuzz::input_source(data, size);
   try {
     ckpt::CheckpointBuilder builder(source->name(), ckpt::CheckpointFormat::kTorchZip, size);
-    ckpt::StorageTable storages([](ckpt::StorageRef& storage, ckpt::ByteCursor& at) {
+    ckpt::StorageTable storages(ckpt::StorageTable::IdForm::kZip, [](ckpt::StorageRef& storage, ckpt::ByteCursor& at) {
       std::uint64_t nbytes = 0;
       if (__builtin_mul_overflow(storage.numel, ckpt::dtype_itemsize(storage.dtype), &nbytes) || nbytes > kFabricatedBytes) {
         at.fail(ckpt::ReadErrorKind::kLimit, "fabricated storage '" + storage.key + "' would be over 1 MiB");
