@@ -96,7 +96,8 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
     if (const ZipEntry* e = zip.find(prefix + record)) builder.set_property(record, trimmed(zip.checked_bytes(*e)));
   }
   if (const ZipEntry* e = zip.find(prefix + "byteorder")) {
-    const std::string order = trimmed(zip.checked_bytes(*e));
+    // torch.load compares the record's bytes as they are (b'little' or b'big'), no newline.
+    const std::string order(zip.checked_bytes(*e).substr(0, 64));
     if (order != "little" && order != "big") {
       throw ReadError(ReadErrorKind::kZip, file, "zip entry '" + e->name + "'",
                       "byteorder record says '" + order + "', expected 'little' or 'big'");
@@ -133,6 +134,9 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
                                           std::string(dtype_name(storage.dtype)) + " elements (" +
                                           std::to_string(expected) + " bytes)");
     }
+    // torch.load reads every record a persistent id names while it unpickles: its local
+    // header is checked now, not when (if ever) the tensor's bytes are read.
+    archive->data_offset(*record);
     storage.set_data_locator([archive, record] { return archive->data_offset(*record); });
     storage.nbytes = record->size;
     storage.big_endian = big_endian;

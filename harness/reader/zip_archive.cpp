@@ -134,6 +134,9 @@ EndRecords read_end_records(const ByteSource& source) {
     if (loc.u32("zip64 locator signature") == kZip64LocatorSig) {
       loc.u32("zip64 end disk");
       std::uint64_t z64_pos = loc.u64("zip64 end record offset");
+      if (loc.u32("total disks") != 1) {  // miniz refuses any other count
+        loc.fail_at(0, ReadErrorKind::kZip, "multi-disk (split) zip archives are not supported (zip64 locator)");
+      }
       if (z64_pos > end_pos - 20 || end_pos - 20 - z64_pos < 56) {
         loc.fail_at(0, ReadErrorKind::kZip, "zip64 end record offset " + std::to_string(z64_pos) + " is outside the file");
       }
@@ -150,10 +153,14 @@ EndRecords read_end_records(const ByteSource& source) {
       z.u64("record size");
       z.u16("version made by");
       z.u16("version needed");
-      z.u32("disk number");
-      z.u32("central directory disk");
-      z.u64("entries on disk");
+      // miniz takes these from the zip64 record, not from the plain end record.
+      const std::uint32_t z64_disk = z.u32("disk number");
+      const std::uint32_t z64_cd_disk = z.u32("central directory disk");
+      const std::uint64_t z64_disk_entries = z.u64("entries on disk");
       cd.entry_count = z.u64("total entries");
+      if (z64_disk != 0 || z64_cd_disk != 0 || z64_disk_entries != cd.entry_count) {
+        z.fail_at(0, ReadErrorKind::kZip, "multi-disk (split) zip archives are not supported (zip64 end record)");
+      }
       cd.size = z.u64("central directory size");
       cd.offset = z.u64("central directory offset");
       return {cd, z64_pos};
@@ -250,7 +257,8 @@ void ZipArchive::read_central_directory() {
 
     const std::string where = entry_where(name);
     auto fail = [&](ReadErrorKind kind, const std::string& what) { throw ReadError(kind, src.name(), where, what); };
-    if (flags & 0x1) fail(ReadErrorKind::kZip, "entry is encrypted");
+    // Encrypted, patch data, strong encryption, masked local headers: miniz refuses them all.
+    if (flags & (0x1 | 0x20 | 0x40 | 0x2000)) fail(ReadErrorKind::kZip, "entry is encrypted or patch data (flags " + std::to_string(flags) + ")");
     // miniz refuses an entry on a disk other than 0 or 1, zipfile ignores the field.
     if (disk_start != 0) fail(ReadErrorKind::kZip, "entry starts on disk " + std::to_string(disk_start) +
                                                        ": multi-disk (split) zip archives are not supported");

@@ -418,6 +418,26 @@ TEST(ReadLikeTorchLoad, EntryOnAnotherDisk) {
   expect_error(error_of(zip), ReadErrorKind::kZip, "entry starts on disk 5");
 }
 
+TEST(ReadLikeTorchLoad, ByteorderWithANewline) {
+  // torch.load compares the record's bytes exactly: b'little\n' is an unknown endianness.
+  const std::string zip = build_zip({{"archive/data.pkl", "\x80\x02N."s}, {"archive/byteorder", "little\n"},
+                                     {"archive/version", "3\n"}});
+  expect_error(error_of(zip), ReadErrorKind::kZip, "byteorder record says 'little\n'");
+}
+
+TEST(ReadLikeTorchLoad, StorageRecordWithoutItsLocalHeader) {
+  // torch.load reads the record while unpickling; miniz refuses it without a local header.
+  std::string zip = torch_zip(tensor_dict_pickle(4, {4}, {1}), {{"0", floats(4)}});
+  zip[zip.find("PK\x03\x04"s, zip.find("archive/data/0"s) - 30)] = 'X';
+  expect_error(error_of(zip), ReadErrorKind::kZip, "no local header");
+}
+
+TEST(ReadLikeTorchLoad, MaskedLocalHeaderFlag) {
+  std::string zip = pickle_zip("\x80\x02N."s);
+  zip[zip.find("PK\x01\x02"s) + 9] = 0x20;  // general purpose flag bit 13
+  expect_error(error_of(zip), ReadErrorKind::kZip, "entry is encrypted or patch data");
+}
+
 // A legacy torch.save file: magic, protocol, sys info, the object, storage keys, storages.
 std::string legacy_file(const std::string& sys_info, const std::string& object, const std::string& keys,
                         const std::string& storages) {
