@@ -563,6 +563,12 @@ std::vector<Entry> catalogue() {
       }), F, 1, {"[limit]", "[...988 more levels...]", "nested deeper than 1000 levels"});
   add("pickle.torchscript_class_in_a_plain_torch_save", checkpoint([] { return pickle_zip("\x80\x02" "c__torch__\nModel\n)\x81."s); }),
       F, 1, {"__torch__.Model"});
+  add("pickle.torchscript_class_beside_code_without_constants", checkpoint([] {
+        // code/ alone does not make torch.load hand the file to torch.jit.load (constants.pkl
+        // does): Python's pickle would import __torch__.
+        return build_zip({{"m/data.pkl", "\x80\x02" "c__torch__\nModel\n)\x81."s}, {"m/code/__torch__.py", "x = 1\n"},
+                          {"m/version", "3\n"}});
+      }), F, 1, {"__torch__.Model"});
   add("pickle.global_in_a_torchscript_constants_pickle", checkpoint([] {
         return build_zip({{"m/data.pkl", linear_state_dict_pickle()}, {"m/data/0", floats(4)}, {"m/data/1", floats(2)},
                           {"m/constants.pkl", "\x80\x02"s + "cposix\nsystem\nX\x02\x00\x00\x00id\x85R."s},
