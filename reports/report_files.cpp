@@ -1,9 +1,13 @@
 #include "reports/report_files.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <functional>
 
+#include "confine/confined_open.hpp"
 #include "reports/atomic_file.hpp"
 #include "reports/html_report.hpp"
 #include "reports/json_report.hpp"
@@ -19,11 +23,26 @@ std::string report_file_name(const std::string& format) {
 
 std::vector<std::string> html_asset_modes() { return {"inline", "beside"}; }
 
+namespace {
+// The files written, or, when any failed, a ReportWriteError naming every failure and what
+// was written all the same.
+std::vector<std::string> finish_with_failures(const std::vector<std::string>& written,
+                                              const std::vector<std::string>& failures) {
+  if (failures.empty()) return written;
+  std::string message;
+  for (const auto& f : failures) message += (message.empty() ? "" : "; ") + f;
+  std::string names;
+  for (const auto& w : written) names += (names.empty() ? "" : ", ") + std::filesystem::path(w).filename().string();
+  throw ReportWriteError(message + (names.empty() ? "" : " (written: " + names + ")"));
+}
+}  // namespace
+
 std::vector<std::string> write_reports(const RunResult& run, const std::string& dir, const std::vector<std::string>& formats,
                                        const ReportOptions& options) {
   // Every format is tried even when one fails (a full disk may still take the small JUnit
   // file); the failures are thrown together at the end.
   std::vector<std::string> written, failures;
+  std::string junit_failure;
   auto write = [&](const std::string& name, const std::function<void(std::ostream&)>& body) {
     const std::string path = (std::filesystem::path(dir) / name).string();
     try {
@@ -32,6 +51,7 @@ std::vector<std::string> write_reports(const RunResult& run, const std::string& 
       return true;
     } catch (const ReportWriteError& e) {
       failures.push_back(e.what());
+      if (name == report_file_name("junit")) junit_failure = e.what();
       return false;
     }
   };
@@ -56,12 +76,11 @@ std::vector<std::string> write_reports(const RunResult& run, const std::string& 
   // A junit.xml that could not be replaced would still be the one written while the run went
   // on (every case "not run"), which a CI system reads as the run's result. It is removed, and
   // a one-case JUnit file saying what happened takes its place where the disk allows.
-  const bool junit_failed = std::find(formats.begin(), formats.end(), "junit") != formats.end() &&
-                            std::find(written.begin(), written.end(),
-                                      (std::filesystem::path(dir) / report_file_name("junit")).string()) == written.end();
-  if (junit_failed) {
-    std::error_code ignored;
-    std::filesystem::remove(std::filesystem::path(dir) / report_file_name("junit"), ignored);
+  if (!junit_failure.empty()) {
+    // Removed through the directory as it really is, and only where reports may be written.
+    const ConfinedFd report_dir = open_directory_for_writing(dir, options.confine_to);
+    if (!report_dir.fd || report_dir.outside) return finish_with_failures(written, failures);
+    ::unlinkat(report_dir.fd.get(), report_file_name("junit").c_str(), 0);
     const Totals t = run.totals();
     RunResult summary;
     summary.environment = run.environment;
@@ -73,7 +92,7 @@ std::vector<std::string> write_reports(const RunResult& run, const std::string& 
     CaseResult c;
     c.scenario = "junit";
     c.outcome = Outcome::kError;
-    c.message = "junit.xml could not be written in full (" + failures.back() + "); the run itself had " +
+    c.message = "junit.xml could not be written in full (" + junit_failure + "); the run itself had " +
                 std::to_string(t.cases) + " cases: " + std::to_string(t.passed) + " passed, " + std::to_string(t.failed) +
                 " failed, " + std::to_string(t.errors) + " errors, " + std::to_string(t.expected_failures) +
                 " expected failures, " + std::to_string(t.skipped) + " skipped" + (run.interrupted ? ", interrupted" : "");
@@ -81,14 +100,7 @@ std::vector<std::string> write_reports(const RunResult& run, const std::string& 
     summary.units.push_back(std::move(unit));
     write(report_file_name("junit"), [&](std::ostream& out) { write_junit_report(summary, out); });
   }
-  if (!failures.empty()) {
-    std::string message;
-    for (const auto& f : failures) message += (message.empty() ? "" : "; ") + f;
-    std::string names;
-    for (const auto& w : written) names += (names.empty() ? "" : ", ") + std::filesystem::path(w).filename().string();
-    throw ReportWriteError(message + (names.empty() ? "" : " (written: " + names + ")"));
-  }
-  return written;
+  return finish_with_failures(written, failures);
 }
 
 }  // namespace ckpt

@@ -66,41 +66,34 @@ std::vector<pid_t> descendants(const std::map<pid_t, ProcessInfo>& table, pid_t 
   return out;
 }
 
-// Reaps this process's children that are not in `keep` and have exited.
-void reap_exited(const std::vector<pid_t>& keep, const std::map<pid_t, ProcessInfo>& table) {
-  const pid_t self = ::getpid();
-  for (const auto& [pid, info] : table) {
-    if (info.parent != self || std::find(keep.begin(), keep.end(), pid) != keep.end()) continue;
+// Waits for `pid`, a child of this process that was just sent SIGKILL, for at most a few
+// seconds (a process in uninterruptible sleep dies late): never blocks the run for good.
+void reap_killed_child(pid_t pid) {
+  for (int tries = 0; tries < 500; ++tries) {
     int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR) {
-    }
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) return;
+    ::usleep(10000);
   }
 }
 
 // Kills what `find` lists until it lists nothing (a killed process's children are adopted
-// and found on the next pass), reaping this process's own children among them.
+// and found on the next pass). Only the children of this process that it killed itself are
+// reaped: a worker's exit status belongs to its WorkerProcess, which waits for it.
 template <typename Find>
-std::vector<EndedProcess> end_all(Find find, const std::vector<pid_t>& keep) {
+std::vector<EndedProcess> end_all(Find find) {
   std::vector<EndedProcess> ended;
+  const pid_t self = ::getpid();
   for (int pass = 0; pass < 100; ++pass) {
     const auto table = process_table();
     const std::vector<pid_t> victims = find(table);
-    if (victims.empty()) {
-      reap_exited(keep, table);
-      break;
-    }
+    if (victims.empty()) break;
     for (pid_t pid : victims) {
       const std::string command = command_of(pid);
-      if (::kill(pid, SIGKILL) == 0) ended.push_back({pid, command});
-    }
-    const pid_t self = ::getpid();
-    for (pid_t pid : victims) {  // our own children: wait for them, so they leave no zombie
+      if (::kill(pid, SIGKILL) != 0) continue;
+      ended.push_back({pid, command});
       auto it = table.find(pid);
-      if (it != table.end() && it->second.parent == self) {
-        int status = 0;
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-      }
+      if (it != table.end() && it->second.parent == self) reap_killed_child(pid);
     }
   }
   std::sort(ended.begin(), ended.end(), [](const EndedProcess& a, const EndedProcess& b) { return a.pid < b.pid; });
@@ -113,11 +106,18 @@ std::vector<EndedProcess> end_all(Find find, const std::vector<pid_t>& keep) {
 bool become_subreaper() { return ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0; }
 
 std::vector<EndedProcess> end_descendants(pid_t root) {
-  return end_all([root](const std::map<pid_t, ProcessInfo>& table) { return descendants(table, root); }, {root});
+  return end_all([root](const std::map<pid_t, ProcessInfo>& table) { return descendants(table, root); });
 }
 
 std::vector<EndedProcess> end_adopted(const std::vector<pid_t>& keep) {
   const pid_t self = ::getpid();
+  // Adopted orphans that already ended on their own: reaped, so they leave no zombie.
+  for (const auto& [pid, info] : process_table()) {
+    if (info.parent == self && info.state == 'Z' && std::find(keep.begin(), keep.end(), pid) == keep.end()) {
+      int status = 0;
+      ::waitpid(pid, &status, WNOHANG);
+    }
+  }
   return end_all(
       [&](const std::map<pid_t, ProcessInfo>& table) {
         std::vector<pid_t> out;
@@ -127,8 +127,7 @@ std::vector<EndedProcess> end_adopted(const std::vector<pid_t>& keep) {
           }
         }
         return out;
-      },
-      keep);
+      });
 }
 
 }  // namespace ckpt

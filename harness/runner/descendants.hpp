@@ -21,11 +21,12 @@ struct EndedProcess {
 };
 
 // Kills (SIGKILL) every descendant of `root`, not `root` itself, until none is left, and
-// reaps those that became this process's children. Returns what it ended.
+// reaps those of them that became this process's children. Returns what it ended.
 std::vector<EndedProcess> end_descendants(pid_t root);
 
 // Kills and reaps this process's children that are not in `keep` (orphans of workers
-// adopted as subreaper, and their descendants). Returns what it ended.
+// adopted as subreaper, and their descendants); `keep` lists the live workers, whose exit
+// status only their WorkerProcess collects. Returns what it ended.
 std::vector<EndedProcess> end_adopted(const std::vector<pid_t>& keep);
 
 }  // namespace ckpt

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <atomic>
 
 namespace ckpt {
@@ -30,14 +31,16 @@ bool from_a_worker(pid_t sender) {
 }
 
 void on_signal(int signal, siginfo_t* info, void*) {
+  const int saved_errno = errno;  // the interrupted code may be about to read it
   if (info && info->si_code == SI_USER && from_a_worker(info->si_pid)) {
     g_ignored_sender = info->si_pid;
     g_ignored_signal = signal;
-    return;
+  } else {
+    g_interrupted = true;
+    const char byte = 1;
+    (void)!::write(g_pipe[1], &byte, 1);
   }
-  g_interrupted = true;
-  const char byte = 1;
-  (void)!::write(g_pipe[1], &byte, 1);
+  errno = saved_errno;
 }
 }  // namespace
 

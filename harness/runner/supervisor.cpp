@@ -176,7 +176,15 @@ std::optional<protocol::Reply> Supervisor::wait_for(Slot& slot, protocol::Op op,
   const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
   WorkerProcess& w = *slot.worker;
   // The next message must be the one awaited: anything else breaks the protocol.
-  auto take = [&](protocol::Reply& m) -> int {  // 1 taken, -1 broken
+  auto take = [&](protocol::Reply& m) -> int {  // 1 taken, 0 skipped, -1 broken
+    // A process a plugin forked while it was described, which ended instead of answering
+    // for the worker (serve.cpp): noted, as during a unit, and not a reply.
+    if (m.violation.empty() && m.op == protocol::Op::kForked && m.envelope.pid != w.pid() &&
+        (m.envelope.nonce == nonce || m.envelope.nonce == slot.finished_nonce)) {
+      note("a plugin forked a process (pid " + std::to_string(m.envelope.pid) +
+           ") while it was described; it was stopped before it could answer for the worker");
+      return 0;
+    }
     std::string violation = op == protocol::Op::kReady && m.violation.empty() && m.op == protocol::Op::kReady
                                 ? (m.envelope.pid == w.pid() ? "" : "a 'ready' message written by another process")
                                 : envelope_violation(m, w.pid(), nonce, "");
@@ -198,7 +206,7 @@ std::optional<protocol::Reply> Supervisor::wait_for(Slot& slot, protocol::Op op,
     while (auto m = w.next_message()) {
       const int taken = take(*m);
       if (taken == 1) return m;
-      return std::nullopt;
+      if (taken < 0) return std::nullopt;
     }
     if (interrupted()) {
       failure = "interrupted";
@@ -214,9 +222,10 @@ std::optional<protocol::Reply> Supervisor::wait_for(Slot& slot, protocol::Op op,
     ::poll(fds, 3, static_cast<int>(std::min(left * 1000.0, 250.0)) + 1);
     w.read_log();
     if (!w.read_replies()) {
-      if (auto m = w.next_message()) {
-        if (take(*m) == 1) return m;
-        return std::nullopt;
+      while (auto m = w.next_message()) {
+        const int taken = take(*m);
+        if (taken == 1) return m;
+        if (taken < 0) return std::nullopt;
       }
       failure = w.reap(options_.grace_seconds);
       return std::nullopt;
@@ -281,6 +290,7 @@ Supervisor::DescribeEnd Supervisor::describe_one(Slot& slot, DescribeOutcome& d,
                        "; it " + slot.worker->reap(options_.grace_seconds));
   }
   const protocol::Described* reply = &described;
+  slot.finished_nonce = slot.nonce;  // a late 'forked' of this description is recognised
   end_unit_leftovers(slot.worker->pid(), file);
   if (!reply->ok) {
     d.error = reply->error;
@@ -400,7 +410,8 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
     slot.worker->signal_group(SIGKILL);
     const std::string how = slot.worker->reap(options_.grace_seconds);
     if (slot.state == Slot::State::kBusy) {
-      if (late) {
+      if (late && !retried[slot.unit]) {
+        retried[slot.unit] = true;
         UnitResult& r = units[slot.unit].result;
         r.cases.clear();
         rerun.push_back(slot.unit);
@@ -529,9 +540,9 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
   };
   // Workers alive now, to notice the ones an iteration ends (their orphans are then ended).
   auto live_workers = [&] {
-    std::vector<const WorkerProcess*> live;
+    std::vector<pid_t> live;
     for (const auto& slot : slots_) {
-      if (slot->worker) live.push_back(slot->worker.get());
+      if (slot->worker) live.push_back(slot->worker->pid());
     }
     return live;
   };
@@ -541,14 +552,14 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
       note("a plugin's process (pid " + std::to_string(ignored->first) + ") sent the supervisor " +
            signal_text(ignored->second) + "; only a signal from outside the run stops it, so it was ignored");
     }
-    const std::vector<const WorkerProcess*> live_before = live_workers();
+    const std::vector<pid_t> live_before = live_workers();
     struct SweepAfter {  // whatever path the iteration leaves by
       Supervisor& self;
-      const std::vector<const WorkerProcess*>& before;
-      std::function<std::vector<const WorkerProcess*>()> now;
+      const std::vector<pid_t>& before;
+      std::function<std::vector<pid_t>()> now;
       ~SweepAfter() {
         const auto after = now();
-        for (const WorkerProcess* w : before) {
+        for (const pid_t w : before) {
           if (std::find(after.begin(), after.end(), w) == after.end()) {
             self.end_orphans("a worker that was replaced");
             return;
@@ -575,11 +586,21 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
         }
       }
       if (slot.worker && slot.state == Slot::State::kIdle && work_left) {
-        if (!rerun.empty()) {
+        // A unit runs again only in a worker where no other plugin's code has run.
+        const bool fresh_for_rerun = !rerun.empty() && std::all_of(slot.plugins.begin(), slot.plugins.end(), [&](const std::string& p) {
+          return p == units[rerun.front()].result.plugin.label();
+        });
+        if (fresh_for_rerun) {
           slot.unit = rerun.front();
           rerun.pop_front();
-        } else {
+        } else if (next < total) {
           slot.unit = next++;
+        } else {  // only units to run again are left: this worker makes way for a fresh one
+          slot.worker->close_requests();
+          slot.worker->signal_group(SIGKILL);
+          slot.worker->reap(options_.grace_seconds);
+          abandon(slot);
+          continue;
         }
         slot.state = Slot::State::kBusy;
         slot.planned_done = 0;

@@ -85,12 +85,19 @@ void set_limit(int resource, std::uint64_t value) {
 #endif  // AddressSanitizer maps terabytes of shadow memory: an instrumented worker has no memory limit
   set_limit(RLIMIT_FSIZE, limits.file_bytes);
   set_limit(RLIMIT_NOFILE, limits.open_files);
+  // The pipes are first moved above every target descriptor, so that no dup2 below
+  // overwrites a source still to be copied, and none is its own target (dup2 of a descriptor
+  // onto itself would keep FD_CLOEXEC). dup2 clears FD_CLOEXEC on the targets; this
+  // process's own descriptors close at exec, and any it inherited without FD_CLOEXEC are
+  // closed here: a worker starts with 0-3 and its reply descriptor only.
+  const int above = std::max(reply_fd, protocol::kRequestFd) + 1;
+  request_read = ::fcntl(request_read, F_DUPFD_CLOEXEC, above);
+  reply_write = ::fcntl(reply_write, F_DUPFD_CLOEXEC, above);
+  log_write = ::fcntl(log_write, F_DUPFD_CLOEXEC, above);
   const int devnull = ::open("/dev/null", O_RDONLY);
-  // dup2 clears FD_CLOEXEC on the targets; this process's own descriptors close at exec,
-  // and any it inherited without FD_CLOEXEC are closed here: a worker starts with 0-3 and
-  // its reply descriptor only.
-  if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(log_write, 1) < 0 || ::dup2(log_write, 2) < 0 ||
-      ::dup2(request_read, protocol::kRequestFd) < 0 || ::dup2(reply_write, reply_fd) < 0) {
+  if (request_read < 0 || reply_write < 0 || log_write < 0 || devnull < 0 || ::dup2(devnull, 0) < 0 ||
+      ::dup2(log_write, 1) < 0 || ::dup2(log_write, 2) < 0 || ::dup2(request_read, protocol::kRequestFd) < 0 ||
+      ::dup2(reply_write, reply_fd) < 0) {
     ::_exit(126);
   }
   ::close_range(protocol::kRequestFd + 1, reply_fd - 1, 0);
