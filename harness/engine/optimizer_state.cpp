@@ -1,4 +1,5 @@
 #include "engine/optimizer_state.hpp"
+#include "engine/optimizer_state_key.hpp"
 
 #include <torch/optim/adagrad.h>
 #include <torch/optim/adam.h>
@@ -153,7 +154,7 @@ void load_optimizer_state(Optimizer& optimizer, const SavedOptimizerState& saved
   };
   torch::NoGradGuard no_grad;
   for (const auto& [position, s] : saved.state) {
-    const std::string key = c10::guts::to_string(params.at(position).unsafeGetTensorImpl());
+    const auto key = optimizer_state_key(params.at(position));
     std::unique_ptr<torch::optim::OptimizerParamState> state;
     if (cls == "Adam") {
       auto a = std::make_unique<torch::optim::AdamParamState>();
@@ -230,7 +231,7 @@ std::map<std::string, at::Tensor> optimizer_state_tensors(const Optimizer& optim
   const std::vector<at::Tensor> params = flat_params(o);
   std::map<std::string, at::Tensor> out;
   for (std::size_t i = 0; i < params.size(); ++i) {
-    auto it = o.state().find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
+    auto it = o.state().find(optimizer_state_key(params[i]));
     if (it == o.state().end()) continue;
     const std::string name = i < optimizer.parameters.size() ? optimizer.parameters[i] : "param " + std::to_string(i);
     auto put = [&](const char* key, const at::Tensor& t) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "engine/optimizer_state_key.hpp"
 #include "differential/describe_checkpoint.hpp"
 #include "engine/apply.hpp"
 #include "engine/layout.hpp"
@@ -165,7 +166,7 @@ TEST_P(EngineDifferential, OptimizerLoadableExactlyWhenPythonSteps) {
       load_optimizer_state(optimizer, state);
       // The loaded state is the checkpoint's: compare the first parameter's tensors.
       const at::Tensor param = optimizer.optimizer->param_groups()[0].params()[0];
-      const auto& slot = *optimizer.optimizer->state().at(c10::guts::to_string(param.unsafeGetTensorImpl()));
+      const auto& slot = *optimizer.optimizer->state().at(optimizer_state_key(param));
       if (const auto* adam = dynamic_cast<const torch::optim::AdamParamState*>(&slot)) {
         const Value* saved_avg = state.state.at(0).at("exp_avg");
         EXPECT_TRUE(adam->exp_avg().equal(materialize(saved_avg->tensor)));

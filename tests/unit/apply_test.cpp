@@ -1,5 +1,6 @@
 // Applying checkpoints to the dcgan plugin's modules: strict is all or nothing, relaxed
 // loads what fits and says what it left, loaded values equal the checkpoint's bit for bit.
+#include "engine/optimizer_state_key.hpp"
 #include "engine/apply.hpp"
 
 #include <gtest/gtest.h>
@@ -116,13 +117,13 @@ TEST(OptimizerState, LibTorchArchiveLoadsIntoAnAdamOfTheSameShapes) {
   const auto& options = static_cast<torch::optim::AdamOptions&>(optimizer.optimizer->param_groups()[0].options());
   EXPECT_DOUBLE_EQ(options.lr(), 0.0002);
   const auto& state = static_cast<torch::optim::AdamParamState&>(
-      *optimizer.optimizer->state().at(c10::guts::to_string(params[0].unsafeGetTensorImpl())));
+      *optimizer.optimizer->state().at(optimizer_state_key(params[0])));
   EXPECT_EQ(state.step(), 2);
   EXPECT_TRUE(at::equal(state.exp_avg(), materialize(saved.state.at(0).at("exp_avg")->tensor)));
   for (auto& p : params) p.mutable_grad() = torch::ones_like(p);
   optimizer.optimizer->step();  // and training goes on from there
   EXPECT_EQ(static_cast<torch::optim::AdamParamState&>(
-                *optimizer.optimizer->state().at(c10::guts::to_string(params[0].unsafeGetTensorImpl())))
+                *optimizer.optimizer->state().at(optimizer_state_key(params[0])))
                 .step(),
             3);
 }
