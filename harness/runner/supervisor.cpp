@@ -101,6 +101,13 @@ void Supervisor::end_unit_leftovers(pid_t worker, const std::string& whose) {
        process_list(ended) + "); they were ended");
 }
 
+void Supervisor::note_ignored_signal() {
+  if (const auto ignored = take_ignored_signal()) {
+    note("a plugin's process (pid " + std::to_string(ignored->first) + ") sent the supervisor " +
+         signal_text(ignored->second) + "; only a signal from outside the run stops it, so it was ignored");
+  }
+}
+
 void Supervisor::end_orphans(const std::string& whose) {
   std::vector<pid_t> workers;
   for (const auto& slot : slots_) {
@@ -538,7 +545,7 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
     slot.worker.reset();
     slot.state = Slot::State::kStarting;
   };
-  // Workers alive now, to notice the ones an iteration ends (their orphans are then ended).
+  // Workers alive now, to notice the ones a pass ended (their orphans are then ended).
   auto live_workers = [&] {
     std::vector<pid_t> live;
     for (const auto& slot : slots_) {
@@ -547,26 +554,16 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
     return live;
   };
 
+  std::vector<pid_t> live_last;
   while (finished < total) {
-    if (const auto ignored = take_ignored_signal()) {
-      note("a plugin's process (pid " + std::to_string(ignored->first) + ") sent the supervisor " +
-           signal_text(ignored->second) + "; only a signal from outside the run stops it, so it was ignored");
+    note_ignored_signal();
+    // Workers gone since the last pass may have left orphans (adopted by this subreaper).
+    const std::vector<pid_t> live_now = live_workers();
+    if (std::any_of(live_last.begin(), live_last.end(),
+                    [&](pid_t w) { return std::find(live_now.begin(), live_now.end(), w) == live_now.end(); })) {
+      end_orphans("a worker that was replaced");
     }
-    const std::vector<pid_t> live_before = live_workers();
-    struct SweepAfter {  // whatever path the iteration leaves by
-      Supervisor& self;
-      const std::vector<pid_t>& before;
-      std::function<std::vector<pid_t>()> now;
-      ~SweepAfter() {
-        const auto after = now();
-        for (const pid_t w : before) {
-          if (std::find(after.begin(), after.end(), w) == after.end()) {
-            self.end_orphans("a worker that was replaced");
-            return;
-          }
-        }
-      }
-    } sweep_after{*this, live_before, live_workers};
+    live_last = live_now;
     const bool stopping = interrupted();
     // Dispatch work.
     for (auto& slot_ptr : slots_) {
@@ -729,10 +726,7 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
     slot.worker.reset();
   }
   end_orphans("the run's workers");
-  if (const auto ignored = take_ignored_signal()) {
-    note("a plugin's process (pid " + std::to_string(ignored->first) + ") sent the supervisor " +
-         signal_text(ignored->second) + "; only a signal from outside the run stops it, so it was ignored");
-  }
+  note_ignored_signal();
   std::vector<UnitResult> out;
   for (std::size_t i = 0; i < total; ++i) {
     if (done[i]) out.push_back(std::move(units[i].result));

@@ -68,6 +68,7 @@ class Supervisor {
   // ended, named in a note about `whose`; orphans of workers that are gone, likewise.
   void end_unit_leftovers(pid_t worker, const std::string& whose);
   void end_orphans(const std::string& whose);
+  void note_ignored_signal();  // a signal a plugin sent the supervisor, which was ignored
   void note_worker_end(const Slot& slot, const std::string& how, const std::string& when);
 
   SupervisorOptions options_;
