@@ -4,7 +4,8 @@
 # debootstrap, once per machine, under $CKPT_DEBIAN13_ROOT (default
 # /var/cache/ckpt-harness/debian13, outside the repository), entered with chroot. The
 # checkout is bind-mounted at /src inside; /proc and a tmpfs on /dev/shm are mounted for
-# the command and unmounted after it, whatever happens.
+# the command and unmounted after it, whatever happens. Inside, CKPT_BUILD_DIR is
+# build-debian13: both platforms build in one checkout side by side.
 #
 #   ci/debian13.sh root                 # make the root and install the build and test packages
 #   ci/debian13.sh run CMD [ARG...]     # run CMD inside, in /src (the root is made first)
@@ -16,21 +17,11 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 root=${CKPT_DEBIAN13_ROOT:-/var/cache/ckpt-harness/debian13}
 mirror=${CKPT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-# Debian 13's names for what ci/install-deps.sh installs on Debian 12.
-packages=(
-  build-essential cmake ninja-build pkg-config
-  libtorch-dev libboost-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libre2-dev
-  libssl-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
-  python3-torch python3-numpy python3-yaml
-  libxml2-utils git procps util-linux xz-utils ca-certificates
-)
-
+# The root is made once (debootstrap), then ci/install-deps.sh, the one list of both platforms'
+# packages, installs what is missing inside it (it is quick when nothing is).
 make_root() {
-  if [ -f "$root/.ckpt-harness-ready" ] && cmp -s "$root/.ckpt-harness-ready" <(printf '%s\n' "${packages[@]}"); then
-    return 0
-  fi
   if [ ! -x "$root/bin/bash" ]; then
-    command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
+    command -v debootstrap >/dev/null || bash "$repo/ci/install-deps.sh" >/dev/null
     rm -rf "$root.partial"
     mkdir -p "$(dirname "$root")"
     debootstrap --variant=minbase trixie "$root.partial" "$mirror" >"$(dirname "$root")/debootstrap.log" 2>&1 || {
@@ -39,9 +30,7 @@ make_root() {
     }
     mv "$root.partial" "$root"
   fi
-  inside /bin/bash -c "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
-    apt-get install -y -qq --no-install-recommends ${packages[*]} >/dev/null"
-  printf '%s\n' "${packages[@]}" >"$root/.ckpt-harness-ready"
+  inside bash ci/install-deps.sh
 }
 
 mounted=()
@@ -61,7 +50,7 @@ inside() {
   cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
   local status=0
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    LANG=C.UTF-8 CI="${CI:-}" /bin/bash -c 'cd /src && exec "$@"' bash "$@" || status=$?
+    LANG=C.UTF-8 CI="${CI:-}" CKPT_BUILD_DIR=build-debian13 /bin/bash -c 'cd /src && exec "$@"' bash "$@" || status=$?
   unmount_all
   trap - EXIT
   return $status

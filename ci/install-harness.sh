@@ -9,8 +9,10 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 prefix=${1:-/opt/ckpt-harness}
 
-packages=(build-essential cmake ninja-build libtorch-dev libboost-dev libtomlplusplus-dev libcli11-dev
-          nlohmann-json3-dev libssl-dev)
+# What building the harness needs, on Debian 12 (LibTorch 1.13) or Debian 13 (LibTorch 2.6): the
+# build part of ci/install-deps.sh's list, without the test tools.
+packages=(build-essential cmake ninja-build pkg-config libtorch-dev libboost-dev libtomlplusplus-dev libcli11-dev
+          nlohmann-json3-dev libssl-dev libre2-dev libelf-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

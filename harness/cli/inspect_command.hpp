@@ -1,5 +1,6 @@
 #pragma once
 // `ckpt-harness inspect FILE...`: shows what checkpoints hold without reading tensor bytes.
+#include <cstdint>
 #include <string>
 #include <vector>
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "plugin_host/elf_machine.hpp"
+#include "plugin_host/linked_libtorch.hpp"
 
 namespace ckpt {
 
@@ -47,6 +48,16 @@ std::shared_ptr<Plugin> Plugin::load(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) throw PluginError(path, "no such plugin file");
   if (!S_ISREG(st.st_mode)) throw PluginError(path, "is not a file: expected a plugin shared library (.so)");
 
+  // Before dlopen: a plugin of another LibTorch would fail to find its libraries, or load a
+  // second LibTorch beside this one.
+  const std::string this_libtorch = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR);
+  for (const LinkedLibtorch& linked : linked_libtorch(path)) {
+    if (linked.version == this_libtorch) continue;
+    throw PluginError(path, "built against LibTorch " + linked.version + " (it needs " + linked.soname +
+                                "), this harness uses LibTorch " + this_libtorch +
+                                ": rebuild the plugin against LibTorch " + this_libtorch +
+                                ", or run it with a ckpt-harness built for LibTorch " + linked.version);
+  }
   auto library = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
   // RTLD_NOW: an unresolved symbol fails here, not in the middle of a run.
@@ -73,8 +84,7 @@ std::shared_ptr<Plugin> Plugin::load(const std::string& path) {
   }
   if (d->torch_major != TORCH_VERSION_MAJOR || d->torch_minor != TORCH_VERSION_MINOR) {
     throw PluginError(path, "built against LibTorch " + std::to_string(d->torch_major) + "." +
-                                std::to_string(d->torch_minor) + ", this harness uses " +
-                                std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
+                                std::to_string(d->torch_minor) + ", this harness uses LibTorch " + this_libtorch +
                                 ": rebuild the plugin against the same LibTorch");
   }
   if (d->cxx11_abi != _GLIBCXX_USE_CXX11_ABI) {

@@ -124,7 +124,7 @@ class Files:
         if _has_hostile_dir(path):
             raise SystemExit('error: refusing %s: it is under a "hostile" directory' % path)
         if rel not in self.cache:
-            self.cache[rel] = torch.load(path, map_location='cpu')
+            self.cache[rel] = torch.load(path, map_location='cpu', weights_only=False)
         return self.cache[rel]
 
     def at(self, ref):

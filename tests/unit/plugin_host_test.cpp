@@ -5,6 +5,7 @@
 #include "plugin_host/plugin_host.hpp"
 
 #include "plugin_host/elf_machine.hpp"
+#include "plugin_host/linked_libtorch.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ const std::string kDuplicate = CKPT_TEST_DUPLICATE_TINY;
 const std::string kNoFactory = CKPT_TEST_NO_FACTORY;
 const std::string kWrongAbi = CKPT_TEST_WRONG_ABI;
 const std::string kWrongTorch = CKPT_TEST_WRONG_TORCH;
+const std::string kOtherLibtorch = CKPT_TEST_OTHER_LIBTORCH;
+const std::string kThisLibtorch = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR);
 const std::string kWrongCxx11Abi = CKPT_TEST_WRONG_CXX11_ABI;
 const std::string kNoEntryPoint = CKPT_TEST_NO_ENTRY_POINT;
 const std::string kThrowing = CKPT_TEST_THROWING;
@@ -175,9 +178,34 @@ TEST(PluginHostLoad, WrongAbiVersionIsRefusedBeforeTheFactoryIsLookedUp) {
 TEST(PluginHostLoad, OtherLibTorchVersionIsRefused) {
   const std::string error = load_error(kWrongTorch);
   EXPECT_TRUE(names_file(error, kWrongTorch));
-  EXPECT_TRUE(contains(error, "built against LibTorch " + std::to_string(TORCH_VERSION_MAJOR) + ".99, this harness uses " +
-                                  std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)));
+  EXPECT_TRUE(contains(error, "built against LibTorch " + std::to_string(TORCH_VERSION_MAJOR) +
+                                  ".99, this harness uses LibTorch " + kThisLibtorch));
   EXPECT_TRUE(contains(error, "rebuild the plugin against the same LibTorch"));
+}
+
+// Built against the other platform's LibTorch (1.13 <-> 2.6): its DT_NEEDED entries say so, and
+// it is refused before dlopen, which would fail for a missing library or load a second LibTorch.
+TEST(PluginHostLoad, PluginLinkedAgainstTheOtherLibTorchIsRefusedNamingBothVersions) {
+  const std::string other = CKPT_TEST_OTHER_LIBTORCH_VERSION;
+  ASSERT_NE(other, kThisLibtorch);
+  const auto linked = linked_libtorch(kOtherLibtorch);
+  ASSERT_FALSE(linked.empty());
+  EXPECT_EQ(linked.front().version, other);
+  EXPECT_EQ(linked.front().soname, "libtorch_cpu.so." + other);
+  const std::string error = load_error(kOtherLibtorch);
+  EXPECT_TRUE(names_file(error, kOtherLibtorch));
+  EXPECT_TRUE(contains(error, "built against LibTorch " + other + " (it needs libtorch_cpu.so." + other +
+                                  "), this harness uses LibTorch " + kThisLibtorch));
+  EXPECT_TRUE(contains(error, "run it with a ckpt-harness built for LibTorch " + other));
+}
+
+// A plugin of this build names this build's (Debian's, versioned) LibTorch; other files none.
+TEST(PluginHostLoad, PluginOfThisBuildNamesThisLibTorch) {
+  const auto linked = linked_libtorch(kGood);
+  ASSERT_FALSE(linked.empty());
+  for (const auto& library : linked) EXPECT_EQ(library.version, kThisLibtorch) << library.soname;
+  EXPECT_TRUE(linked_libtorch(kNotALibrary).empty());
+  EXPECT_TRUE(linked_libtorch(kNoEntryPoint).empty());
 }
 
 TEST(PluginHostLoad, OtherLibstdcxxAbiIsRefused) {
