@@ -66,7 +66,7 @@ PluginSelector parse_plugin_selector(const std::string& text, const SourcePlace&
 
 namespace {
 const std::vector<std::string> kScenarioKeys = {
-    "relaxed_threshold", "dtype_policy", "rtol", "atol", "epoch_convention", "first_epoch", "steps_per_epoch",
+    "relaxed_threshold", "dtype_policy", "rtol", "atol", "kernel_atol", "epoch_convention", "first_epoch", "steps_per_epoch",
     "optimizer_state", "resume_steps", "resume_split", "resume_bitwise", "batch", "require_finite"};
 
 // Reads the scenario settings present in `f` over `base` (the [scenarios] table or a
@@ -76,6 +76,7 @@ ScenarioSettings read_scenario_settings(const TomlFields& f, ScenarioSettings s)
   if (auto v = f.choice("dtype_policy", {"cast", "cast-floating", "exact"})) s.dtype_policy = *v;
   if (auto v = f.number("rtol", 0.0, 1.0)) s.rtol = *v;
   if (auto v = f.number("atol", 0.0, 1e6)) s.atol = *v;
+  if (auto v = f.number("kernel_atol", 0.0, 1e6)) s.kernel_atol = *v;
   if (auto v = f.choice("epoch_convention", {"last-completed", "next"})) s.epoch_convention = *v;
   if (auto v = f.integer("first_epoch", 0, 1)) s.first_epoch = *v;
   if (auto v = f.integer("steps_per_epoch", 0, INT32_MAX)) s.steps_per_epoch = *v;
@@ -477,8 +478,16 @@ std::string config_relative(const HarnessConfig& config, const std::string& path
 }
 
 bool is_golden_file(const std::string& path) {
-  static const std::string kSuffix = ".golden.pt";
-  return path.size() >= kSuffix.size() && path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
+  // NAME.golden.pt, or NAME.golden.libtorch-X.Y.pt recorded for one LibTorch.
+  auto ends_with = [&path](const std::string& suffix) {
+    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends_with(".golden.pt")) return true;
+  const std::string marker = ".golden.libtorch-";
+  const std::size_t at = path.rfind(marker);
+  if (at == std::string::npos || !ends_with(".pt")) return false;
+  const std::string version = path.substr(at + marker.size(), path.size() - 3 - at - marker.size());
+  return !version.empty() && version.find_first_not_of("0123456789.") == std::string::npos;
 }
 
 std::vector<std::string> expand_group(const HarnessConfig& config, const CheckpointGroup& group) {

@@ -26,13 +26,9 @@ std::map<std::string, at::Tensor> slots_of(torch::nn::Module& module) {
   return slots;
 }
 
-bool is_floating(DType d) {
-  return d == DType::kFloat16 || d == DType::kFloat32 || d == DType::kFloat64 || d == DType::kBFloat16;
-}
-
 bool policy_allows(DTypePolicy policy, DType from, DType to) {
   if (from == to || policy == DTypePolicy::kCastLikePyTorch) return true;
-  return policy == DTypePolicy::kCastFloating && is_floating(from) && is_floating(to);
+  return policy == DTypePolicy::kCastFloating && dtype_is_floating(from) && dtype_is_floating(to);
 }
 
 // A schema-only model (plugins/manifest: tensors on the meta device, shapes and dtypes

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "engine/key_rules.hpp"
+#include "engine/norm_migrations.hpp"
 
 namespace ckpt {
 
@@ -112,7 +113,11 @@ ModuleComparison compare_module(const ModuleSchema& schema, const StateDict& sta
     if (model_keys.count(e.key) == 0 && submodule_names.count(e.key) == 0) out.unexpected.push_back(e.key);
   }
   if (!out.missing.empty() && !out.unexpected.empty()) {
-    out.hint = suggest_prefix_rule(checkpoint_keys, std::vector<std::string>(model_keys.begin(), model_keys.end()));
+    // A norm that changed form names its layers; else keys that differ by a prefix.
+    out.hint = explain_norm_migrations(out.missing, out.unexpected);
+    if (out.hint.empty()) {
+      out.hint = suggest_prefix_rule(checkpoint_keys, std::vector<std::string>(model_keys.begin(), model_keys.end()));
+    }
   }
   return out;
 }

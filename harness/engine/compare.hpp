@@ -37,7 +37,7 @@ struct ModuleComparison {
   std::vector<NonTensorValue> non_tensors;
   std::vector<std::string> migrated;     // BatchNorm v1: num_batches_tracked added as 0, like PyTorch
   std::vector<std::string> applied_rules;
-  std::string hint;                      // a key rule that would fix a prefix difference
+  std::string hint;                      // a norm that changed form, or a key rule that fixes a prefix
   std::size_t model_tensors = 0;
   std::uint64_t model_elements = 0;
 

@@ -1,5 +1,7 @@
 #include "engine/torch_schema.hpp"
 
+#include <torch/version.h>
+
 #include <stdexcept>
 
 namespace ckpt {
@@ -18,6 +20,16 @@ DType dtype_of(c10::ScalarType type) {
     case c10::kBool: return DType::kBool;
     case c10::kComplexFloat: return DType::kComplex64;
     case c10::kComplexDouble: return DType::kComplex128;
+    case c10::ScalarType::ComplexHalf: return DType::kComplex32;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+    case c10::ScalarType::UInt16: return DType::kUInt16;
+    case c10::ScalarType::UInt32: return DType::kUInt32;
+    case c10::ScalarType::UInt64: return DType::kUInt64;
+    case c10::ScalarType::Float8_e4m3fn: return DType::kFloat8E4M3FN;
+    case c10::ScalarType::Float8_e5m2: return DType::kFloat8E5M2;
+    case c10::ScalarType::Float8_e4m3fnuz: return DType::kFloat8E4M3FNUZ;
+    case c10::ScalarType::Float8_e5m2fnuz: return DType::kFloat8E5M2FNUZ;
+#endif
     default: throw std::invalid_argument(std::string("tensor type ") + c10::toString(type) + " has no checkpoint dtype");
   }
 }

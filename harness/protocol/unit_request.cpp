@@ -13,6 +13,7 @@ json settings_json(const ScenarioSettings& s) {
               {"dtype_policy", s.dtype_policy},
               {"rtol", s.rtol},
               {"atol", s.atol},
+              {"kernel_atol", s.kernel_atol},
               {"epoch_convention", s.epoch_convention},
               {"first_epoch", s.first_epoch},
               {"steps_per_epoch", s.steps_per_epoch},
@@ -31,6 +32,7 @@ ScenarioSettings settings_from_json(const json& j) {
   s.dtype_policy = j.at("dtype_policy").get<std::string>();
   s.rtol = j.at("rtol").get<double>();
   s.atol = j.at("atol").get<double>();
+  s.kernel_atol = j.at("kernel_atol").get<double>();
   s.epoch_convention = j.at("epoch_convention").get<std::string>();
   s.first_epoch = j.at("first_epoch").get<std::int64_t>();
   s.steps_per_epoch = j.at("steps_per_epoch").get<std::int64_t>();
@@ -73,9 +75,9 @@ UnitRequest request_from_json(const json& j) {
   return r;
 }
 
-std::string golden_path_for(const std::string& checkpoint) {
+std::string golden_path_for(const std::string& checkpoint, const std::string& libtorch) {
   std::filesystem::path p(checkpoint);
-  p.replace_extension(".golden.pt");
+  p.replace_extension(libtorch.empty() ? ".golden.pt" : ".golden.libtorch-" + libtorch + ".pt");
   return p.string();
 }
 

@@ -38,7 +38,9 @@ nlohmann::json to_json(const UnitRequest& request);
 UnitRequest request_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception
 
 // The golden-output file recorded for a checkpoint: same directory and stem, suffix
-// ".golden.pt" (runs/ckpt_0040.pt -> runs/ckpt_0040.golden.pt).
-std::string golden_path_for(const std::string& checkpoint);
+// ".golden.pt" (runs/ckpt_0040.pt -> runs/ckpt_0040.golden.pt); for one LibTorch version,
+// ".golden.libtorch-1.13.pt" (record-golden --for-this-libtorch writes it beside the
+// original, and a harness on that LibTorch reads it first).
+std::string golden_path_for(const std::string& checkpoint, const std::string& libtorch = "");
 
 }  // namespace ckpt

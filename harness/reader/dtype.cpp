@@ -14,7 +14,7 @@ struct DTypeInfo {
   std::size_t itemsize;
 };
 
-constexpr std::array<DTypeInfo, 12> kInfos{{
+constexpr std::array<DTypeInfo, 25> kInfos{{
     {DType::kFloat16, "float16", "half", "HalfStorage", "F16", 2},
     {DType::kFloat32, "float32", "float", "FloatStorage", "F32", 4},
     {DType::kFloat64, "float64", "double", "DoubleStorage", "F64", 8},
@@ -27,7 +27,21 @@ constexpr std::array<DTypeInfo, 12> kInfos{{
     {DType::kBool, "bool", "", "BoolStorage", "BOOL", 1},
     {DType::kComplex64, "complex64", "cfloat", "ComplexFloatStorage", "C64", 8},
     {DType::kComplex128, "complex128", "cdouble", "ComplexDoubleStorage", "C128", 16},
+    {DType::kComplex32, "complex32", "chalf", "ComplexHalfStorage", "", 4},
+    {DType::kUInt16, "uint16", "", "", "U16", 2},
+    {DType::kUInt32, "uint32", "", "", "U32", 4},
+    {DType::kUInt64, "uint64", "", "", "U64", 8},
+    {DType::kFloat8E4M3FN, "float8_e4m3fn", "", "", "F8_E4M3", 1},
+    {DType::kFloat8E5M2, "float8_e5m2", "", "", "F8_E5M2", 1},
+    {DType::kFloat8E4M3FNUZ, "float8_e4m3fnuz", "", "", "", 1},
+    {DType::kFloat8E5M2FNUZ, "float8_e5m2fnuz", "", "", "", 1},
+    {DType::kBits8, "bits8", "", "", "", 1},
+    {DType::kBits16, "bits16", "", "", "", 2},
+    {DType::kBits1x8, "bits1x8", "", "", "", 1},
+    {DType::kBits2x4, "bits2x4", "", "", "", 1},
+    {DType::kBits4x2, "bits4x2", "", "", "", 1},
 }};
+static_assert(kInfos.back().dtype == DType::kBits4x2, "kInfos is indexed by DType: one row per enumerator, in order");
 
 const DTypeInfo& info(DType dtype) { return kInfos[static_cast<std::size_t>(dtype)]; }
 }  // namespace
@@ -42,9 +56,23 @@ std::optional<DType> dtype_from_torch_name(std::string_view name) {
   return std::nullopt;
 }
 
+bool dtype_is_complex(DType dtype) {
+  return dtype == DType::kComplex32 || dtype == DType::kComplex64 || dtype == DType::kComplex128;
+}
+
+bool dtype_is_floating(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat16: case DType::kFloat32: case DType::kFloat64: case DType::kBFloat16:
+    case DType::kFloat8E4M3FN: case DType::kFloat8E5M2: case DType::kFloat8E4M3FNUZ: case DType::kFloat8E5M2FNUZ:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::optional<DType> dtype_from_storage_class(std::string_view name) {
   for (const auto& i : kInfos) {
-    if (name == i.storage_class) return i.dtype;
+    if (!i.storage_class.empty() && name == i.storage_class) return i.dtype;
   }
   if (name == "UntypedStorage" || name == "storage.UntypedStorage") return DType::kUInt8;
   return std::nullopt;
@@ -52,14 +80,14 @@ std::optional<DType> dtype_from_storage_class(std::string_view name) {
 
 std::optional<DType> dtype_from_safetensors(std::string_view name) {
   for (const auto& i : kInfos) {
-    if (name == i.safetensors) return i.dtype;
+    if (!i.safetensors.empty() && name == i.safetensors) return i.dtype;
   }
   return std::nullopt;
 }
 
 bool is_unsupported_storage_class(std::string_view name) {
   return name == "QUInt8Storage" || name == "QInt8Storage" || name == "QInt32Storage" || name == "QUInt4x2Storage" ||
-         name == "QUInt2x4Storage" || name == "ComplexHalfStorage";
+         name == "QUInt2x4Storage";
 }
 
 }  // namespace ckpt

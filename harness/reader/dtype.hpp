@@ -11,7 +11,16 @@ enum class DType {
   kFloat16, kFloat32, kFloat64, kBFloat16,
   kInt8, kInt16, kInt32, kInt64, kUInt8, kBool,
   kComplex64, kComplex128,
+  // PyTorch 2.x saves these through torch._utils._rebuild_tensor_v3 (no typed storage class).
+  kComplex32, kUInt16, kUInt32, kUInt64,
+  kFloat8E4M3FN, kFloat8E5M2, kFloat8E4M3FNUZ, kFloat8E5M2FNUZ,
+  kBits8, kBits16, kBits1x8, kBits2x4, kBits4x2,
 };
+
+// Complex types are two floats per element: byte order swaps each half.
+bool dtype_is_complex(DType dtype);
+// Real floating-point types, float8 included: what a floating-point cast policy casts between.
+bool dtype_is_floating(DType dtype);
 
 std::string_view dtype_name(DType dtype);  // PyTorch's name: "float32", "bfloat16", ...
 std::size_t dtype_itemsize(DType dtype);

@@ -12,10 +12,11 @@
 namespace ckpt {
 
 namespace {
-constexpr std::array<std::string_view, 31> kKnownGlobals{
+constexpr std::array<std::string_view, 32> kKnownGlobals{
     "collections.OrderedDict",
     "torch._utils._rebuild_tensor",
     "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_tensor_v3",
     "torch._utils._rebuild_parameter",
     "torch._utils._rebuild_parameter_with_state",
     "torch._utils._rebuild_qtensor",
@@ -116,6 +117,19 @@ Value* rebuild_tensor(const Value& args, const GlobalCall& ctx, std::string_view
              std::to_string(t->tensor.strides.size()));
   }
   if (args.items.size() > 4 && args.items[4]->kind == ValueKind::kBool) t->tensor.requires_grad = args.items[4]->boolean;
+  return t;
+}
+
+// PyTorch >= 2.1 for dtypes without a typed storage class (float8, uint16/32/64, complex32,
+// bits): _rebuild_tensor_v3(untyped storage, offset, size, stride, requires_grad,
+// backward_hooks, dtype[, metadata]). The offset counts elements of `dtype`, as in v2.
+Value* rebuild_tensor_v3(const Value& args, const GlobalCall& ctx, std::string_view fn) {
+  const Value& dtype = arg(args, 6, ctx, fn);
+  if (dtype.kind != ValueKind::kDType) {
+    ctx.fail(std::string(fn) + ": seventh argument is a " + to_string(dtype.kind) + ", expected a torch dtype");
+  }
+  Value* t = rebuild_tensor(args, ctx, fn);
+  t->tensor.dtype = *dtype_from_torch_name(dtype.text);
   return t;
 }
 
@@ -289,6 +303,7 @@ Value* call_known_global(std::string_view name, const Value& args, const GlobalC
   if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
     return rebuild_tensor(args, ctx, after_last_dot(name));
   }
+  if (name == "torch._utils._rebuild_tensor_v3") return rebuild_tensor_v3(args, ctx, after_last_dot(name));
   if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
     return rebuild_parameter(args, ctx, after_last_dot(name));
   }

@@ -80,10 +80,6 @@ std::vector<std::string> non_finite_tensors(const torch::nn::Module& module) {
   for (const auto& b : module.named_buffers()) check(b.key(), b.value());
   return rows;
 }
-
-bool is_floating(DType d) {
-  return d == DType::kFloat16 || d == DType::kFloat32 || d == DType::kFloat64 || d == DType::kBFloat16;
-}
 }  // namespace
 
 CaseResult run_strict_load(UnitContext& ctx, const std::string& module) {
@@ -166,7 +162,7 @@ CaseResult run_dtypes(UnitContext& ctx, const std::string& module) {
   std::vector<std::string> refused, cast;
   for (const auto& m : c->dtype_mismatches) {
     const std::string row = m.key + ": checkpoint " + dtype_text(m.checkpoint) + ", model " + dtype_text(m.model);
-    const bool ok = policy == "cast" || (policy == "cast-floating" && is_floating(m.checkpoint) && is_floating(m.model));
+    const bool ok = policy == "cast" || (policy == "cast-floating" && dtype_is_floating(m.checkpoint) && dtype_is_floating(m.model));
     (ok ? cast : refused).push_back(row);
   }
   json data{{"dtype_mismatches", dtype_rows(*c)}, {"policy", policy}};

@@ -3,6 +3,7 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_strided.h>
 #include <ATen/ops/from_blob.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cstring>
@@ -25,16 +26,38 @@ at::ScalarType to_scalar_type(DType dtype) {
     case DType::kBool: return at::kBool;
     case DType::kComplex64: return at::kComplexFloat;
     case DType::kComplex128: return at::kComplexDouble;
+    case DType::kComplex32: return at::kComplexHalf;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+    case DType::kUInt16: return at::ScalarType::UInt16;
+    case DType::kUInt32: return at::ScalarType::UInt32;
+    case DType::kUInt64: return at::ScalarType::UInt64;
+    case DType::kFloat8E4M3FN: return at::ScalarType::Float8_e4m3fn;
+    case DType::kFloat8E5M2: return at::ScalarType::Float8_e5m2;
+    case DType::kFloat8E4M3FNUZ: return at::ScalarType::Float8_e4m3fnuz;
+    case DType::kFloat8E5M2FNUZ: return at::ScalarType::Float8_e5m2fnuz;
+    case DType::kBits8: return at::ScalarType::Bits8;
+    case DType::kBits16: return at::ScalarType::Bits16;
+    case DType::kBits1x8: return at::ScalarType::Bits1x8;
+    case DType::kBits2x4: return at::ScalarType::Bits2x4;
+    case DType::kBits4x2: return at::ScalarType::Bits4x2;
+#else
+    default: break;
+#endif
   }
-  throw ReadError(ReadErrorKind::kUnsupported, "", "", "unknown dtype");
+  // Read and shown by the reader core; only computing with it needs this LibTorch to know it.
+  throw ReadError(ReadErrorKind::kUnsupported, "", "",
+                  "dtype " + std::string(dtype_name(dtype)) + " cannot be computed with LibTorch " +
+                      std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
+                      " (PyTorch 2.x saves it; a harness built with LibTorch 2.6 can)");
 }
 
 namespace {
-// The whole storage as a 1-d tensor. Zero-copy when the bytes are suitably aligned and in
+// The whole storage as a 1-d tensor of `dtype` (the tensor's: a PyTorch 2.x untyped storage
+// holds bytes, viewed as the dtype _rebuild_tensor_v3 names). Zero-copy when the bytes are suitably aligned and in
 // native byte order; otherwise one copy (legacy files, big-endian archives).
-at::Tensor storage_tensor(const StorageRef& storage, bool prefetch) {
-  const auto options = at::TensorOptions().dtype(to_scalar_type(storage.dtype)).device(at::kCPU);
-  const std::size_t itemsize = dtype_itemsize(storage.dtype);
+at::Tensor storage_tensor(const StorageRef& storage, DType dtype, bool prefetch) {
+  const auto options = at::TensorOptions().dtype(to_scalar_type(dtype)).device(at::kCPU);
+  const std::size_t itemsize = dtype_itemsize(dtype);
   const auto numel = static_cast<std::int64_t>(storage.nbytes / itemsize);
   if (!storage.source) {
     throw ReadError(ReadErrorKind::kTensor, "", "storage '" + storage.key + "'", "storage has no bytes attached");
@@ -50,11 +73,12 @@ at::Tensor storage_tensor(const StorageRef& storage, bool prefetch) {
   at::Tensor copy = at::empty({numel}, options);
   if (numel == 0) return copy;
   auto* out = static_cast<std::uint8_t*>(copy.data_ptr());
-  std::memcpy(out, bytes, storage.nbytes);
+  const std::size_t nbytes = static_cast<std::size_t>(numel) * itemsize;
+  std::memcpy(out, bytes, nbytes);
   if (storage.big_endian && itemsize > 1) {
     // Complex numbers swap each of their two halves.
-    const std::size_t unit = (storage.dtype == DType::kComplex64 || storage.dtype == DType::kComplex128) ? itemsize / 2 : itemsize;
-    for (std::size_t i = 0; i < storage.nbytes; i += unit) std::reverse(out + i, out + i + unit);
+    const std::size_t unit = dtype_is_complex(dtype) ? itemsize / 2 : itemsize;
+    for (std::size_t i = 0; i < nbytes; i += unit) std::reverse(out + i, out + i + unit);
   }
   return copy;
 }
@@ -62,11 +86,7 @@ at::Tensor storage_tensor(const StorageRef& storage, bool prefetch) {
 
 at::Tensor materialize(const TensorRef& ref, bool prefetch) {
   if (!ref.storage) throw ReadError(ReadErrorKind::kTensor, "", "", "tensor has no storage");
-  at::Tensor base = storage_tensor(*ref.storage, prefetch);
-  if (ref.dtype != ref.storage->dtype) {
-    throw ReadError(ReadErrorKind::kUnsupported, ref.storage->source ? ref.storage->source->name() : "",
-                    "storage '" + ref.storage->key + "'", "tensor dtype differs from its storage's dtype");
-  }
+  at::Tensor base = storage_tensor(*ref.storage, ref.dtype, prefetch);
   if (ref.numel() == 0) return at::empty_strided(ref.sizes, ref.strides, base.options());
   return base.as_strided(ref.sizes, ref.strides, ref.storage_offset);
 }

@@ -1,7 +1,10 @@
 #include "worker/record_golden.hpp"
 
 #include <torch/csrc/autograd/grad_mode.h>
-#include <torch/csrc/jit/serialization/pickle.h>
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
+#include <torch/version.h>
 
 
 #include "engine/apply.hpp"
@@ -9,6 +12,29 @@
 #include "scenarios/compatibility.hpp"
 
 namespace ckpt {
+
+namespace {
+// The archive torch.save writes for `value`. Not torch::jit::pickle_save: it tags typed dicts
+// with torch.jit._pickle.restore_type_tag, which PyTorch >= 2.6's torch.load refuses by
+// default (weights_only=True); untagged, the file loads as any state dict does.
+std::vector<char> torch_save_archive(const c10::IValue& value) {
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler([&pickle](const char* bytes, std::size_t n) { pickle.insert(pickle.end(), bytes, bytes + n); },
+                              nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(value);
+  pickler.stop();
+  std::vector<char> archive;
+  caffe2::serialize::PyTorchStreamWriter writer([&archive](const void* data, std::size_t n) {
+    const char* bytes = static_cast<const char*>(data);
+    archive.insert(archive.end(), bytes, bytes + n);
+    return n;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(), writer);
+  writer.writeEndOfFile();
+  return archive;
+}
+}  // namespace
 
 GoldenRecording record_golden(CheckpointSet& files, const Plugin& plugin, LoadedModel& model,
                               const CheckpointLayout& layout, std::int64_t batch, const std::string& out_file) {
@@ -51,8 +77,9 @@ GoldenRecording record_golden(CheckpointSet& files, const Plugin& plugin, Loaded
   c10::impl::GenericDict golden(c10::StringType::get(), c10::AnyType::get());
   golden.insert("golden_format", c10::IValue(static_cast<std::int64_t>(1)));
   golden.insert("modules", modules);
-  // pickle_save writes the zip archive torch.save writes; Python's torch.load reads it.
-  const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(golden));
+  // Kernels differ between versions: the golden-output scenario compares with it.
+  golden.insert("recorded_with", c10::IValue(std::string("LibTorch ") + TORCH_VERSION));
+  const std::vector<char> bytes = torch_save_archive(c10::IValue(golden));
   try {
     write_file_atomically(out_file, [&bytes](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
   } catch (const ReportWriteError& e) {

@@ -2,7 +2,8 @@
 // `ckpt-harness record-golden CHECKPOINT --plugin NAME`: snapshot testing without Python.
 // Loads the checkpoint strictly into the plugin's current model, runs every module that
 // has a forward, in eval mode, on the plugin's fixed sample input, and writes
-// {'golden_format': 1, 'modules': {name: {'input': x, 'output': y}}} beside the checkpoint
+// {'golden_format': 1, 'modules': {name: {'input': x, 'output': y}}, 'recorded_with':
+// 'LibTorch 1.13.1'} beside the checkpoint
 // (NAME.golden.pt, the file the golden-output scenario reads). The file is a torch.save
 // archive: Python's torch.load and the harness's reader both open it.
 #include <cstdint>

@@ -1,6 +1,7 @@
 // ckpt-harness-worker: the part of ckpt-harness that links LibTorch and loads plugins.
 // `ckpt-harness plugins|diff ...` runs it; `ckpt-harness run` starts it as `serve`.
 #include <CLI/CLI.hpp>
+#include <torch/version.h>
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -166,6 +167,7 @@ int run_diff(const DiffArgs& a) {
 
 struct RecordGoldenArgs : CheckpointArgs {
   std::string out;           // "": NAME.golden.pt beside the checkpoint
+  bool for_this_libtorch = false;  // NAME.golden.libtorch-X.Y.pt instead
   std::int64_t batch = 4;
 };
 
@@ -176,7 +178,9 @@ int run_record_golden(const RecordGoldenArgs& a) {
   const CheckpointLayout layout = a.layout_for(model);
   CheckpointSet files(a.checkpoint);
   files.get("");
-  const std::string out = a.out.empty() ? golden_path_for(a.checkpoint) : a.out;
+  const std::string this_libtorch = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR);
+  const std::string out =
+      !a.out.empty() ? a.out : golden_path_for(a.checkpoint, a.for_this_libtorch ? this_libtorch : "");
   try {
     const GoldenRecording r = record_golden(files, *plugin, model, layout, a.batch, out);
     std::cout << "recorded " << r.modules.size() << " module(s) of " << configured.name << " " << configured.version
@@ -308,6 +312,10 @@ int main(int argc, char** argv) {
                        "strictly, 2 usage errors.");
   g.add_to(*golden);
   golden->add_option("--out", g.out, "Where to write (default: NAME.golden.pt beside the checkpoint)");
+  golden->add_flag("--for-this-libtorch", g.for_this_libtorch,
+                   "Write NAME.golden.libtorch-X.Y.pt for this harness's LibTorch, beside outputs recorded by another "
+                   "version (kernels differ between versions); a harness on this LibTorch reads it first")
+      ->excludes("--out");
   golden->add_option("--batch", g.batch, "Samples per module (default 4)")->check(CLI::Range(1, 4096));
   golden->callback([&] { status = run_record_golden(g); });
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "support/run_command.hpp"
@@ -104,6 +105,24 @@ TEST(InspectCli, EveryFormat) {
   }
 }
 
+// What PyTorch 2.6 writes and loads with weights_only=True (fixtures/pytorch2/) is safe here
+// too: _rebuild_tensor_v3, float8 and unsigned dtypes, fused / foreach optimizer flags,
+// schedulers, GradScaler and RNG states raise no finding, and the dtypes are named.
+TEST(InspectCli, WhatPyTorch2SavesIsReadWithoutFindings) {
+  for (const char* f : {"pytorch2/dtypes_v3.pt", "pytorch2/dcgan_adamw.pt", "pytorch2/dcgan_bf16.pt"}) {
+    const CliRun r = run("inspect " + fixture(f));
+    EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.out;
+    EXPECT_TRUE(contains(r.out, "security: no findings")) << f << "\n" << r.out;
+  }
+  const CliRun dtypes = run("inspect " + fixture("pytorch2/dtypes_v3.pt"));
+  for (const char* line : {"'float8_e4m3fn': float8_e4m3fn [2, 3]", "'uint64': uint64 [4]", "'complex32': complex32 [3]",
+                           "'uint16_slice': uint16 [2, 3]", "'bits16': bits16 [4]"}) {
+    EXPECT_TRUE(contains(dtypes.out, line)) << line << "\n" << dtypes.out;
+  }
+  const CliRun bf16 = run("inspect " + fixture("pytorch2/dcgan_bf16.pt"));
+  EXPECT_TRUE(contains(bf16.out, "'main.0.weight': bfloat16 [16, 32, 4, 4]")) << bf16.out;
+}
+
 TEST(InspectCli, VersionHelpAndUsageErrors) {
   const CliRun version = run("--version");
   EXPECT_EQ(version.exit_code, 0);
@@ -163,6 +182,41 @@ TEST(DiffCli, KeyRuleHintThenRule) {
   EXPECT_TRUE(contains(hinted.out, "hint: every checkpoint key starts with 'module.'")) << hinted.out;
   const CliRun fixed = run("diff " + fixture("dcgan/dataparallel.pt") + kSmallDcgan + " --key-rule '^module\\.='");
   EXPECT_EQ(fixed.exit_code, 0) << fixed.out;
+}
+
+// A discriminator saved by PyTorch 2.6 with torch.nn.utils.parametrizations.spectral_norm, into
+// the sngan plugin's old-hook layers: the harness's missing / unexpected keys are PyTorch 2.6's
+// own (fixtures/pytorch2/oracle/load_state_dict.json, written by generate.py), its hint names
+// the change, and the key rules it gives make the load strict, as they do in PyTorch.
+TEST(DiffCli, SpectralNormParametrizationsAgainstTheOldHooksAsPyTorch26Says) {
+  const std::string sngan = " --plugin sngan@1.0.0 --option nz=16 --option ngf=4 --option ndf=4 --option image_size=32";
+  const CliRun r = run("diff --json " + fixture("pytorch2/sngan_parametrizations.pt") + sngan + " 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const auto doc = nlohmann::json::parse(r.out);
+  std::ifstream in(fixture("pytorch2/oracle/load_state_dict.json"));
+  const auto torch = nlohmann::json::parse(in)["sngan_parametrizations.pt"]["discriminator"];
+  const auto& d = doc["modules"][1];
+  ASSERT_EQ(d["module"], "discriminator");
+  EXPECT_EQ(d["unexpected"], torch["unexpected"]);
+  // PyTorch's old spectral-norm load hook also lists `<layer>.weight` (its pre-1.0 form) and
+  // repeats keys; as a set, what is missing is the same.
+  std::set<std::string> torch_missing;
+  for (const auto& k : torch["missing"]) {
+    const std::string key = k.get<std::string>();
+    if (key.size() < 7 || key.compare(key.size() - 7, 7, ".weight") != 0) torch_missing.insert(key);
+  }
+  const std::set<std::string> missing(d["missing"].begin(), d["missing"].end());
+  EXPECT_EQ(missing, torch_missing);
+  const std::string hint = d["hint"];
+  EXPECT_TRUE(contains(hint, "the checkpoint has torch.nn.utils.parametrizations.spectral_norm")) << hint;
+  EXPECT_TRUE(contains(hint, "the model torch.nn.utils.spectral_norm (weight_orig, weight_u, weight_v)")) << hint;
+  ASSERT_TRUE(torch["strict_after_renames"].get<bool>());
+  const CliRun renamed = run("diff " + fixture("pytorch2/sngan_parametrizations.pt") + sngan +
+                             " --key-rule '\\.parametrizations\\.weight\\.original$=.weight_orig'"
+                             " --key-rule '\\.parametrizations\\.weight\\.0\\._u$=.weight_u'"
+                             " --key-rule '\\.parametrizations\\.weight\\.0\\._v$=.weight_v'");
+  EXPECT_EQ(renamed.exit_code, 0) << renamed.out;
+  EXPECT_TRUE(contains(renamed.out, "discriminator: strictly loadable")) << renamed.out;
 }
 
 TEST(DiffCli, LayoutsAndJson) {

@@ -686,10 +686,71 @@ TEST_F(RunCli, RecordGoldenWritesWhatTheGoldenScenarioChecks) {
     EXPECT_EQ(c["outcome"], "pass") << c.dump(1);
     EXPECT_EQ(c["data"]["elements_outside"], 0) << c.dump(1);
   }
-  // The recording is a torch.save archive that Python opens too.
+  // The recording is a torch.save archive that Python opens too, with weights_only=True (the
+  // default from PyTorch 2.6): no TorchScript type tags.
   const CommandResult python = run_command("/usr/bin/python3 -c \"import torch; g = torch.load('" + (dir_ / "ckpt.golden.pt").string() +
-                                           "'); print(g['golden_format'], sorted(g['modules']), tuple(g['modules']['generator']['output'].shape))\" 2>&1");
+                                           "', weights_only=True); print(g['golden_format'], sorted(g['modules']), tuple(g['modules']['generator']['output'].shape))\" 2>&1");
   EXPECT_EQ(python.out, "1 ['discriminator', 'generator'] (4, 3, 64, 64)\n") << python.out;
+}
+
+// Golden outputs recorded by another PyTorch version (kernels differ between versions): a
+// difference kernels explain is a skip that says so, a larger one a drift; outputs of this
+// version that differ as much fail; a recording for this LibTorch is read first.
+TEST_F(RunCli, GoldenOutputsOfAnotherTorchVersionSayWhetherKernelsExplainTheDifference) {
+  std::filesystem::copy_file(fixture("dcgan/current.pt"), dir_ / "ckpt.pt");
+  const std::string ckpt = (dir_ / "ckpt.pt").string(), golden = (dir_ / "ckpt.golden.pt").string();
+  const std::string record = std::string(CKPT_HARNESS_BIN) + " record-golden " + ckpt +
+                             " --plugin dcgan@1.0.0 --option nz=16 --option ngf=4 --option ndf=4";
+  ASSERT_EQ(run_command(record + " >/dev/null 2>&1").exit_code, 0);
+  const std::string this_version = CKPT_TEST_LIBTORCH_VERSION, other_version = std::string(CKPT_TEST_OTHER_LIBTORCH_VERSION) + ".0";
+  // Python rewrites the recording as another version's: its outputs moved by `shift`.
+  auto rewrite = [&](const std::string& recorder, double shift) {
+    const std::string script = "import torch; g = torch.load('" + golden + "', weights_only=True); g['recorded_with'] = '" + recorder +
+                               "'; [m.__setitem__('output', m['output'] + " + std::to_string(shift) +
+                               ") for m in g['modules'].values()]; torch.save(g, '" + golden + ".new')";
+    ASSERT_EQ(run_command("/usr/bin/python3 -c \"" + script + "\" 2>&1").exit_code, 0);
+    std::filesystem::rename(golden + ".new", golden);
+  };
+  const std::string cfg = config("[scenarios]\nrun = [\"golden-output\"]\n[[checkpoints]]\nfiles = [\"ckpt.pt\"]\nplugins = [\"dcgan@1.*\"]\n");
+  rewrite("PyTorch " + other_version, 2e-3);
+  CommandResult r = run("--config " + cfg);
+  Json g = case_of(unit(results(), "ckpt.pt"), "golden-output", "generator");
+  EXPECT_EQ(g["outcome"], "skipped") << g.dump(1);
+  EXPECT_TRUE(contains(g["message"], "outside tolerance and the kernels changed")) << g.dump(1);
+  EXPECT_TRUE(contains(g["message"], "recorded with PyTorch " + other_version + ", computed with LibTorch " + this_version)) << g.dump(1);
+  EXPECT_TRUE(contains(g["details"], "--for-this-libtorch")) << g.dump(1);
+  EXPECT_EQ(g["data"]["cause"], "kernels") << g.dump(1);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+
+  rewrite("PyTorch " + other_version, 0.5);  // beyond kernel_atol (default 1e-2)
+  r = run("--config " + cfg);
+  g = case_of(unit(results(), "ckpt.pt"), "golden-output", "generator");
+  EXPECT_EQ(g["outcome"], "fail") << g.dump(1);
+  EXPECT_TRUE(contains(g["message"], "exceeds what kernels of different versions give (kernel_atol 0.01)")) << g.dump(1);
+  EXPECT_EQ(g["data"]["cause"], "drift") << g.dump(1);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+
+  // Recorded by this very version: kernels explain nothing.
+  std::filesystem::remove(golden);
+  ASSERT_EQ(run_command(record + " >/dev/null 2>&1").exit_code, 0);
+  rewrite("PyTorch " + this_version + ".0", -2e-3);
+  r = run("--config " + cfg);
+  g = case_of(unit(results(), "ckpt.pt"), "golden-output", "generator");
+  EXPECT_EQ(g["outcome"], "fail") << g.dump(1);
+  EXPECT_EQ(g["data"]["cause"], "drift") << g.dump(1);
+
+  // Re-recorded for this LibTorch, beside the other version's file: read first, and passes.
+  rewrite("PyTorch " + other_version, 0.0);
+  const CommandResult again = run_command(record + " --for-this-libtorch 2>&1");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  const std::string own = "ckpt.golden.libtorch-" + this_version + ".pt";
+  ASSERT_TRUE(std::filesystem::exists(dir_ / own)) << again.out;
+  r = run("--config " + cfg);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  g = case_of(unit(results(), "ckpt.pt"), "golden-output", "generator");
+  EXPECT_EQ(g["outcome"], "pass") << g.dump(1);
+  EXPECT_TRUE(contains(g["data"]["golden"], own)) << g.dump(1);
+  EXPECT_TRUE(contains(g["data"]["recorded_with"], "LibTorch " + this_version)) << g.dump(1);
 }
 
 TEST_F(RunCli, ShardsMergeIntoTheUnsplitRun) {

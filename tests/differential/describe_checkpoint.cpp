@@ -2,10 +2,12 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "reader/read_error.hpp"
 #include "tensor/materialize.hpp"
 
 namespace ckpt::test {
@@ -123,8 +125,39 @@ class Describer {
       auto [it, inserted] = groups_.emplace(t.storage.get(), groups_.size());
       d["storage"] = it->second;
     }
-    const at::Tensor tensor = materialize(t).contiguous();
-    d["sha256"] = sha256_hex(tensor.data_ptr(), tensor.numel() * tensor.element_size());
+    try {
+      const at::Tensor tensor = materialize(t).contiguous();
+      d["sha256"] = sha256_hex(tensor.data_ptr(), tensor.numel() * tensor.element_size());
+    } catch (const ReadError& e) {
+      if (e.kind() != ReadErrorKind::kUnsupported) throw;
+      const std::string bytes = gathered_bytes(t);  // a dtype this LibTorch cannot compute with
+      d["sha256"] = sha256_hex(bytes.data(), bytes.size());
+    }
+  }
+
+  // The tensor's elements in row-major order, gathered from the storage's bytes by the view's
+  // strides (what .contiguous() gives), in native byte order.
+  static std::string gathered_bytes(const TensorRef& t) {
+    const std::size_t itemsize = dtype_itemsize(t.dtype);
+    const std::uint8_t* base = t.storage->source->private_data() + t.storage->data_offset();
+    const std::size_t unit = dtype_is_complex(t.dtype) ? itemsize / 2 : itemsize;
+    std::string out;
+    out.reserve(t.numel() * itemsize);
+    std::vector<std::int64_t> index(t.sizes.size(), 0);
+    for (std::uint64_t n = 0; n < t.numel(); ++n) {
+      std::int64_t element = t.storage_offset;
+      for (std::size_t dim = 0; dim < index.size(); ++dim) element += index[dim] * t.strides[dim];
+      std::string bytes(reinterpret_cast<const char*>(base) + element * static_cast<std::int64_t>(itemsize), itemsize);
+      if (t.storage->big_endian) {
+        for (std::size_t i = 0; i < itemsize; i += unit) std::reverse(bytes.begin() + i, bytes.begin() + i + unit);
+      }
+      out += bytes;
+      for (std::size_t dim = index.size(); dim-- > 0;) {  // the next index, last dimension fastest
+        if (++index[dim] < t.sizes[dim]) break;
+        index[dim] = 0;
+      }
+    }
+    return out;
   }
 
   std::string out_;

@@ -109,7 +109,9 @@ class Describer:
         return self.storage_groups[key]
 
     def tensor(self, path, t):
-        storage = t.storage()
+        # PyTorch 2.x: the untyped storage (t.storage() warns, and has no typed class for the
+        # dtypes _rebuild_tensor_v3 saves); 1.13 has only t.storage().
+        storage = t.untyped_storage() if hasattr(t, 'untyped_storage') else t.storage()
         nbytes = storage.nbytes()
         flat = t.detach().contiguous().reshape(-1)
         raw = flat.view(torch.uint8).numpy().tobytes()

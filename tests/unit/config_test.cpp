@@ -302,6 +302,7 @@ TEST_F(ConfigTest, PatternThatMatchesNothingIsAnError) {
 TEST_F(ConfigTest, GlobsSkipGoldenFiles) {
   std::ofstream((dir_ / "a.pt").string()) << "x";
   std::ofstream((dir_ / "a.golden.pt").string()) << "x";
+  std::ofstream((dir_ / "a.golden.libtorch-1.13.pt").string()) << "x";  // record-golden --for-this-libtorch
   const HarnessConfig config = load_config(write("[[checkpoints]]\nfiles = [\"*.pt\"]\n"));
   const auto files = expand_checkpoints(config);
   ASSERT_EQ(files.size(), 1u);

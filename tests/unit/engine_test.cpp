@@ -9,6 +9,7 @@
 #include "engine/compare.hpp"
 #include "engine/key_rules.hpp"
 #include "engine/layout.hpp"
+#include "engine/norm_migrations.hpp"
 #include "support/read_helpers.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
@@ -184,6 +185,77 @@ TEST(KeyRules, PrefixHints) {
   EXPECT_EQ(suggest_prefix_rule({"enc.a.w", "enc.b.w"}, {"backbone.a.w", "backbone.b.w"}),
             "every checkpoint key starts with 'enc.' and every model key with 'backbone.' (2 match once renamed): add the "
             "key rule { pattern = '^enc\\.', replace = 'backbone.' }");
+}
+
+// --- spectral norm and weight norm in their old and new key forms --------------------------
+
+const std::vector<std::string> kOldSpectral = {"main.0.bias", "main.0.weight_orig", "main.0.weight_u", "main.0.weight_v",
+                                               "main.2.bias", "main.2.weight_orig", "main.2.weight_u", "main.2.weight_v"};
+const std::vector<std::string> kNewSpectral = {
+    "main.0.bias", "main.0.parametrizations.weight.original", "main.0.parametrizations.weight.0._u",
+    "main.0.parametrizations.weight.0._v", "main.2.bias", "main.2.parametrizations.weight.original",
+    "main.2.parametrizations.weight.0._u", "main.2.parametrizations.weight.0._v"};
+
+// missing = model keys the checkpoint lacks, unexpected = checkpoint keys the model lacks.
+std::string norm_hint(const std::vector<std::string>& checkpoint, const std::vector<std::string>& model) {
+  std::vector<std::string> missing, unexpected;
+  for (const auto& k : model) {
+    if (std::find(checkpoint.begin(), checkpoint.end(), k) == checkpoint.end()) missing.push_back(k);
+  }
+  for (const auto& k : checkpoint) {
+    if (std::find(model.begin(), model.end(), k) == model.end()) unexpected.push_back(k);
+  }
+  return explain_norm_migrations(missing, unexpected);
+}
+
+TEST(NormMigrations, SpectralNormRenamedEitherWayIsKeyRules) {
+  const std::string to_new = norm_hint(kOldSpectral, kNewSpectral);
+  EXPECT_EQ(to_new,
+            "main.0, main.2: the checkpoint has torch.nn.utils.spectral_norm (weight_orig, weight_u, weight_v), the model "
+            "torch.nn.utils.parametrizations.spectral_norm (parametrizations.weight.original, parametrizations.weight.0._u, "
+            "parametrizations.weight.0._v); the same tensors under other names: add the key rules "
+            "{ pattern = '\\.weight_orig$', replace = '.parametrizations.weight.original' }, "
+            "{ pattern = '\\.weight_u$', replace = '.parametrizations.weight.0._u' }, "
+            "{ pattern = '\\.weight_v$', replace = '.parametrizations.weight.0._v' }");
+  const std::string to_old = norm_hint(kNewSpectral, kOldSpectral);
+  EXPECT_NE(to_old.find("{ pattern = '\\.parametrizations\\.weight\\.0\\._u$', replace = '.weight_u' }"), std::string::npos)
+      << to_old;
+}
+
+TEST(NormMigrations, WeightNormFormsAndPlainWeightsSayWhatToDo) {
+  const std::vector<std::string> old_wn = {"fc.bias", "fc.weight_g", "fc.weight_v"};
+  const std::vector<std::string> new_wn = {"fc.bias", "fc.parametrizations.weight.original0", "fc.parametrizations.weight.original1"};
+  const std::vector<std::string> plain = {"fc.bias", "fc.weight"};
+  EXPECT_NE(norm_hint(old_wn, new_wn).find("{ pattern = '\\.weight_g$', replace = '.parametrizations.weight.original0' }"),
+            std::string::npos);
+  const std::string to_plain = norm_hint(old_wn, plain);
+  EXPECT_NE(to_plain.find("fc: the checkpoint has torch.nn.utils.weight_norm (weight_g, weight_v), the model a plain weight; "
+                          "no key rule makes the plain weight, which is g * v / |v|"),
+            std::string::npos)
+      << to_plain;
+  EXPECT_NE(to_plain.find("torch.nn.utils.remove_weight_norm"), std::string::npos) << to_plain;
+  const std::string from_plain = norm_hint({"main.0.bias", "main.0.weight", "main.2.bias", "main.2.weight"}, kNewSpectral);
+  EXPECT_NE(from_plain.find("the checkpoint's weights predate the norm"), std::string::npos) << from_plain;
+  // Keys that merely differ are no norm migration; a half layer is no form.
+  EXPECT_EQ(norm_hint({"fc.weight", "fc.bias"}, {"head.weight", "head.bias"}), "");
+  EXPECT_EQ(norm_hint({"fc.weight_orig", "fc.bias"}, {"fc.weight", "fc.bias"}), "");
+}
+
+TEST(NormMigrations, TheComparisonCarriesTheHint) {
+  ModuleSchema schema;
+  schema.name = "discriminator";
+  schema.tensors = {{"main.0.bias", DType::kFloat32, {4}, false},
+                    {"main.0.weight_orig", DType::kFloat32, {4, 3, 3, 3}, false},
+                    {"main.0.weight_u", DType::kFloat32, {4}, true},
+                    {"main.0.weight_v", DType::kFloat32, {27}, true}};
+  StateBuilder b;
+  b.tensor("main.0.bias", {4})
+      .tensor("main.0.parametrizations.weight.original", {4, 3, 3, 3})
+      .tensor("main.0.parametrizations.weight.0._u", {4})
+      .tensor("main.0.parametrizations.weight.0._v", {27});
+  const ModuleComparison c = compare_module(schema, b.get());
+  EXPECT_FALSE(c.strictly_loadable());
+  EXPECT_NE(c.hint.find("main.0: the checkpoint has torch.nn.utils.parametrizations.spectral_norm"), std::string::npos) << c.hint;
 }
 
 TEST(Layout, PresetsAndUnknownNames) {

@@ -5,9 +5,12 @@
 #include <ATen/ops/equal.h>
 #include <gtest/gtest.h>
 
+#include <torch/version.h>
+
 #include <cstring>
 
 #include "reader/checkpoint.hpp"
+#include "reader/read_error.hpp"
 #include "support/read_helpers.hpp"
 #include "support/test_paths.hpp"
 
@@ -77,6 +80,38 @@ TEST(Materialize, EveryDtype) {
     EXPECT_EQ(t.scalar_type(), to_scalar_type(e.value->tensor.dtype)) << e.key->text;
     EXPECT_EQ(t.numel(), 6) << e.key->text;
   }
+}
+
+// PyTorch 2.6's _rebuild_tensor_v3 tensors (fixtures/pytorch2/dtypes_v3.pt): an untyped
+// storage of bytes viewed as the dtype the pickle names. LibTorch 2.6 computes with every one;
+// LibTorch 1.13 has complex32 only and says, for the others, which dtype and why.
+TEST(Materialize, PyTorch2DtypesSavedThroughRebuildTensorV3) {
+  const Checkpoint c = read_checkpoint(fixture("pytorch2/dtypes_v3.pt"));
+  const auto& uint16_slice = c.root().find("uint16_slice")->tensor;
+  EXPECT_EQ(uint16_slice.dtype, DType::kUInt16);
+  EXPECT_EQ(uint16_slice.storage_offset, 8);
+  EXPECT_EQ(uint16_slice.storage->nbytes, 48u);  // 24 uint16 elements, stored as bytes
+  const at::Tensor complex32 = materialize(c.root().find("complex32")->tensor);
+  EXPECT_EQ(complex32.scalar_type(), at::kComplexHalf);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+  const at::Tensor f8 = materialize(c.root().find("float8_e4m3fn")->tensor);
+  EXPECT_EQ(f8.scalar_type(), at::ScalarType::Float8_e4m3fn);
+  const std::vector<float> expected{0.0f, 1.0f, -2.5f, 448.0f, -0.015625f, 240.0f};
+  const at::Tensor values = f8.to(at::kFloat).contiguous().reshape({-1});
+  ASSERT_EQ(values.numel(), 6);
+  for (std::int64_t i = 0; i < 6; ++i) EXPECT_EQ(values[i].item<float>(), expected[i]) << i;
+  const at::Tensor slice = materialize(uint16_slice);
+  EXPECT_EQ(slice.to(at::kInt).sum().item<int>(), 8 + 9 + 10 + 14 + 15 + 16);
+  EXPECT_TRUE(at::equal(materialize(c.root().find("float8_transposed")->tensor).to(at::kFloat), f8.t().to(at::kFloat)));
+#else
+  try {
+    materialize(c.root().find("float8_e4m3fn")->tensor);
+    FAIL() << "LibTorch 1.x has no float8";
+  } catch (const ReadError& e) {
+    EXPECT_NE(std::string(e.what()).find("dtype float8_e4m3fn cannot be computed with LibTorch 1.13"), std::string::npos)
+        << e.what();
+  }
+#endif
 }
 
 }  // namespace

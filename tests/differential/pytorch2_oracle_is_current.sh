@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# On the PyTorch 2.x platform: PyTorch's own torch.load still describes each fixture of
+# fixtures/pytorch2/ as the committed oracle does (what the Debian 12 platform checks against).
+# Usage: pytorch2_oracle_is_current.sh PYTHON FIXTURES_DIR OUT_DIR
+set -euo pipefail
+python=$1 fixtures=$2 out=$3
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$out" && mkdir -p "$out"
+"$python" "$here/describe_torch_load.py" "$out" --root "$fixtures" "$fixtures"/*.pt
+diff -r -x TORCH_VERSION "$fixtures/oracle" "$out"
+echo "the committed descriptions of $(ls "$fixtures"/*.pt | wc -l) fixtures equal PyTorch $("$python" -c 'import torch; print(torch.__version__)')'s"
