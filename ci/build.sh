@@ -15,6 +15,7 @@ build=${CKPT_BUILD_DIR:-build}
 options=(-G Ninja -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG")
 if command -v ccache >/dev/null; then
   options+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$PWD"  # paths relative to the checkout: another clone hits the same cache
 fi
 options+=("-DCKPT_OTHER_PLATFORM_BUILD=${CKPT_OTHER_PLATFORM_BUILD:-}")
 cmake -S . -B "$build" "${options[@]}" >"$build-configure.log" 2>&1 || {
