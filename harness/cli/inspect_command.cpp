@@ -24,7 +24,7 @@ void add_inspect_command(CLI::App& app, InspectOptions& options, int& exit_code)
                   "in its [security] allowed_globals");
   cmd->add_flag("--json", options.json, "Write JSON (schema \"ckpt-harness.inspect\" v1) instead of a tree");
   cmd->add_option("--depth", options.depth, "Show at most N levels below the root (default: all)")->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--expand-optimizers", options.expand_optimizers, "Show optimizer state dicts in full, not as one line");
+  cmd->add_flag("--expand-optimizers", options.expand_optimizers, "Show optimizer state dicts and recognised training state (LR schedulers, GradScaler, RNG states) in full, not as one line");
   cmd->add_option("--max-file-mib", options.max_file_mib, "Refuse files larger than this many MiB (default: no limit)");
   cmd->callback([&options, &exit_code] { exit_code = run_inspect(options); });
 }

@@ -5,6 +5,7 @@
 
 #include "cli/value_text.hpp"
 #include "reader/checkpoint_summary.hpp"
+#include "reader/training_state.hpp"
 
 namespace ckpt {
 
@@ -21,7 +22,7 @@ class TreeWriter {
     out_ << describe(v, path) << "\n";
     if (!v.is_container() || depth >= options_.max_depth) return;
     OptimizerSummary opt;
-    if (!options_.expand_optimizers && summarize_optimizer(v, opt)) return;
+    if (!options_.expand_optimizers && (summarize_optimizer(v, opt) || !describe_training_state(v).empty())) return;
     const std::vector<ValueChild> children = children_of(v);
     const std::size_t shown = std::min(children.size(), options_.max_children);
     for (std::size_t i = 0; i < shown; ++i) {
@@ -62,6 +63,7 @@ class TreeWriter {
 
   std::string describe(const Value& v, const Path& path) const {
     std::string flag = flagged_paths_.count(path.str()) ? "  !! security finding" : "";
+    if (std::string state = describe_training_state(v); !state.empty()) return state + flag;
     switch (v.kind) {
       case ValueKind::kTensor: return tensor_text(v.tensor);
       case ValueKind::kStorage: return "storage " + tensor_text(v.tensor);

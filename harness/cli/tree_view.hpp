@@ -10,7 +10,7 @@ namespace ckpt {
 
 struct TreeViewOptions {
   std::size_t max_depth = static_cast<std::size_t>(-1);  // levels below the root to show
-  bool expand_optimizers = false;                          // else one summary line per optimizer
+  bool expand_optimizers = false;  // else one line per optimizer, scheduler, GradScaler and RNG state
   std::size_t max_children = 10'000;                       // per container, then "... and N more"
   std::vector<std::string> allowed_globals;                // findings accepted by the config
 };

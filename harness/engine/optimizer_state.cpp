@@ -91,6 +91,7 @@ OptimizerComparison compare_optimizer(const Optimizer& optimizer, const SavedOpt
   if (!optimizer_classes_agree(out.saved_class, out.model_class)) {
     out.problems.push_back("the saved state is " + out.saved_class + "'s, the model's optimizer is " + out.model_class);
   }
+  out.flag_notes = explain_training_flags(*saved);
   const auto& groups = o.param_groups();
   if (saved->groups.size() != groups.size()) {
     out.problems.push_back("loaded state dict has a different number of parameter groups: checkpoint " +

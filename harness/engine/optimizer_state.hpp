@@ -27,6 +27,7 @@ struct OptimizerComparison {
   std::string model_class;
   std::vector<std::string> problems;          // each makes the state unusable
   std::vector<std::string> hyper_differences; // "lr: checkpoint 0.001, model 0.0002"
+  std::vector<std::string> flag_notes;        // PyTorch 2.x flags the C++ optimizer lacks (explain_training_flags)
   bool loadable() const { return present && problems.empty(); }
 };
 

@@ -130,6 +130,32 @@ std::map<std::string, double> saved_hyper(const SavedOptimizerState::Group& grou
   return out;
 }
 
+std::vector<std::string> explain_training_flags(const SavedOptimizerState& saved) {
+  static const std::pair<const char*, const char*> kNotes[] = {
+      {"foreach", "the step ran over lists of tensors at once; the C++ optimizer takes the same step one tensor at a "
+                  "time (the same update)"},
+      {"fused", "the step ran as one fused kernel (CUDA, or CPU from PyTorch 2.4); the C++ optimizer takes the same "
+                "step unfused (the same update, rounded otherwise)"},
+      {"capturable", "the state's 'step' stayed on the device for CUDA graphs; here it loads as any state tensor"},
+      {"differentiable", "autograd recorded the step (meta-learning); the C++ optimizer's step is not differentiable"},
+      {"maximize", "training ascended its objective; LibTorch's C++ optimizers always descend, so a resume in C++ "
+                   "flips the sign of every update (Python's keeps maximize)"},
+  };
+  std::vector<std::string> out;
+  for (std::size_t g = 0; g < saved.groups.size(); ++g) {
+    const auto& hyper = saved.groups[g].hyper;
+    auto set = [&hyper](const char* flag) {
+      const auto it = hyper.find(flag);
+      return it != hyper.end() && it->second->kind == ValueKind::kBool && it->second->boolean;
+    };
+    const std::string group = "group " + std::to_string(g) + " ";
+    for (const auto& [flag, what] : kNotes) {
+      if (set(flag)) out.push_back(group + flag + "=True: " + what);
+    }
+  }
+  return out;
+}
+
 bool hyper_values_differ(double a, double b) { return std::fabs(a - b) > 1e-12 * std::max(1.0, std::fabs(b)); }
 
 std::string format_hyper_value(double value) {

@@ -41,6 +41,12 @@ std::map<std::string, double> saved_hyper(const SavedOptimizerState::Group& grou
 bool hyper_values_differ(double a, double b);
 std::string format_hyper_value(double value);
 
+// PyTorch 2.x param-group flags that LibTorch's C++ optimizers do not have (foreach, fused,
+// capturable, differentiable, maximize), each one set in a saved group said with what it
+// changes when training resumes in C++. Notes, not problems: Python's load_state_dict keeps
+// them, so the team's own training resumes as it ran.
+std::vector<std::string> explain_training_flags(const SavedOptimizerState& saved);
+
 // A Python int, float or bool as a double; throws std::invalid_argument for anything else.
 double number_of(const Value& v);
 

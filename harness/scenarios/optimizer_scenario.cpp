@@ -13,7 +13,8 @@ CaseResult run_optimizer_state(UnitContext& ctx, const std::string& optimizer) {
   const OptimizerComparison& c = r.comparison;
   nlohmann::json data{{"present", c.present},         {"source", c.source},
                       {"saved_class", c.saved_class}, {"model_class", c.model_class},
-                      {"problems", c.problems},       {"hyper_differences", c.hyper_differences}};
+                      {"problems", c.problems},       {"hyper_differences", c.hyper_differences},
+                      {"flag_notes", c.flag_notes}};
   if (!c.present) {
     const bool required = ctx.settings().optimizer_state == "required";
     data["warning"] = !required;
@@ -27,7 +28,8 @@ CaseResult run_optimizer_state(UnitContext& ctx, const std::string& optimizer) {
   }
   const std::string hyper = bullet_list("hyper-parameters the checkpoint replaces on load (as Python's "
                                         "Optimizer.load_state_dict does)",
-                                        c.hyper_differences);
+                                        c.hyper_differences) +
+                           bullet_list("PyTorch 2.x flags the C++ optimizer has not", c.flag_notes);
   if (!c.loadable()) {
     return make_case(Outcome::kFail, c.problems.front(), bullet_list("problems", c.problems) + hyper, data);
   }

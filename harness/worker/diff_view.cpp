@@ -77,6 +77,7 @@ void write_diff_text(std::ostream& out, const CompatibilityReport& r, const Load
         << ", model " << c.model_class << ")\n";
     list(out, "problems", c.problems);
     list(out, "hyper-parameter differences (the checkpoint's values are loaded, as in Python)", c.hyper_differences);
+    list(out, "PyTorch 2.x flags the C++ optimizer has not", c.flag_notes);
   }
   if (r.epoch) out << "  epoch: " << *r.epoch << " (training resumes at epoch " << *r.epoch + 1 << ")\n";
   out << "verdict: " << (r.strictly_compatible() ? "strictly compatible" : "NOT strictly compatible") << "\n";
@@ -137,6 +138,7 @@ nlohmann::ordered_json diff_json(const CompatibilityReport& r, const LoadedModel
       oj["model_class"] = c.model_class;
       oj["problems"] = c.problems;
       oj["hyper_differences"] = c.hyper_differences;
+      oj["flag_notes"] = c.flag_notes;
     }
     optimizers.push_back(oj);
   }

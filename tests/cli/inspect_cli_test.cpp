@@ -119,6 +119,14 @@ TEST(InspectCli, WhatPyTorch2SavesIsReadWithoutFindings) {
                            "'uint16_slice': uint16 [2, 3]", "'bits16': bits16 [4]"}) {
     EXPECT_TRUE(contains(dtypes.out, line)) << line << "\n" << dtypes.out;
   }
+  // The training state a PyTorch 2.6 script saves beside the models, one line each.
+  const CliRun gan = run("inspect " + fixture("pytorch2/dcgan_adamw.pt"));
+  for (const char* line : {"'generator_scheduler': LR scheduler state (StepLR): last_epoch=3, base_lrs=[0.0002]",
+                           "'scaler': GradScaler state: scale=1024, growth_factor=2, backoff_factor=0.5, growth_interval=2000",
+                           "'torch': torch CPU generator state (Mersenne Twister, 5056 bytes)",
+                           "'numpy': numpy RNG state (MT19937)", "'python': Python random state (Mersenne Twister)"}) {
+    EXPECT_TRUE(contains(gan.out, line)) << line << "\n" << gan.out;
+  }
   const CliRun bf16 = run("inspect " + fixture("pytorch2/dcgan_bf16.pt"));
   EXPECT_TRUE(contains(bf16.out, "'main.0.weight': bfloat16 [16, 32, 4, 4]")) << bf16.out;
 }
@@ -217,6 +225,18 @@ TEST(DiffCli, SpectralNormParametrizationsAgainstTheOldHooksAsPyTorch26Says) {
                              " --key-rule '\\.parametrizations\\.weight\\.0\\._v$=.weight_v'");
   EXPECT_EQ(renamed.exit_code, 0) << renamed.out;
   EXPECT_TRUE(contains(renamed.out, "discriminator: strictly loadable")) << renamed.out;
+}
+
+// The seed's GAN layout written by PyTorch 2.6 (AdamW with foreach=True for G, Adam with
+// fused=True for D) loads into the current DCGAN; the 2.x flags the C++ optimizers lack are said.
+TEST(DiffCli, PyTorch26TrainingStateLoadsAndItsFlagsAreSaid) {
+  const CliRun r = run("diff " + fixture("pytorch2/dcgan_adamw.pt") + kSmallDcgan);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "verdict: strictly compatible")) << r.out;
+  EXPECT_TRUE(contains(r.out, "group 0 weight_decay: checkpoint 0.01, model 0")) << r.out;
+  EXPECT_TRUE(contains(r.out, "PyTorch 2.x flags the C++ optimizer has not")) << r.out;
+  EXPECT_TRUE(contains(r.out, "group 0 foreach=True")) << r.out;
+  EXPECT_TRUE(contains(r.out, "group 0 fused=True")) << r.out;
 }
 
 TEST(DiffCli, LayoutsAndJson) {

@@ -10,6 +10,8 @@
 #include "engine/key_rules.hpp"
 #include "engine/layout.hpp"
 #include "engine/norm_migrations.hpp"
+#include "engine/saved_optimizer.hpp"
+#include "reader/checkpoint.hpp"
 #include "support/read_helpers.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
@@ -185,6 +187,27 @@ TEST(KeyRules, PrefixHints) {
   EXPECT_EQ(suggest_prefix_rule({"enc.a.w", "enc.b.w"}, {"backbone.a.w", "backbone.b.w"}),
             "every checkpoint key starts with 'enc.' and every model key with 'backbone.' (2 match once renamed): add the "
             "key rule { pattern = '^enc\\.', replace = 'backbone.' }");
+}
+
+// --- PyTorch 2.x optimizer flags (fixtures/pytorch2/, written by PyTorch 2.6) -------------
+
+TEST(TrainingFlags, EachSetFlagIsSaidWithWhatItChanges) {
+  const Checkpoint gan = read_checkpoint(fixture("pytorch2/dcgan_adamw.pt"));
+  const auto g = explain_training_flags(read_saved_optimizer(*gan.root().find("generator_optimizer")));
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].rfind("group 0 foreach=True: the step ran over lists of tensors at once", 0), 0u) << g[0];
+  const auto d = explain_training_flags(read_saved_optimizer(*gan.root().find("discriminator_optimizer")));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].rfind("group 0 fused=True: the step ran as one fused kernel", 0), 0u) << d[0];
+  const Checkpoint sgd = read_checkpoint(fixture("pytorch2/sgd_maximize.pt"));
+  const SavedOptimizerState saved = read_saved_optimizer(*sgd.root().find("optimizer"));
+  EXPECT_EQ(implied_optimizer_class(saved), "SGD");
+  const auto m = explain_training_flags(saved);  // foreach=False, differentiable=False: nothing to say of them
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].rfind("group 0 maximize=True: training ascended its objective", 0), 0u) << m[0];
+  // PyTorch 1.13's Adam state (fixtures/gan_dcgan_adam.pt) has none of these flags set.
+  const Checkpoint old = read_checkpoint(fixture("gan_dcgan_adam.pt"));
+  EXPECT_TRUE(explain_training_flags(read_saved_optimizer(*old.root().find("generator_optimizer"))).empty());
 }
 
 // --- spectral norm and weight norm in their old and new key forms --------------------------
