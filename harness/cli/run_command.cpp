@@ -25,6 +25,7 @@
 #include "runner/interrupt.hpp"
 #include "runner/run_plan.hpp"
 #include "runner/supervisor.hpp"
+#include "runner/worker_process.hpp"
 
 namespace ckpt {
 
@@ -161,7 +162,7 @@ SupervisorOptions supervisor_options(const HarnessConfig& config, const RunOptio
   SupervisorOptions so;
   so.worker_executable = worker_executable(nullptr);
   const int jobs = o.jobs >= 0 ? o.jobs : config.run.jobs;
-  so.jobs = jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  so.jobs = jobs > 0 ? jobs : available_cpus();
   so.unit_timeout_seconds = o.timeout_seconds > 0 ? o.timeout_seconds : config.run.timeout_seconds;
   so.limits.memory_bytes = config.run.memory_limit_mib << 20;
   so.cpu_seconds_per_unit = config.run.cpu_seconds_per_unit;

@@ -351,6 +351,8 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
   auto cannot_start = [&] { return start_failures >= kMaxStartFailures || start_kills >= kMaxStartKills; };
   const int jobs = std::max(1, std::min<int>(options_.jobs, static_cast<int>(total)));
   while (static_cast<int>(slots_.size()) < jobs) slots_.push_back(std::make_unique<Slot>());
+  // The workers share the cores: each takes its part for LibTorch's threads.
+  if (options_.limits.cpu_threads == 0) options_.limits.cpu_threads = std::max(1, available_cpus() / jobs);
   std::vector<Clock::time_point> unit_start(total);
 
   auto complete = [&](std::size_t index) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -65,8 +66,10 @@ void set_limit(int resource, std::uint64_t value) {
 }
 
 // In the child between fork and exec: only async-signal-safe calls.
+// `threads_text` is "" for LibTorch's default.
 [[noreturn]] void exec_child(const char* exe, int request_read, int reply_write, int log_write, int reply_fd,
-                             const char* reply_fd_text, pid_t supervisor, const WorkerLimits& limits) {
+                             const char* reply_fd_text, const char* threads_text, pid_t supervisor,
+                             const WorkerLimits& limits) {
   ::setpgid(0, 0);
   // A supervisor killed with SIGKILL cannot end its workers: the kernel does (the setting
   // survives exec). Checked after: the supervisor may already be gone.
@@ -102,7 +105,7 @@ void set_limit(int resource, std::uint64_t value) {
   }
   ::close_range(protocol::kRequestFd + 1, reply_fd - 1, 0);
   ::close_range(reply_fd + 1, ~0U, 0);
-  const char* argv[] = {exe, "serve", "--reply-fd", reply_fd_text, nullptr};
+  const char* argv[] = {exe, "serve", "--reply-fd", reply_fd_text, threads_text[0] ? "--threads" : nullptr, threads_text, nullptr};
   ::execv(exe, const_cast<char* const*>(argv));
   const char message[] = "cannot execute the worker\n";
   (void)!::write(2, message, sizeof message - 1);
@@ -131,11 +134,14 @@ WorkerProcess::WorkerProcess(const std::string& executable, const WorkerLimits& 
   make_pipe(reply);
   make_pipe(log);
   const int reply_fd = choose_reply_fd(limits);
-  const std::string reply_fd_text = std::to_string(reply_fd);  // formatted before fork: the child only calls async-signal-safe functions
+  // Formatted before fork: the child only calls async-signal-safe functions.
+  const std::string reply_fd_text = std::to_string(reply_fd);
+  const std::string threads_text = limits.cpu_threads > 0 ? std::to_string(limits.cpu_threads) : "";
   const pid_t supervisor = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error(std::string("cannot start a worker: ") + std::strerror(errno));
-  if (pid_ == 0) exec_child(executable.c_str(), request[0], reply[1], log[1], reply_fd, reply_fd_text.c_str(), supervisor, limits);
+  if (pid_ == 0) exec_child(executable.c_str(), request[0], reply[1], log[1], reply_fd, reply_fd_text.c_str(), threads_text.c_str(),
+                             supervisor, limits);
   ::setpgid(pid_, pid_);  // also here: no race with a signal sent before the child ran
   ignore_signals_from_group(pid_);
   ::close(request[0]);
@@ -303,6 +309,13 @@ std::string WorkerProcess::reap(double seconds) {
     clean_exit_ = WEXITSTATUS(status) == 0;
   }
   return exit_text_;
+}
+
+int available_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace ckpt

@@ -8,6 +8,7 @@
 // the request left many files open: then it says how many).
 namespace ckpt {
 
-int serve(int reply_fd);
+// `threads` > 0: LibTorch's intra-op threads (the supervisor gives each worker its share of the cores).
+int serve(int reply_fd, int threads = 0);
 
 }  // namespace ckpt

@@ -9,6 +9,7 @@
 // build() in a process on: describing the plugin (one build) succeeds, and the unit meets
 // the fault; with `from_call = 1` it already crashes while it is described.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -321,6 +322,18 @@ TEST_F(RunIsolation, CrashAtExitIsANoteAndLosesNoResult) {
                                          "results stand", "static destructors"});
   EXPECT_NE(note, "") << notes_text(r);
   EXPECT_TRUE(contains(r.out, "note: " + note)) << r.out;
+}
+
+// Workers in parallel share the cores: each worker's LibTorch takes its part of the processors
+// this process may use (two workers here), not one thread per core each.
+TEST_F(RunIsolation, WorkersShareTheCoresForLibTorchThreads) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
+  const int expected = std::max(1, CPU_COUNT(&set) / 2);
+  const HarnessRun r = run_with("report_threads");
+  expect_good_plugin_unharmed(r);
+  expect_faulty_units(r, "faulty", {"LibTorch intra-op threads: " + std::to_string(expected)}, false);
 }
 
 TEST_F(RunIsolation, NonStdExceptionIsAnError) {

@@ -10,14 +10,17 @@
 // guessed nonce), segfault_later (works, and leaves a thread that segfaults once the file
 // named by the option `trigger` exists), signal_supervisor (sends SIGTERM to the process that
 // started the worker, then works), setsid_child (starts a process in a session of its own that would live
-// forever, then works), fork (forks in build(); parent and child both carry on) or
-// unterminated_reply (writes 80 MiB without a newline to those pipes, then works).
+// forever, then works), fork (forks in build(); parent and child both carry on),
+// unterminated_reply (writes 80 MiB without a newline to those pipes, then works) or
+// report_threads (fails, naming LibTorch's intra-op thread count in the worker).
 //
 // The supervisor first has a worker describe the plugin, which calls build() once; a unit
 // then calls build() again. So by default the fault fires from the SECOND call of build()
 // in a process on (describing succeeds, the unit's cases hit the fault); `from_call = 1`
 // makes it fire while the plugin is described.
 #include "linear_model.hpp"
+
+#include <ATen/Parallel.h>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -200,11 +203,13 @@ void fault(const std::string& kind) {
     ::fork();  // both processes go on with the worker's code, as a plugin's stray fork would
   } else if (kind == "unterminated_reply") {
     write_to_every_pipe(std::string(std::size_t{80} << 20, 'x'));
+  } else if (kind == "report_threads") {
+    throw std::runtime_error("LibTorch intra-op threads: " + std::to_string(at::get_num_threads()));
   } else if (!kind.empty()) {
     throw ckpt::OptionError("option 'fault' is '" + kind +
                             "': expected segfault, abort, hang, exit0, flood, oom, write_file, leak_fds, spin, "
                             "crash_at_exit, throw_int, forge_results, forge_enveloped_results, fork, "
-                            "setsid_child, segfault_later, signal_supervisor or unterminated_reply");
+                            "setsid_child, segfault_later, signal_supervisor, unterminated_reply or report_threads");
   }
 }
 
