@@ -81,6 +81,8 @@ Supervisor::Supervisor(SupervisorOptions options)
     : options_(std::move(options)), cpu_seconds_per_unit_(cpu_seconds_per_unit(options_)) {
   install_interrupt_handlers();
   become_subreaper();  // orphans of workers come to the supervisor, which ends them
+  // The `jobs` workers share the cores: each takes its part for LibTorch's threads.
+  if (options_.limits.cpu_threads == 0) options_.limits.cpu_threads = std::max(1, available_cpus() / std::max(1, options_.jobs));
 }
 
 namespace {
@@ -351,8 +353,6 @@ std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::
   auto cannot_start = [&] { return start_failures >= kMaxStartFailures || start_kills >= kMaxStartKills; };
   const int jobs = std::max(1, std::min<int>(options_.jobs, static_cast<int>(total)));
   while (static_cast<int>(slots_.size()) < jobs) slots_.push_back(std::make_unique<Slot>());
-  // The workers share the cores: each takes its part for LibTorch's threads.
-  if (options_.limits.cpu_threads == 0) options_.limits.cpu_threads = std::max(1, available_cpus() / jobs);
   std::vector<Clock::time_point> unit_start(total);
 
   auto complete = [&](std::size_t index) {

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "runner/interrupt.hpp"
 
@@ -66,9 +67,9 @@ void set_limit(int resource, std::uint64_t value) {
 }
 
 // In the child between fork and exec: only async-signal-safe calls.
-// `threads_text` is "" for LibTorch's default.
+// `environment`: the worker's, prepared before fork (worker_environment).
 [[noreturn]] void exec_child(const char* exe, int request_read, int reply_write, int log_write, int reply_fd,
-                             const char* reply_fd_text, const char* threads_text, pid_t supervisor,
+                             const char* reply_fd_text, char* const* environment, pid_t supervisor,
                              const WorkerLimits& limits) {
   ::setpgid(0, 0);
   // A supervisor killed with SIGKILL cannot end its workers: the kernel does (the setting
@@ -105,11 +106,24 @@ void set_limit(int resource, std::uint64_t value) {
   }
   ::close_range(protocol::kRequestFd + 1, reply_fd - 1, 0);
   ::close_range(reply_fd + 1, ~0U, 0);
-  const char* argv[] = {exe, "serve", "--reply-fd", reply_fd_text, threads_text[0] ? "--threads" : nullptr, threads_text, nullptr};
-  ::execv(exe, const_cast<char* const*>(argv));
+  const char* argv[] = {exe, "serve", "--reply-fd", reply_fd_text, nullptr};
+  ::execve(exe, const_cast<char* const*>(argv), environment);
   const char message[] = "cannot execute the worker\n";
   (void)!::write(2, message, sizeof message - 1);
   ::_exit(127);
+}
+// This process's environment, with OMP_NUM_THREADS set to the worker's share of the cores
+// unless the user set it: LibTorch's OpenMP pool reads it when it starts. (at::set_num_threads
+// in the worker was not enough: LibTorch 2.6 reset a plugin thread's pool to one thread per core.)
+std::vector<std::string> worker_environment(int cpu_threads) {
+  std::vector<std::string> out;
+  bool user_set = false;
+  for (char** e = environ; *e != nullptr; ++e) {
+    out.emplace_back(*e);
+    user_set = user_set || out.back().rfind("OMP_NUM_THREADS=", 0) == 0;
+  }
+  if (cpu_threads > 0 && !user_set) out.push_back("OMP_NUM_THREADS=" + std::to_string(cpu_threads));
+  return out;
 }
 }  // namespace
 
@@ -136,11 +150,14 @@ WorkerProcess::WorkerProcess(const std::string& executable, const WorkerLimits& 
   const int reply_fd = choose_reply_fd(limits);
   // Formatted before fork: the child only calls async-signal-safe functions.
   const std::string reply_fd_text = std::to_string(reply_fd);
-  const std::string threads_text = limits.cpu_threads > 0 ? std::to_string(limits.cpu_threads) : "";
+  const std::vector<std::string> environment = worker_environment(limits.cpu_threads);
+  std::vector<char*> envp;
+  for (const auto& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   const pid_t supervisor = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error(std::string("cannot start a worker: ") + std::strerror(errno));
-  if (pid_ == 0) exec_child(executable.c_str(), request[0], reply[1], log[1], reply_fd, reply_fd_text.c_str(), threads_text.c_str(),
+  if (pid_ == 0) exec_child(executable.c_str(), request[0], reply[1], log[1], reply_fd, reply_fd_text.c_str(), envp.data(),
                              supervisor, limits);
   ::setpgid(pid_, pid_);  // also here: no race with a signal sent before the child ran
   ignore_signals_from_group(pid_);

@@ -25,9 +25,10 @@ struct WorkerLimits {
   // of a unit); a plugin that leaks them meets EMFILE here, and the worker asks to be
   // replaced (serve.cpp) before later units suffer.
   std::uint64_t open_files = 1024;
-  // LibTorch's intra-op threads in the worker (0: LibTorch's default, one per core). Workers
-  // in parallel share the cores: LibTorch 2.6's thread pool, oversubscribed by two workers on
-  // two cores, made the default run 3.6x slower than one thread each.
+  // LibTorch's intra-op threads in the worker, as OMP_NUM_THREADS (0: LibTorch's default, one
+  // per core; an OMP_NUM_THREADS of the user's stands). Workers in parallel share the cores:
+  // LibTorch 2.6's thread pool, oversubscribed by two workers on two cores, made the default
+  // run 3.6x slower than one thread each.
   int cpu_threads = 0;
 };
 

@@ -15,7 +15,6 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <ATen/Parallel.h>
 #include <torch/version.h>
 
 #include "config/config.hpp"
@@ -223,9 +222,8 @@ bool run(PluginCache& cache, const OpenFiles& open_files, const protocol::RunReq
 }
 }  // namespace
 
-int serve(int reply_descriptor, int threads) {
+int serve(int reply_descriptor) {
   using protocol::kRequestFd;
-  if (threads > 0) at::set_num_threads(threads);
   reply_fd = reply_descriptor;
   if (::fcntl(kRequestFd, F_GETFD) < 0 || reply_fd < 0 || ::fcntl(reply_fd, F_GETFD) < 0) {
     std::cerr << "error: `serve` is the worker of `ckpt-harness run`, which starts it with its requests on fd "

@@ -8,7 +8,6 @@
 // the request left many files open: then it says how many).
 namespace ckpt {
 
-// `threads` > 0: LibTorch's intra-op threads (the supervisor gives each worker its share of the cores).
-int serve(int reply_fd, int threads = 0);
+int serve(int reply_fd);
 
 }  // namespace ckpt

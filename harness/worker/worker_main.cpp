@@ -335,11 +335,9 @@ int main(int argc, char** argv) {
 
   CLI::App* serve_command = app.add_subcommand(
       "serve", "Serve units for `ckpt-harness run` (requests on fd 3, replies on --reply-fd); not for direct use");
-  int reply_fd = -1, threads = 0;
+  int reply_fd = -1;
   serve_command->add_option("--reply-fd", reply_fd, "The descriptor the supervisor reads replies from")->required();
-  serve_command->add_option("--threads", threads, "LibTorch's intra-op threads (default: LibTorch's, one per core)")
-      ->check(CLI::Range(1, 4096));
-  serve_command->callback([&] { status = serve(reply_fd, threads); });
+  serve_command->callback([&] { status = serve(reply_fd); });
 
   try {
     app.parse(argc, argv);
