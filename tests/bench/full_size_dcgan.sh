@@ -15,7 +15,7 @@ sys.path.insert(0, sys.argv[1] + '/fixtures')
 import generate_dcgan as d
 d.NZ, d.NGF, d.NDF = 100, 64, 64
 torch.set_num_threads(1)
-G, D, oG, oD, lg, ld = d.train()
+G, D, oG, oD, lg, ld = d.train(ngf=64)  # its default ngf is bound at definition
 torch.save(d.gan_dict(G.state_dict(), D.state_dict(), oG, oD, lg, ld), sys.argv[2] + '/dcgan_full.pt')
 PY
 cat >"$out/harness.toml" <<TOML
@@ -36,7 +36,7 @@ TOML
 import json, sys
 r = json.load(open(sys.argv[1]))
 u = r['units'][0]
-print('torch', u.get('plugin', {}).get('name'), u['outcome'], 'unit %.2f s' % u['seconds'])
+print(u["id"], u['outcome'], 'unit %.2f s' % u['seconds'])
 for c in u['cases']:
     print('  %-22s %-24s %-10s %6.2f s' % (c['scenario'], c['component'], c['outcome'], c.get('seconds', 0.0)))
 PY
