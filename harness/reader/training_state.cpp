@@ -32,7 +32,6 @@ std::string numbers_text(const Value& list) {
 // The scheduler class a state dict's own keys imply (torch.optim.lr_scheduler).
 std::string scheduler_class(const Value& d) {
   if (member_of(d, "_schedulers")) return member_of(d, "_milestones") ? "SequentialLR" : "ChainedScheduler";
-  if (member_of(d, "total_steps") && member_of(d, "_anneal_func_type")) return "OneCycleLR";
   if (member_of(d, "total_steps")) return "OneCycleLR";
   if (member_of(d, "T_0")) return "CosineAnnealingWarmRestarts";
   if (member_of(d, "T_max")) return "CosineAnnealingLR";
