@@ -33,6 +33,28 @@ Json tensor_json(const TensorRef& t) {
   if (t.storage) {
     j["storage"] = {{"key", t.storage->key}, {"nbytes", t.storage->nbytes}, {"location", t.storage->location}};
   }
+  if (t.is_sparse()) {
+    j["layout"] = std::string(layout_name(t.layout));
+    Json parts = Json::array();
+    for (const auto& part : t.parts) parts.push_back(tensor_json(part));
+    j["parts"] = std::move(parts);
+    j.erase("stride");
+    j.erase("storage_offset");
+  }
+  if (t.quantization) {
+    const Quantization& q = *t.quantization;
+    j["quantization"] = {{"scheme", q.scheme}};
+    if (q.per_channel()) {
+      j["quantization"]["axis"] = q.axis;
+      j["quantization"]["scales"] = tensor_json(*q.scales);
+      j["quantization"]["zero_points"] = tensor_json(*q.zero_points);
+    } else {
+      j["quantization"]["scale"] = q.scale;
+      j["quantization"]["zero_point"] = q.zero_point;
+    }
+  }
+  if (t.meta) j["meta"] = true;
+  if (!t.python_class.empty()) j["class"] = t.python_class;
   return j;
 }
 

@@ -47,9 +47,10 @@ class TreeWriter {
 
   std::string tensor_text(const TensorRef& t) const {
     std::string s = std::string(dtype_name(t.dtype)) + " " + format_shape(t.sizes) + "  " + format_bytes(t.nbytes());
+    if (std::string kind = t.kind_note(); !kind.empty()) s += "  (" + kind + ")";
     if (t.is_parameter) s += "  Parameter";
     if (t.requires_grad) s += "  requires_grad";
-    if (!t.is_contiguous()) s += "  strides " + format_shape(t.strides);
+    if (!t.is_sparse() && !t.is_contiguous()) s += "  strides " + format_shape(t.strides);
     if (t.storage) {
       auto it = summary_.tensors_per_storage.find(t.storage.get());
       if (it != summary_.tensors_per_storage.end() && it->second > 1) {

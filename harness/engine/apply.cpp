@@ -55,6 +55,10 @@ LoadReport load(torch::nn::Module& module, const ModuleComparison& comparison, c
     mismatched.insert(n.key);
     report.skipped.push_back(n.key + ": not a tensor (" + n.found + ")");
   }
+  for (const auto& u : comparison.uncopyable) {
+    mismatched.insert(u.key);
+    report.skipped.push_back(u.key + ": a " + u.kind + " tensor, which copy_ refuses (" + u.reason + ")");
+  }
   if (strict && !comparison.strictly_loadable()) {
     for (const auto& [key, t] : slots) report.left_at_initialisation.push_back(key);
     return report;  // all or nothing: the module stays as it was

@@ -15,7 +15,7 @@ std::string format_torch_size(const std::vector<std::int64_t>& shape) {
 }
 
 bool ModuleComparison::strictly_loadable() const {
-  return missing.empty() && unexpected.empty() && shape_mismatches.empty() && non_tensors.empty();
+  return missing.empty() && unexpected.empty() && shape_mismatches.empty() && non_tensors.empty() && uncopyable.empty();
 }
 
 bool ModuleComparison::identical() const { return strictly_loadable() && dtype_mismatches.empty(); }
@@ -37,6 +37,11 @@ std::string ModuleComparison::pytorch_message() const {
     errors.push_back("While copying the parameter named \"" + n.key +
                      "\", expected torch.Tensor or Tensor-like object from checkpoint but received " + n.found);
   }
+  for (const auto& u : uncopyable) {
+    errors.push_back("While copying the parameter named \"" + u.key + "\", whose dimensions in the model are " +
+                     format_torch_size(u.model) + " and whose dimensions in the checkpoint are " + format_torch_size(u.checkpoint) +
+                     ", an exception occurred : ('" + u.reason + "',).");
+  }
   if (errors.empty()) return "";
   std::string out = "Error(s) in loading state_dict for " + module + ":";
   for (const auto& e : errors) out += "\n\t" + e;
@@ -50,6 +55,45 @@ std::string python_type_of(const Value& v) {
     case ValueKind::kObject: return "<class '" + v.text + "'>";
     default: return std::string("<class '") + to_string(v.kind) + "'>";
   }
+}
+
+// PyTorch's legacy type name of a CPU tensor ("FloatTensor"), which its copy_ errors print.
+std::string legacy_tensor_type(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat16: return "HalfTensor";
+    case DType::kFloat32: return "FloatTensor";
+    case DType::kFloat64: return "DoubleTensor";
+    case DType::kBFloat16: return "BFloat16Tensor";
+    case DType::kInt8: return "CharTensor";
+    case DType::kInt16: return "ShortTensor";
+    case DType::kInt32: return "IntTensor";
+    case DType::kInt64: return "LongTensor";
+    case DType::kUInt8: return "ByteTensor";
+    case DType::kBool: return "BoolTensor";
+    case DType::kComplex64: return "ComplexFloatTensor";
+    case DType::kComplex128: return "ComplexDoubleTensor";
+    default: return std::string(dtype_name(dtype)) + " tensor";
+  }
+}
+
+// What `param.copy_(t)` refuses for a dense, unquantized parameter, in PyTorch's words (2.6
+// and 1.13 alike); empty when it copies.
+UncopyableTensor uncopyable_into(const TensorRef& t, DType model) {
+  if (t.meta) return {"", "meta", "Cannot copy out of meta tensor; no data!"};
+  if (t.layout == TensorLayout::kSparseCoo) {
+    const std::string type = legacy_tensor_type(t.dtype);
+    return {"", "sparse_coo", "copy_() between dense and sparse Tensors is not implemented! Found self type = torch." + type +
+                                  " and src type = torch.sparse." + type};
+  }
+  if (t.is_sparse()) {
+    return {"", std::string(layout_name(t.layout)), "copy_sparse_compressed_ expected sparse compressed tensor layout but got Strided"};
+  }
+  if (t.quantization && !dtype_is_quantized(model)) {
+    return {"", "quantized " + std::string(dtype_name(t.dtype)),
+            "Copying from quantized Tensor to non-quantized Tensor is not allowed, please use dequantize to get a float "
+            "Tensor from a quantized Tensor"};
+  }
+  return {};
 }
 
 // PyTorch's _NormBase._load_from_state_dict: a state dict written before BatchNorm
@@ -100,6 +144,13 @@ ModuleComparison compare_module(const ModuleSchema& schema, const StateDict& sta
     const bool scalar_from_vector = slot.shape.empty() && v.tensor.sizes.size() == 1;
     if (v.tensor.sizes != slot.shape && !scalar_from_vector) {
       out.shape_mismatches.push_back({slot.key, v.tensor.sizes, slot.shape});
+      continue;
+    }
+    if (UncopyableTensor u = uncopyable_into(v.tensor, slot.dtype); !u.reason.empty()) {
+      u.key = slot.key;
+      u.checkpoint = v.tensor.sizes;
+      u.model = slot.shape;
+      out.uncopyable.push_back(std::move(u));
       continue;
     }
     if (v.tensor.dtype != slot.dtype) out.dtype_mismatches.push_back({slot.key, v.tensor.dtype, slot.dtype});

@@ -27,6 +27,16 @@ struct NonTensorValue {
   std::string found;  // "int", "str", "dict", ...
 };
 
+// A tensor of the right shape that PyTorch's `param.copy_(...)` still refuses: a sparse
+// tensor into a dense parameter, a quantized one into a float parameter, a meta tensor.
+struct UncopyableTensor {
+  std::string key;
+  std::string kind;    // "sparse_coo", "quantized qint8", "meta", ...
+  std::string reason;  // the exception PyTorch's copy_ raises, in its words
+  std::vector<std::int64_t> checkpoint;
+  std::vector<std::int64_t> model;
+};
+
 struct ModuleComparison {
   std::string module;
   std::string source;
@@ -35,6 +45,7 @@ struct ModuleComparison {
   std::vector<ShapeMismatch> shape_mismatches;
   std::vector<DTypeMismatch> dtype_mismatches;  // PyTorch casts these silently
   std::vector<NonTensorValue> non_tensors;
+  std::vector<UncopyableTensor> uncopyable;
   std::vector<std::string> migrated;     // BatchNorm v1: num_batches_tracked added as 0, like PyTorch
   std::vector<std::string> applied_rules;
   std::string hint;                      // a norm that changed form, or a key rule that fixes a prefix

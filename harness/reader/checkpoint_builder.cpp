@@ -75,6 +75,11 @@ Checkpoint CheckpointBuilder::finish(const ReadOptions& options) {
     if (v->kind == ValueKind::kTensor) {
       std::string problem = check_view_within_storage(v->tensor);
       if (!problem.empty()) throw ReadError(ReadErrorKind::kTensor, file, path_of(child), problem);
+      const std::string& subclass = v->tensor.python_class;  // an unknown tensor subclass: found where it is used
+      if (!subclass.empty() && unknown_names.count(subclass)) {
+        occurrences.emplace_back(subclass, path_of(child));
+        placed_names.insert(subclass);
+      }
     }
     if ((v->kind == ValueKind::kObject || v->kind == ValueKind::kGlobal) && unknown_names.count(v->text)) {
       occurrences.emplace_back(v->text, path_of(child));

@@ -20,8 +20,16 @@ CheckpointSummary summarize(const Value& root) {
         s.elements += v->tensor.numel();
         if (v->tensor.is_parameter) s.parameter_elements += v->tensor.numel();
       }
-      if (const StorageRef* st = v->tensor.storage.get()) {
-        if (s.tensors_per_storage[st]++ == 0) {
+      // A sparse tensor's data lies in its parts, a per-channel quantized one's scales in theirs.
+      std::vector<const TensorRef*> holders{&v->tensor};
+      for (const auto& part : v->tensor.parts) holders.push_back(&part);
+      if (const auto& q = v->tensor.quantization; q && q->per_channel()) {
+        holders.push_back(q->scales.get());
+        holders.push_back(q->zero_points.get());
+      }
+      for (const TensorRef* holder : holders) {
+        const StorageRef* st = holder->storage.get();
+        if (st && s.tensors_per_storage[st]++ == 0) {
           ++s.storages;
           s.storage_bytes += st->nbytes;
         }

@@ -14,7 +14,7 @@ struct DTypeInfo {
   std::size_t itemsize;
 };
 
-constexpr std::array<DTypeInfo, 25> kInfos{{
+constexpr std::array<DTypeInfo, 30> kInfos{{
     {DType::kFloat16, "float16", "half", "HalfStorage", "F16", 2},
     {DType::kFloat32, "float32", "float", "FloatStorage", "F32", 4},
     {DType::kFloat64, "float64", "double", "DoubleStorage", "F64", 8},
@@ -40,8 +40,13 @@ constexpr std::array<DTypeInfo, 25> kInfos{{
     {DType::kBits1x8, "bits1x8", "", "", "", 1},
     {DType::kBits2x4, "bits2x4", "", "", "", 1},
     {DType::kBits4x2, "bits4x2", "", "", "", 1},
+    {DType::kQInt8, "qint8", "", "QInt8Storage", "", 1},
+    {DType::kQUInt8, "quint8", "", "QUInt8Storage", "", 1},
+    {DType::kQInt32, "qint32", "", "QInt32Storage", "", 4},
+    {DType::kQUInt4x2, "quint4x2", "", "QUInt4x2Storage", "", 1},
+    {DType::kQUInt2x4, "quint2x4", "", "QUInt2x4Storage", "", 1},
 }};
-static_assert(kInfos.back().dtype == DType::kBits4x2, "kInfos is indexed by DType: one row per enumerator, in order");
+static_assert(kInfos.back().dtype == DType::kQUInt2x4, "kInfos is indexed by DType: one row per enumerator, in order");
 
 const DTypeInfo& info(DType dtype) { return kInfos[static_cast<std::size_t>(dtype)]; }
 }  // namespace
@@ -85,9 +90,9 @@ std::optional<DType> dtype_from_safetensors(std::string_view name) {
   return std::nullopt;
 }
 
-bool is_unsupported_storage_class(std::string_view name) {
-  return name == "QUInt8Storage" || name == "QInt8Storage" || name == "QInt32Storage" || name == "QUInt4x2Storage" ||
-         name == "QUInt2x4Storage";
+bool dtype_is_quantized(DType dtype) {
+  return dtype == DType::kQInt8 || dtype == DType::kQUInt8 || dtype == DType::kQInt32 || dtype == DType::kQUInt4x2 ||
+         dtype == DType::kQUInt2x4;
 }
 
 }  // namespace ckpt

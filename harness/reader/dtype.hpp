@@ -15,12 +15,17 @@ enum class DType {
   kComplex32, kUInt16, kUInt32, kUInt64,
   kFloat8E4M3FN, kFloat8E5M2, kFloat8E4M3FNUZ, kFloat8E5M2FNUZ,
   kBits8, kBits16, kBits1x8, kBits2x4, kBits4x2,
+  // Quantized integers: the elements of a quantized tensor (torch._utils._rebuild_qtensor);
+  // their meaning needs the tensor's scale and zero point (TensorRef::quantization).
+  kQInt8, kQUInt8, kQInt32, kQUInt4x2, kQUInt2x4,
 };
 
 // Complex types are two floats per element: byte order swaps each half.
 bool dtype_is_complex(DType dtype);
 // Real floating-point types, float8 included: what a floating-point cast policy casts between.
 bool dtype_is_floating(DType dtype);
+// Quantized integer types (qint8, quint8, qint32, quint4x2, quint2x4).
+bool dtype_is_quantized(DType dtype);
 
 std::string_view dtype_name(DType dtype);  // PyTorch's name: "float32", "bfloat16", ...
 std::size_t dtype_itemsize(DType dtype);
@@ -31,9 +36,5 @@ std::optional<DType> dtype_from_torch_name(std::string_view name);
 std::optional<DType> dtype_from_storage_class(std::string_view name);
 // "F32", "BF16", "I64", "BOOL", ... (safetensors header dtype strings)
 std::optional<DType> dtype_from_safetensors(std::string_view name);
-
-// Storage classes that exist in PyTorch but hold data this reader cannot represent
-// (quantized storages): reported as unsupported rather than unknown.
-bool is_unsupported_storage_class(std::string_view name);
 
 }  // namespace ckpt

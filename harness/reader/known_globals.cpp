@@ -12,7 +12,7 @@
 namespace ckpt {
 
 namespace {
-constexpr std::array<std::string_view, 32> kKnownGlobals{
+constexpr std::string_view kKnownGlobals[] = {
     "collections.OrderedDict",
     "torch._utils._rebuild_tensor",
     "torch._utils._rebuild_tensor_v2",
@@ -24,6 +24,21 @@ constexpr std::array<std::string_view, 32> kKnownGlobals{
     "torch._utils._rebuild_sparse_csr_tensor",
     "torch._utils._rebuild_meta_tensor_no_storage",
     "torch._utils._rebuild_device_tensor_from_numpy",
+    "torch._tensor._rebuild_from_type_v2",
+    "torch.Tensor",
+    "torch.nn.parameter.Parameter",
+    "torch.serialization._get_layout",
+    // quantization schemes and sparse layouts, named by quantized and sparse rebuilds
+    "torch.per_tensor_affine",
+    "torch.per_tensor_symmetric",
+    "torch.per_channel_affine",
+    "torch.per_channel_symmetric",
+    "torch.per_channel_affine_float_qparams",
+    "torch.sparse_coo",
+    "torch.sparse_csr",
+    "torch.sparse_csc",
+    "torch.sparse_bsr",
+    "torch.sparse_bsc",
     "torch.Size",
     "torch.device",
     "torch.storage.UntypedStorage",
@@ -68,7 +83,7 @@ std::string_view after_last_dot(std::string_view name) {
 bool is_torch_storage_class(std::string_view name) {
   if (!starts_with(name, "torch.")) return false;
   std::string_view cls = name.substr(6);
-  return dtype_from_storage_class(cls).has_value() || is_unsupported_storage_class(cls);
+  return dtype_from_storage_class(cls).has_value();
 }
 
 bool is_torch_dtype(std::string_view name) {
@@ -142,6 +157,126 @@ Value* rebuild_parameter(const Value& args, const GlobalCall& ctx, std::string_v
   const Value& requires_grad = arg(args, 1, ctx, fn);
   p->tensor.requires_grad = requires_grad.kind == ValueKind::kBool ? requires_grad.boolean : true;
   return p;
+}
+
+// _rebuild_qtensor(storage, offset, size, stride, (qscheme, scale, zero_point) or
+// (qscheme, scales, zero_points, axis), requires_grad, backward_hooks): a quantized
+// tensor's integers, and how they map to real numbers.
+Value* rebuild_qtensor(const Value& args, const GlobalCall& ctx, std::string_view fn) {
+  Value* t = rebuild_tensor(args, ctx, fn);
+  if (!dtype_is_quantized(t->tensor.dtype)) {
+    ctx.fail(std::string(fn) + ": storage holds " + std::string(dtype_name(t->tensor.dtype)) + ", expected a quantized storage");
+  }
+  const Value& params = arg(args, 4, ctx, fn);
+  if (params.kind != ValueKind::kTuple || params.items.empty() || params.items[0]->kind != ValueKind::kGlobal) {
+    ctx.fail(std::string(fn) + ": quantizer parameters are a " + to_string(params.kind) + ", expected (qscheme, ...)");
+  }
+  auto q = std::make_shared<Quantization>();
+  q->scheme = params.items[0]->text.substr(params.items[0]->text.rfind('.') + 1);
+  if (q->scheme == "per_tensor_affine") {
+    if (params.items.size() != 3) ctx.fail(std::string(fn) + ": per_tensor_affine expects (qscheme, scale, zero_point)");
+    const Value& scale = *params.items[1];
+    if (scale.kind != ValueKind::kFloat && scale.kind != ValueKind::kInt) ctx.fail(std::string(fn) + ": scale is not a number");
+    q->scale = scale.kind == ValueKind::kFloat ? scale.real : static_cast<double>(scale.integer);
+    q->zero_point = int_arg(*params.items[2], ctx, "zero point");
+  } else if (q->scheme == "per_channel_affine" || q->scheme == "per_channel_affine_float_qparams") {
+    if (params.items.size() != 4) ctx.fail(std::string(fn) + ": " + q->scheme + " expects (qscheme, scales, zero_points, axis)");
+    for (int i : {1, 2}) {
+      if (params.items[static_cast<std::size_t>(i)]->kind != ValueKind::kTensor) {
+        ctx.fail(std::string(fn) + ": per-channel " + (i == 1 ? "scales" : "zero points") + " are a " +
+                 to_string(params.items[static_cast<std::size_t>(i)]->kind) + ", expected a tensor");
+      }
+    }
+    q->scales = std::make_shared<TensorRef>(params.items[1]->tensor);
+    q->zero_points = std::make_shared<TensorRef>(params.items[2]->tensor);
+    q->axis = int_arg(*params.items[3], ctx, "axis");
+  } else {
+    ctx.fail(std::string(fn) + ": quantization scheme '" + params.items[0]->text +
+             "', expected per_tensor_affine or per_channel_affine (the schemes torch.save writes)");
+  }
+  t->tensor.quantization = std::move(q);
+  t->tensor.requires_grad = args.items.size() > 5 && args.items[5]->kind == ValueKind::kBool && args.items[5]->boolean;
+  return t;
+}
+
+// _rebuild_sparse_tensor(layout, data) and PyTorch 1.x's _rebuild_sparse_csr_tensor(layout,
+// data): COO data is (indices, values, size[, is_coalesced]), the compressed layouts'
+// (compressed indices, plain indices, values, size). The parts are ordinary tensors.
+Value* rebuild_sparse(const Value& args, const GlobalCall& ctx, std::string_view fn) {
+  const Value& layout_value = arg(args, 0, ctx, fn);
+  std::optional<TensorLayout> layout;
+  if (layout_value.kind == ValueKind::kGlobal) layout = layout_from_torch_name(layout_value.text);
+  if (!layout || *layout == TensorLayout::kStrided) {
+    ctx.fail(std::string(fn) + ": layout is '" + layout_value.text + "', expected a sparse layout (torch.sparse_coo, ...)");
+  }
+  const Value& data = arg(args, 1, ctx, fn);
+  if (data.kind != ValueKind::kTuple) ctx.fail(std::string(fn) + ": data is a " + to_string(data.kind) + ", expected a tuple");
+  const bool coo = *layout == TensorLayout::kSparseCoo;
+  const std::size_t tensors = coo ? 2 : 3;
+  if (data.items.size() < tensors + 1 || data.items.size() > tensors + (coo ? 2 : 1)) {
+    ctx.fail(std::string(fn) + ": " + std::string(layout_name(*layout)) + " data has " + std::to_string(data.items.size()) +
+             " items, expected " + (coo ? "(indices, values, size[, is_coalesced])" : "(compressed indices, plain indices, values, size)"));
+  }
+  Value* t = ctx.arena.make(ValueKind::kTensor);
+  t->tensor.layout = *layout;
+  for (std::size_t i = 0; i < tensors; ++i) {
+    const Value& part = *data.items[i];
+    if (part.kind != ValueKind::kTensor) {
+      ctx.fail(std::string(fn) + ": item " + std::to_string(i) + " of the data is a " + to_string(part.kind) + ", expected a tensor");
+    }
+    t->tensor.parts.push_back(part.tensor);
+  }
+  t->tensor.dtype = t->tensor.parts.back().dtype;
+  t->tensor.sizes = int_tuple(*data.items[tensors], ctx, "sparse size");
+  if (coo && data.items.size() == 4 && data.items[3]->kind == ValueKind::kBool) t->tensor.coalesced = data.items[3]->boolean;
+  return t;
+}
+
+// _rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad): a tensor of the meta
+// device, which has a dtype and a shape and never any data.
+Value* rebuild_meta(const Value& args, const GlobalCall& ctx, std::string_view fn) {
+  const Value& dtype = arg(args, 0, ctx, fn);
+  if (dtype.kind != ValueKind::kDType) ctx.fail(std::string(fn) + ": first argument is a " + to_string(dtype.kind) + ", expected a torch dtype");
+  Value* t = ctx.arena.make(ValueKind::kTensor);
+  t->tensor.meta = true;
+  t->tensor.dtype = *dtype_from_torch_name(dtype.text);
+  t->tensor.sizes = int_tuple(arg(args, 1, ctx, fn), ctx, "size");
+  t->tensor.strides = int_tuple(arg(args, 2, ctx, fn), ctx, "stride");
+  if (t->tensor.sizes.size() != t->tensor.strides.size()) {
+    ctx.fail(std::string(fn) + ": size has " + std::to_string(t->tensor.sizes.size()) + " dimensions but stride has " +
+             std::to_string(t->tensor.strides.size()));
+  }
+  t->tensor.requires_grad = args.items.size() > 3 && args.items[3]->kind == ValueKind::kBool && args.items[3]->boolean;
+  return t;
+}
+
+bool is_tensor_rebuild(std::string_view name) {
+  return starts_with(name, "torch._utils._rebuild_") && classify_global(name) == GlobalTrust::kKnown;
+}
+
+// _rebuild_from_type_v2(func, type, args, state): a tensor subclass, or a torch.Tensor with
+// Python attributes. `func(*args)` is one of the rebuilds above; the class is recorded by
+// name, never instantiated (an unknown class is a finding of its own, as for any global),
+// and `state` is kept as data.
+Value* rebuild_from_type_v2(const Value& args, const GlobalCall& ctx, std::string_view fn) {
+  const Value& func = arg(args, 0, ctx, fn);
+  // Any other function is not called: the call stays an inert object, and an unknown
+  // function is a finding of its own (os.system here is what a hostile file would try).
+  if (func.kind != ValueKind::kGlobal || !is_tensor_rebuild(func.text)) return nullptr;
+  const Value& type = arg(args, 1, ctx, fn);
+  if (type.kind != ValueKind::kGlobal) ctx.fail(std::string(fn) + ": class is a " + to_string(type.kind) + ", expected a class");
+  const Value& inner = arg(args, 2, ctx, fn);
+  if (inner.kind != ValueKind::kTuple) ctx.fail(std::string(fn) + ": arguments are a " + to_string(inner.kind) + ", expected a tuple");
+  Value* t = call_known_global(func.text, inner, ctx);
+  if (!t || t->kind != ValueKind::kTensor) ctx.fail(std::string(fn) + ": " + func.text + " did not rebuild a tensor");
+  if (type.text == "torch.nn.parameter.Parameter") {
+    t->tensor.is_parameter = true;
+  } else if (type.text != "torch.Tensor") {
+    t->tensor.python_class = type.text;
+  }
+  const Value& state = arg(args, 3, ctx, fn);
+  if (state.kind != ValueKind::kNone) t->state = &state;
+  return t;
 }
 
 // numpy type strings as numpy pickles them ("f8", "i4", "b1", "u1", "c16") -> numpy name.
@@ -306,6 +441,21 @@ Value* call_known_global(std::string_view name, const Value& args, const GlobalC
   if (name == "torch._utils._rebuild_tensor_v3") return rebuild_tensor_v3(args, ctx, after_last_dot(name));
   if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
     return rebuild_parameter(args, ctx, after_last_dot(name));
+  }
+  if (name == "torch._utils._rebuild_qtensor") return rebuild_qtensor(args, ctx, after_last_dot(name));
+  if (name == "torch._utils._rebuild_sparse_tensor" || name == "torch._utils._rebuild_sparse_csr_tensor") {
+    return rebuild_sparse(args, ctx, after_last_dot(name));
+  }
+  if (name == "torch._utils._rebuild_meta_tensor_no_storage") return rebuild_meta(args, ctx, after_last_dot(name));
+  if (name == "torch._tensor._rebuild_from_type_v2") return rebuild_from_type_v2(args, ctx, after_last_dot(name));
+  if (name == "torch.serialization._get_layout") {  // _get_layout("torch.sparse_coo"): the layout global it names
+    const Value& layout = arg(args, 0, ctx, "_get_layout");
+    if (layout.kind != ValueKind::kStr || !layout_from_torch_name(layout.text)) {
+      ctx.fail("_get_layout: expected the name of a torch layout, such as 'torch.sparse_coo'");
+    }
+    Value* g = ctx.arena.make(ValueKind::kGlobal);
+    g->text = layout.text.rfind("torch.", 0) == 0 ? layout.text : "torch." + layout.text;
+    return g;
   }
   if (name == "torch.Size") {
     const Value& dims = arg(args, 0, ctx, "torch.Size");

@@ -31,9 +31,6 @@ Value* StorageTable::resolve(const Value& pid, ByteCursor& at, ValueArena& arena
   const Value& location = *pid.items[3];
   const Value& numel = *pid.items[4];
   const std::string cls = storage_class_of(type);
-  if (is_unsupported_storage_class(cls)) {
-    at.fail(ReadErrorKind::kUnsupported, "storage type torch." + cls + " (quantized or complex-half data) is not supported");
-  }
   auto dtype = dtype_from_storage_class(cls);
   if (!dtype) at.fail(ReadErrorKind::kPickle, "persistent id names '" + type.text + "', expected a torch storage type");
   if (key.kind != ValueKind::kStr) at.fail(ReadErrorKind::kPickle, "persistent id: storage key is not a string");

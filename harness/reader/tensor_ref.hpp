@@ -6,6 +6,7 @@
 #include <optional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reader/byte_source.hpp"
@@ -34,6 +35,26 @@ struct StorageRef {
   std::function<std::uint64_t()> locate_;
 };
 
+// How elements are laid out: dense (strided) or one of PyTorch's sparse formats.
+enum class TensorLayout { kStrided, kSparseCoo, kSparseCsr, kSparseCsc, kSparseBsr, kSparseBsc };
+
+std::string_view layout_name(TensorLayout layout);  // PyTorch's: "strided", "sparse_coo", ...
+// "sparse_coo" or "torch.sparse_coo" -> the layout.
+std::optional<TensorLayout> layout_from_torch_name(std::string_view name);
+
+struct TensorRef;
+
+// What a quantized tensor's integers stand for: real = (q - zero_point) * scale, with one
+// scale and zero point for the tensor or one per slice along `axis` (PyTorch's qschemes).
+struct Quantization {
+  std::string scheme;  // "per_tensor_affine", "per_channel_affine", ...
+  double scale = 0.0;
+  std::int64_t zero_point = 0;
+  std::shared_ptr<const TensorRef> scales, zero_points;  // per channel
+  std::int64_t axis = 0;
+  bool per_channel() const { return scales != nullptr; }
+};
+
 struct TensorRef {
   DType dtype{};
   std::vector<std::int64_t> sizes;
@@ -43,16 +64,34 @@ struct TensorRef {
   bool is_parameter = false;
   std::shared_ptr<const StorageRef> storage;
 
+  // Sparse tensors: no storage of their own; `sizes` is the dense shape and `parts` the
+  // tensors PyTorch saves, in its order (COO: indices, values; compressed layouts:
+  // compressed indices, plain indices, values).
+  TensorLayout layout = TensorLayout::kStrided;
+  std::vector<TensorRef> parts;
+  std::optional<bool> coalesced;  // COO, as saved by PyTorch >= 2.1
+  std::shared_ptr<const Quantization> quantization;  // quantized dtypes only
+  bool meta = false;          // saved from the meta device: dtype and shape, no data at all
+  std::string python_class;   // a tensor subclass's "module.Class", empty for torch.Tensor
+
   std::uint64_t numel() const;   // product of sizes (0 for an empty tensor, 1 for 0-d)
-  std::uint64_t nbytes() const;  // numel * itemsize: the bytes of the tensor's own elements
+  // The bytes the tensor's data takes: numel * itemsize for a dense tensor, the parts' bytes
+  // for a sparse one, 0 for a meta tensor.
+  std::uint64_t nbytes() const;
   bool is_contiguous() const;
+  bool is_sparse() const { return layout != TensorLayout::kStrided; }
+  // "sparse_coo, 2 stored", "per_tensor_affine scale 0.05 zero point 3", "meta, no data",
+  // "subclass x.Y": what sets the tensor apart from a dense torch.Tensor ("" when nothing).
+  std::string kind_note() const;
 };
 
 // "[64, 3, 4, 4]": how shapes appear in every message and view.
 std::string format_shape(const std::vector<std::int64_t>& dims);
 
 // Checks that every element the view can address lies inside its storage, with
-// overflow-checked arithmetic. Returns an empty string when valid, else what is wrong.
+// overflow-checked arithmetic; for a sparse tensor, that its parts have the shapes its
+// layout needs, and for a per-channel quantized one that scales and zero points match
+// the axis. Returns an empty string when valid, else what is wrong.
 std::string check_view_within_storage(const TensorRef& tensor);
 
 }  // namespace ckpt

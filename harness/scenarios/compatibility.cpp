@@ -23,6 +23,7 @@ Coverage relaxed_coverage(const ModuleSchema& schema, const ModuleComparison& c)
   not_loaded.insert(c.migrated.begin(), c.migrated.end());
   for (const auto& m : c.shape_mismatches) not_loaded.insert(m.key);
   for (const auto& n : c.non_tensors) not_loaded.insert(n.key);
+  for (const auto& u : c.uncopyable) not_loaded.insert(u.key);
   Coverage out;
   for (const auto& slot : schema.tensors) {
     ++out.tensors_total;

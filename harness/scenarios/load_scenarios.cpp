@@ -47,9 +47,15 @@ std::string load_notes(const ModuleComparison& c) {
 }
 
 json key_data(const ModuleComparison& c) {
-  return json{{"source", c.source},          {"missing", c.missing},         {"unexpected", c.unexpected},
-              {"shape_mismatches", shape_rows(c)}, {"dtype_mismatches", dtype_rows(c)},
-              {"applied_rules", c.applied_rules}, {"hint", c.hint}};
+  json data{{"source", c.source},          {"missing", c.missing},         {"unexpected", c.unexpected},
+            {"shape_mismatches", shape_rows(c)}, {"dtype_mismatches", dtype_rows(c)},
+            {"applied_rules", c.applied_rules}, {"hint", c.hint}};
+  if (!c.uncopyable.empty()) {
+    json rows = json::array();
+    for (const auto& u : c.uncopyable) rows.push_back({{"key", u.key}, {"kind", u.kind}, {"reason", u.reason}});
+    data["uncopyable"] = rows;
+  }
+  return data;
 }
 
 std::string counts(const ModuleComparison& c) {
@@ -58,6 +64,7 @@ std::string counts(const ModuleComparison& c) {
   if (!c.unexpected.empty()) parts.push_back(std::to_string(c.unexpected.size()) + " unexpected");
   if (!c.shape_mismatches.empty()) parts.push_back(counted(c.shape_mismatches.size(), "size mismatch", "size mismatches"));
   if (!c.non_tensors.empty()) parts.push_back(std::to_string(c.non_tensors.size()) + " not a tensor");
+  if (!c.uncopyable.empty()) parts.push_back(std::to_string(c.uncopyable.size()) + " not copyable (sparse, quantized or meta)");
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
   return out;

@@ -3,6 +3,13 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_strided.h>
 #include <ATen/ops/from_blob.h>
+#include <ATen/ops/_make_per_channel_quantized_tensor.h>
+#include <ATen/ops/_make_per_tensor_quantized_tensor.h>
+#include <ATen/ops/_sparse_compressed_tensor_unsafe.h>
+#include <ATen/ops/_sparse_coo_tensor_unsafe.h>
+#include <ATen/ops/_validate_sparse_compressed_tensor_args.h>
+#include <ATen/ops/_validate_sparse_coo_tensor_args.h>
+#include <c10/util/Exception.h>
 #include <torch/version.h>
 
 #include <algorithm>
@@ -27,6 +34,11 @@ at::ScalarType to_scalar_type(DType dtype) {
     case DType::kComplex64: return at::kComplexFloat;
     case DType::kComplex128: return at::kComplexDouble;
     case DType::kComplex32: return at::kComplexHalf;
+    case DType::kQInt8: return at::kQInt8;
+    case DType::kQUInt8: return at::kQUInt8;
+    case DType::kQInt32: return at::kQInt32;
+    case DType::kQUInt4x2: return at::kQUInt4x2;
+    case DType::kQUInt2x4: return at::kQUInt2x4;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
     case DType::kUInt16: return at::ScalarType::UInt16;
     case DType::kUInt32: return at::ScalarType::UInt32;
@@ -52,6 +64,20 @@ at::ScalarType to_scalar_type(DType dtype) {
 }
 
 namespace {
+// The integers under a quantized dtype, as they lie in the storage (quint4x2 and quint2x4
+// pack several per byte: LibTorch cannot view them element by element).
+DType integer_representation(DType dtype) {
+  switch (dtype) {
+    case DType::kQInt8: return DType::kInt8;
+    case DType::kQUInt8: return DType::kUInt8;
+    case DType::kQInt32: return DType::kInt32;
+    case DType::kQUInt4x2: case DType::kQUInt2x4:
+      throw ReadError(ReadErrorKind::kUnsupported, "", "",
+                      "dtype " + std::string(dtype_name(dtype)) + " packs several values per byte; it is read and shown, not computed with");
+    default: return dtype;
+  }
+}
+
 // The whole storage as a 1-d tensor of `dtype` (the tensor's: a PyTorch 2.x untyped storage
 // holds bytes, viewed as the dtype _rebuild_tensor_v3 names). Zero-copy when the bytes are suitably aligned and in
 // native byte order; otherwise one copy (legacy files, big-endian archives).
@@ -84,12 +110,66 @@ at::Tensor storage_tensor(const StorageRef& storage, DType dtype, bool prefetch)
 }
 }  // namespace
 
-at::Tensor materialize(const TensorRef& ref, bool prefetch) {
+namespace {
+at::Tensor dense(const TensorRef& ref, DType dtype, bool prefetch) {
   if (!ref.storage) throw ReadError(ReadErrorKind::kTensor, "", "", "tensor has no storage");
-  at::Tensor base = storage_tensor(*ref.storage, ref.dtype, prefetch);
+  at::Tensor base = storage_tensor(*ref.storage, dtype, prefetch);
   if (ref.numel() == 0) return at::empty_strided(ref.sizes, ref.strides, base.options());
   return base.as_strided(ref.sizes, ref.strides, ref.storage_offset);
 }
+
+at::Layout to_layout(TensorLayout layout) {
+  switch (layout) {
+    case TensorLayout::kStrided: return at::kStrided;
+    case TensorLayout::kSparseCoo: return at::kSparse;
+    case TensorLayout::kSparseCsr: return at::kSparseCsr;
+    case TensorLayout::kSparseCsc: return at::kSparseCsc;
+    case TensorLayout::kSparseBsr: return at::kSparseBsr;
+    case TensorLayout::kSparseBsc: return at::kSparseBsc;
+  }
+  return at::kStrided;
+}
+
+// As torch.load does, the parts' invariants (indices within the shape, compressed indices
+// sorted) are checked before the tensor is used: LibTorch would read out of bounds otherwise.
+at::Tensor sparse(const TensorRef& ref, bool prefetch) {
+  std::vector<at::Tensor> parts;
+  for (const auto& part : ref.parts) parts.push_back(dense(part, part.dtype, prefetch));
+  const auto options = parts.back().options().layout(to_layout(ref.layout));
+  try {
+    if (ref.layout == TensorLayout::kSparseCoo) {
+      at::_validate_sparse_coo_tensor_args(parts[0], parts[1], ref.sizes);
+      at::Tensor t = at::_sparse_coo_tensor_unsafe(parts[0], parts[1], ref.sizes, options);
+      if (ref.coalesced.value_or(false)) t._coalesced_(true);
+      return t;
+    }
+    at::_validate_sparse_compressed_tensor_args(parts[0], parts[1], parts[2], ref.sizes, to_layout(ref.layout));
+    return at::_sparse_compressed_tensor_unsafe(parts[0], parts[1], parts[2], ref.sizes, options);
+  } catch (const c10::Error& e) {
+    throw ReadError(ReadErrorKind::kTensor, "", "",
+                    "invalid " + std::string(layout_name(ref.layout)) + " tensor: " + e.what_without_backtrace());
+  }
+}
+
+at::Tensor quantized(const TensorRef& ref, bool prefetch) {
+  const at::Tensor integers = dense(ref, integer_representation(ref.dtype), prefetch);
+  const Quantization& q = *ref.quantization;
+  if (!q.per_channel()) return at::_make_per_tensor_quantized_tensor(integers, q.scale, q.zero_point);
+  return at::_make_per_channel_quantized_tensor(integers, dense(*q.scales, q.scales->dtype, prefetch),
+                                                dense(*q.zero_points, q.zero_points->dtype, prefetch), q.axis);
+}
+}  // namespace
+
+at::Tensor materialize(const TensorRef& ref, bool prefetch) {
+  if (ref.meta) {
+    throw ReadError(ReadErrorKind::kUnsupported, "", "", "tensor was saved from the meta device: it has a dtype and a shape, no data");
+  }
+  if (ref.is_sparse()) return sparse(ref, prefetch);
+  if (ref.quantization) return quantized(ref, prefetch);
+  return dense(ref, ref.dtype, prefetch);
+}
+
+bool is_plain_dense(const TensorRef& ref) { return !ref.meta && !ref.is_sparse() && !ref.quantization; }
 
 void release_pages(const TensorRef& ref) {
   if (!ref.storage || !ref.storage->source || ref.storage->nbytes == 0) return;
@@ -98,6 +178,10 @@ void release_pages(const TensorRef& ref) {
 
 void copy_released(const TensorRef& ref, at::Tensor& target) {
   constexpr std::int64_t kSliceBytes = 8 << 20;
+  if (!is_plain_dense(ref)) {  // small in practice, and LibTorch decides what copy_ accepts
+    target.copy_(materialize(ref));
+    return;
+  }
   at::Tensor source = materialize(ref, /*prefetch=*/false);
   const std::int64_t itemsize = static_cast<std::int64_t>(dtype_itemsize(ref.dtype));
   const bool sliceable = source.is_contiguous() && target.is_contiguous() && source.numel() == target.numel() &&
@@ -122,6 +206,7 @@ void copy_released(const TensorRef& ref, at::Tensor& target) {
 
 at::Tensor materialize_owned(const TensorRef& ref) {
   constexpr std::uint64_t kMapFrom = 1 << 20;  // smaller tensors are copied: mappings are a bounded resource
+  if (!is_plain_dense(ref)) return materialize(ref).clone();
   const StorageRef* storage = ref.storage.get();
   const std::size_t itemsize = dtype_itemsize(ref.dtype);
   if (storage && storage->source && !storage->big_endian && storage->nbytes >= kMapFrom && ref.dtype == storage->dtype &&

@@ -7,13 +7,19 @@
 
 namespace ckpt {
 
-// Throws ReadError(kUnsupported) for storages it cannot represent. The result shares
+// Sparse tensors come back in their layout (their invariants checked, as torch.load
+// does), quantized ones quantized. Throws ReadError(kUnsupported) for storages it cannot
+// represent and for meta tensors, which have no data. The result shares
 // memory with other tensors of the same storage (tied weights stay tied).
 // `prefetch`: read the whole storage into memory at once (the fastest first touch); off
 // for callers that copy it out a slice at a time.
 at::Tensor materialize(const TensorRef& ref, bool prefetch = true);
 
 at::ScalarType to_scalar_type(DType dtype);
+
+// A dense, unquantized tensor with data: what the zero-copy and slice-by-slice paths handle.
+// Sparse and quantized tensors are built whole by LibTorch; a meta tensor has no data.
+bool is_plain_dense(const TensorRef& ref);
 
 // After the tensor's bytes were copied elsewhere (a load into a model, a clone), returns
 // its storage's mapped pages to the system, so a load holds the model once, not the model

@@ -115,6 +115,9 @@ nlohmann::ordered_json diff_json(const CompatibilityReport& r, const LoadedModel
     Json non_tensors = Json::array();
     for (const auto& n : c.non_tensors) non_tensors.push_back({{"key", n.key}, {"found", n.found}});
     mj["non_tensors"] = non_tensors;
+    Json uncopyable = Json::array();
+    for (const auto& u : c.uncopyable) uncopyable.push_back({{"key", u.key}, {"kind", u.kind}, {"reason", u.reason}});
+    mj["uncopyable"] = uncopyable;
     mj["migrated"] = c.migrated;
     mj["applied_rules"] = c.applied_rules;
     mj["hint"] = c.hint;

@@ -221,6 +221,14 @@ std::string global_call_pickle(const std::string& module, const std::string& nam
          "\x00\x00\x00"s + argument + "\x85Rs."s;
 }
 
+// {'evil': torch._tensor._rebuild_from_type_v2(posix.system, torch.Tensor, ('touch /tmp/pwned',), None)}:
+// an allow-listed rebuild handed a function to call in place of a tensor rebuild.
+std::string subclass_rebuild_calling_system() {
+  const std::string command = "touch /tmp/pwned";
+  return "\x80\x02}X\x04\x00\x00\x00" "evil" "ctorch._tensor\n_rebuild_from_type_v2\n(cposix\nsystem\nctorch\nTensor\nX"s +
+         std::string(1, static_cast<char>(command.size())) + "\x00\x00\x00"s + command + "\x85Nt" "Rs."s;
+}
+
 // --- files torch.load would read differently ---------------------------------------------------
 
 // A clean state dict whose end record's comment holds a second archive with a global, plus
@@ -544,6 +552,8 @@ std::vector<Entry> catalogue() {
       checkpoint([] { return pickle_zip(global_call_pickle("builtins", "eval", "__import__('os')")); }), F, 1, {"builtins.eval"});
   add("pickle.global_torch_load", checkpoint([] { return pickle_zip(global_call_pickle("torch", "load", "/tmp/other.pt")); }), F, 1,
       {"torch.load"});
+  add("pickle.system_as_a_tensor_subclass_rebuild", checkpoint([] { return pickle_zip(subclass_rebuild_calling_system()); }), F, 1,
+      {"posix.system"});
   add("pickle.unknown_opcode", checkpoint([] { return pickle_zip("\x80\x02\xff."s); }), F, 1, {"[pickle]", "unknown opcode 0xff"});
   add("pickle.missing_stop", checkpoint([] { return pickle_zip("\x80\x02N"s); }), F, 1, {"without a STOP"});
   add("pickle.stack_underflow_in_reduce", checkpoint([] { return pickle_zip("\x80\x02N\x52."s); }), F, 1,

@@ -131,6 +131,30 @@ TEST(InspectCli, WhatPyTorch2SavesIsReadWithoutFindings) {
   EXPECT_TRUE(contains(bf16.out, "'main.0.weight': bfloat16 [16, 32, 4, 4]")) << bf16.out;
 }
 
+// Every tensor kind PyTorch 2.6 saves besides dense ones is read and said; none is a finding.
+TEST(InspectCli, QuantizedSparseAndMetaTensorsOfPyTorch2) {
+  const CliRun r = run("inspect " + fixture("pytorch2/tensor_kinds.pt"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  for (const char* line : {"'per_tensor_quint8': quint8 [4, 6]  24 B  (per_tensor_affine scale 0.05 zero point 3)",
+                           "'per_channel_axis1': quint8 [4, 6]  24 B  (per_channel_affine along dim 1)",
+                           "0: qint8 [3, 6]  18 B  (per_tensor_affine scale 0.02 zero point 0)",
+                           "'coo_hybrid': float32 [5, 2]  32 B  (sparse_coo, 2 stored)",
+                           "'bsc': float32 [4, 6]  120 B  (sparse_bsc, 3 blocks)", "'meta': float32 [2, 3]  0 B  (meta, no data)",
+                           "17 tensors, 264 elements (0 in Parameters), 986 B in 31 storages", "security: no findings"}) {
+    EXPECT_TRUE(contains(r.out, line)) << line << "\n" << r.out;
+  }
+}
+
+// A tensor subclass is read as its tensor, and its class is a finding, as torch.load with
+// weights_only=True refuses it until the team allows the class.
+TEST(InspectCli, TensorSubclassIsReadAndItsClassIsAFinding) {
+  const CliRun r = run("inspect " + fixture("pytorch2/tensor_subclass.pt"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "'tagged': float32 [4]  16 B  (subclass tensor_subclasses.TaggedTensor)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "'sparse_parameter': float32 [3, 3]  20 B  (sparse_coo, 1 stored)  Parameter")) << r.out;
+  EXPECT_TRUE(contains(r.out, "`tensor_subclasses.TaggedTensor` at ['tagged']")) << r.out;
+}
+
 TEST(InspectCli, VersionHelpAndUsageErrors) {
   const CliRun version = run("--version");
   EXPECT_EQ(version.exit_code, 0);

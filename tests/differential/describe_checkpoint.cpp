@@ -76,7 +76,13 @@ class Describer {
         d["shape"] = v.ndarray->shape;
         d["sha256"] = sha256_hex(v.ndarray->bytes.data(), v.ndarray->bytes.size());
         break;
-      case ValueKind::kTensor: describe_tensor(v.tensor, d); break;
+      case ValueKind::kTensor: {
+        describe_tensor(v.tensor, path);
+        if (v.state && v.state->kind == ValueKind::kDict) {  // Python attributes of the tensor
+          for (const auto& e : v.state->entries) visit(*e.value, child(path_key(*e.key)));
+        }
+        return;
+      }
       case ValueKind::kTuple:
       case ValueKind::kList:
       case ValueKind::kSet: {
@@ -110,20 +116,61 @@ class Describer {
     emit(d);
   }
 
-  void describe_tensor(const TensorRef& t, Json& d) {
-    d["kind"] = "tensor";
+  void describe_tensor(const TensorRef& t, const Json& path) {
+    Json d;
+    d["path"] = path;
     d["dtype"] = std::string(dtype_name(t.dtype));
     d["shape"] = t.sizes;
-    d["stride"] = t.strides;
-    d["offset"] = t.storage_offset;
     d["requires_grad"] = t.requires_grad;
     d["parameter"] = t.is_parameter;
+    if (!t.python_class.empty()) d["class"] = t.python_class;
+    auto part_path = [&path](const char* name) {
+      Json p = path;
+      p.push_back(name);
+      return p;
+    };
+    if (t.is_sparse()) {
+      d["kind"] = "sparse";
+      d["layout"] = std::string(layout_name(t.layout));
+      emit(d);
+      static const char* kCoo[] = {"@indices", "@values"};
+      static const char* kCompressed[] = {"@compressed_indices", "@plain_indices", "@values"};
+      const char* const* names = t.layout == TensorLayout::kSparseCoo ? kCoo : kCompressed;
+      for (std::size_t i = 0; i < t.parts.size(); ++i) describe_tensor(t.parts[i], part_path(names[i]));
+      return;
+    }
+    d["kind"] = "tensor";
+    d["stride"] = t.strides;
+    d["offset"] = t.storage_offset;
+    if (t.meta) {
+      d["meta"] = true;
+      emit(d);
+      return;
+    }
     d["storage_nbytes"] = t.storage->nbytes;
     if (t.storage->nbytes == 0) {
       d["storage"] = nullptr;
     } else {
       auto [it, inserted] = groups_.emplace(t.storage.get(), groups_.size());
       d["storage"] = it->second;
+    }
+    if (t.quantization) {
+      const Quantization& q = *t.quantization;
+      d["qscheme"] = q.scheme;
+      if (q.per_channel()) {
+        d["q_axis"] = q.axis;
+      } else {
+        d["q_scale"] = float_text(q.scale);
+        d["q_zero_point"] = std::to_string(q.zero_point);
+      }
+      const std::string bytes = gathered_bytes(t);  // int_repr()
+      d["sha256"] = sha256_hex(bytes.data(), bytes.size());
+      emit(d);
+      if (q.per_channel()) {
+        describe_tensor(*q.scales, part_path("@scales"));
+        describe_tensor(*q.zero_points, part_path("@zero_points"));
+      }
+      return;
     }
     try {
       const at::Tensor tensor = materialize(t).contiguous();
@@ -133,6 +180,7 @@ class Describer {
       const std::string bytes = gathered_bytes(t);  // a dtype this LibTorch cannot compute with
       d["sha256"] = sha256_hex(bytes.data(), bytes.size());
     }
+    emit(d);
   }
 
   // The tensor's elements in row-major order, gathered from the storage's bytes by the view's

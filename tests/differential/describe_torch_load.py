@@ -32,7 +32,14 @@ compared with cmp/diff.  The format (keep in sync with the C++ side):
     tensor    dtype (no "torch."), shape, stride, offset, requires_grad,
               parameter, storage_nbytes, storage (group index of the storage
               in first-seen order over the file's DFS, null if 0 bytes),
-              sha256 (of the contiguous element bytes)
+              sha256 (of the contiguous element bytes; of int_repr() for a
+              quantized tensor, which also has qscheme and q_scale, q_zero_point
+              or q_axis with children "@scales", "@zero_points");
+              a meta tensor has meta: true and no storage_nbytes, storage, sha256;
+              a subclass instance has class; then vars(t) items as children
+    sparse    layout, dtype, shape, requires_grad, parameter (and class), then
+              the parts as tensor children "@indices", "@values" (COO) or
+              "@compressed_indices", "@plain_indices", "@values"
     dtype     value: e.g. "float32";   device   value: str(device)
     object    class: "<module>.<qualname>", then vars(x) items as children
 
@@ -109,22 +116,60 @@ class Describer:
         return self.storage_groups[key]
 
     def tensor(self, path, t):
+        extra = {}
+        if type(t) not in (torch.Tensor, nn.Parameter):
+            extra['class'] = '%s.%s' % (type(t).__module__, type(t).__qualname__)
+        common = dict(dtype=_dtype_name(t.dtype), shape=list(t.shape), requires_grad=bool(t.requires_grad),
+                      parameter=isinstance(t, nn.Parameter), **extra)
+        if t.layout != torch.strided:
+            self.sparse(path, t, common)
+        elif t.device.type == 'meta':
+            self.emit(path, 'tensor', stride=list(t.stride()), offset=t.storage_offset(), meta=True, **common)
+        else:
+            self.dense(path, t, common)
+        for k, v in vars(t).items():  # Python attributes of the tensor (subclass state)
+            self.visit(path + [str(k)], v)
+
+    def dense(self, path, t, common):
         # PyTorch 2.x: the untyped storage (t.storage() warns, and has no typed class for the
         # dtypes _rebuild_tensor_v3 saves); 1.13 has only t.storage().
         storage = t.untyped_storage() if hasattr(t, 'untyped_storage') else t.storage()
         nbytes = storage.nbytes()
-        flat = t.detach().contiguous().reshape(-1)
+        fields = {}
+        if t.is_quantized:
+            fields['qscheme'] = str(t.qscheme())[len('torch.'):]
+            if t.qscheme() in (torch.per_tensor_affine, torch.per_tensor_symmetric):
+                fields['q_scale'] = _float_str(t.q_scale())
+                fields['q_zero_point'] = str(t.q_zero_point())
+            else:
+                fields['q_axis'] = t.q_per_channel_axis()
+            flat = t.int_repr().contiguous().reshape(-1)
+        else:
+            flat = t.detach().contiguous().reshape(-1)
         raw = flat.view(torch.uint8).numpy().tobytes()
         self.emit(path, 'tensor',
-                  dtype=_dtype_name(t.dtype),
-                  shape=list(t.shape),
                   stride=list(t.stride()),
                   offset=t.storage_offset(),
-                  requires_grad=bool(t.requires_grad),
-                  parameter=isinstance(t, nn.Parameter),
                   storage_nbytes=nbytes,
                   storage=self.group_for(('torch', storage.data_ptr()), nbytes),
-                  sha256=hashlib.sha256(raw).hexdigest())
+                  sha256=hashlib.sha256(raw).hexdigest(), **common, **fields)
+        if t.is_quantized and 'q_axis' in fields:
+            self.visit(path + ['@scales'], t.q_per_channel_scales())
+            self.visit(path + ['@zero_points'], t.q_per_channel_zero_points())
+
+    def sparse(self, path, t, common):
+        layout = str(t.layout)[len('torch.'):]
+        self.emit(path, 'sparse', layout=layout, **common)
+        if t.layout == torch.sparse_coo:
+            parts = [('@indices', t._indices()), ('@values', t._values())]
+        elif t.layout in (torch.sparse_csr, torch.sparse_bsr):
+            parts = [('@compressed_indices', t.crow_indices()), ('@plain_indices', t.col_indices()),
+                     ('@values', t.values())]
+        else:
+            parts = [('@compressed_indices', t.ccol_indices()), ('@plain_indices', t.row_indices()),
+                     ('@values', t.values())]
+        for name, part in parts:
+            self.visit(path + [name], part)
 
     def raw_tensor(self, path, dtype, shape, data, group_key):
         """A tensor given as contiguous bytes (safetensors)."""

@@ -114,9 +114,13 @@ TEST(BadInput, TensorOffsetPastItsStorage) {
   expect_error(error_of(zip), ReadErrorKind::kTensor, "view reaches element 4");
 }
 
-TEST(BadInput, QuantizedStorageIsUnsupported) {
+// Quantized integers mean nothing without their scale and zero point, which only
+// _rebuild_qtensor gives (as torch.load, which refuses the plain rebuild of such a storage).
+TEST(BadInput, QuantizedStorageWithoutQuantizer) {
   const std::string zip = torch_zip(tensor_dict_pickle(4, {4}, {1}, 0, "QInt8Storage"), {{"0", std::string(4, '\0')}});
-  expect_error(error_of(zip), ReadErrorKind::kUnsupported, "storage type torch.QInt8Storage");
+  const ReadError e = error_of(zip);
+  expect_error(e, ReadErrorKind::kTensor, "holds quantized qint8 data without a scale and zero point");
+  EXPECT_EQ(e.where(), "['w']");
 }
 
 TEST(BadInput, UnknownStorageType) {

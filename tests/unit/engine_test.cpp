@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include "engine/compare.hpp"
 #include "engine/key_rules.hpp"
@@ -119,6 +121,34 @@ TEST(Compare, ZeroDimParameterAcceptsOneElementVector) {
   StateBuilder b;
   b.tensor("scale", {1});
   EXPECT_TRUE(compare_module(s, b.get()).strictly_loadable());
+}
+
+// Sparse, quantized and meta tensors of the model's shape that copy_ still refuses: the
+// verdict and the words are PyTorch 2.6's own (fixtures/pytorch2/oracle/load_state_dict.json).
+TEST(Compare, TensorsCopyRefusesAsPyTorch26Says) {
+  std::ifstream in(fixture("pytorch2/oracle/load_state_dict.json"));
+  const auto torch = nlohmann::json::parse(in)["tensor_kinds.pt"];
+  const Checkpoint c = read_checkpoint(fixture("pytorch2/tensor_kinds.pt"));
+  const std::map<std::string, const Value*> cases{{"sparse_coo", c.root().find("sparse")->find("coo")},
+                                                  {"sparse_csr", c.root().find("sparse")->find("csr")},
+                                                  {"sparse_bsc", c.root().find("sparse")->find("bsc")},
+                                                  {"quantized", c.root().find("quantized")->find("per_tensor_quint8")},
+                                                  {"meta", c.root().find("meta")}};
+  ASSERT_EQ(torch.size(), cases.size());
+  for (const auto& [name, weight] : cases) {
+    const std::int64_t rows = weight->tensor.sizes[0], cols = weight->tensor.sizes[1];
+    ModuleSchema linear;
+    linear.name = "Linear";
+    linear.tensors = {{"weight", DType::kFloat32, {rows, cols}, false}, {"bias", DType::kFloat32, {rows}, false}};
+    StateBuilder b;
+    b.tensor("bias", {rows});
+    b.get().entries.insert(b.get().entries.begin(), {"weight", "weight", weight});
+    const ModuleComparison comparison = compare_module(linear, b.get());
+    EXPECT_FALSE(comparison.strictly_loadable()) << name;
+    EXPECT_EQ(comparison.pytorch_message(), torch[name].get<std::string>()) << name;
+    ASSERT_EQ(comparison.uncopyable.size(), 1u) << name;
+    EXPECT_TRUE(comparison.dtype_mismatches.empty()) << name;  // quint8: the copy is what fails, said once
+  }
 }
 
 TEST(KeyRules, StripDataParallelPrefixAndRecordIt) {

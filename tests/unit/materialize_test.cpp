@@ -2,7 +2,9 @@
 // lifetime beyond the checkpoint, and byte order.
 #include "tensor/materialize.hpp"
 
+#include <ATen/ops/allclose.h>
 #include <ATen/ops/equal.h>
+#include <ATen/ops/zeros.h>
 #include <gtest/gtest.h>
 
 #include <torch/version.h>
@@ -112,6 +114,80 @@ TEST(Materialize, PyTorch2DtypesSavedThroughRebuildTensorV3) {
         << e.what();
   }
 #endif
+}
+
+// PyTorch 2.6's tensor kinds besides dense ones (fixtures/pytorch2/tensor_kinds.pt): each
+// comes back as LibTorch's own kind with the values PyTorch saved.
+TEST(Materialize, SparseTensorsInEveryLayoutHoldTheSavedValues) {
+  const Checkpoint c = read_checkpoint(fixture("pytorch2/tensor_kinds.pt"));
+  const Value& sparse = *c.root().find("sparse");
+  at::Tensor expected = at::zeros({4, 6});
+  expected[0][1] = 1.5f;
+  expected[2][3] = -2.0f;
+  expected[3][0] = 0.25f;
+  expected[3][5] = 4.0f;
+  for (const char* name : {"coo", "csr", "csc", "bsr", "bsc"}) {
+    const TensorRef& ref = sparse.find(name)->tensor;
+    const at::Tensor t = materialize(ref);
+    EXPECT_EQ(std::string(layout_name(ref.layout)), std::string("sparse_") + name);
+    EXPECT_NE(t.layout(), at::kStrided) << name;
+    EXPECT_TRUE(at::equal(t.to_dense(), expected)) << name;
+  }
+  EXPECT_TRUE(materialize(sparse.find("coo")->tensor).is_coalesced());
+  EXPECT_FALSE(materialize(sparse.find("coo_uncoalesced")->tensor).is_coalesced());
+  const at::Tensor hybrid = materialize(sparse.find("coo_hybrid")->tensor);
+  EXPECT_EQ(hybrid.sparse_dim(), 1);
+  EXPECT_EQ(hybrid.dense_dim(), 1);
+}
+
+TEST(Materialize, SparseIndicesOutsideTheShapeAreRefused) {
+  const Checkpoint c = read_checkpoint(fixture("pytorch2/tensor_kinds.pt"));
+  TensorRef ref = c.root().find("sparse")->find("coo_hybrid")->tensor;  // indices [[0, 3]], shape [5, 2]
+  ref.sizes = {3, 2};
+  EXPECT_EQ(check_view_within_storage(ref), "");  // the parts' shapes still fit: only their values do not
+  try {
+    materialize(ref);
+    FAIL() << "index 3 of a dimension of 3";
+  } catch (const ReadError& e) {
+    EXPECT_EQ(e.kind(), ReadErrorKind::kTensor);
+    EXPECT_NE(std::string(e.what()).find("invalid sparse_coo tensor"), std::string::npos) << e.what();
+  }
+  TensorRef csr = c.root().find("sparse")->find("csr")->tensor;
+  csr.sizes = {5, 6};
+  EXPECT_EQ(check_view_within_storage(csr),
+            "sparse_csr compressed indices have 5 entries, expected 6 (one more than the rows of [5, 6])");
+}
+
+TEST(Materialize, QuantizedTensorsKeepTheirScalesAndZeroPoints) {
+  const Checkpoint c = read_checkpoint(fixture("pytorch2/tensor_kinds.pt"));
+  const Value& quantized = *c.root().find("quantized");
+  const at::Tensor per_tensor = materialize(quantized.find("per_tensor_quint8")->tensor);
+  EXPECT_EQ(per_tensor.scalar_type(), at::kQUInt8);
+  EXPECT_DOUBLE_EQ(per_tensor.q_scale(), 0.05);
+  EXPECT_EQ(per_tensor.q_zero_point(), 3);
+  EXPECT_TRUE(at::allclose(per_tensor.dequantize(), per_tensor.int_repr().to(at::kFloat).sub(3).mul(0.05)));
+  const at::Tensor per_channel = materialize(quantized.find("per_channel_qint8")->tensor);
+  EXPECT_EQ(per_channel.q_per_channel_axis(), 0);
+  EXPECT_DOUBLE_EQ(per_channel.q_per_channel_scales()[3].item<double>(), 0.4);
+  EXPECT_EQ(per_channel.q_per_channel_zero_points()[2].item<std::int64_t>(), -1);
+  const at::Tensor weight = materialize(quantized.find("linear")->find("_packed_params._packed_params")->items[0]->tensor);
+  EXPECT_EQ(weight.scalar_type(), at::kQInt8);
+  EXPECT_EQ(weight.sizes().vec(), (std::vector<std::int64_t>{3, 6}));
+}
+
+TEST(Materialize, MetaTensorHasNoDataToGive) {
+  const Checkpoint c = read_checkpoint(fixture("pytorch2/tensor_kinds.pt"));
+  const TensorRef& meta = c.root().find("meta")->tensor;
+  EXPECT_TRUE(meta.meta);
+  EXPECT_EQ(meta.sizes, (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(meta.nbytes(), 0u);
+  try {
+    materialize(meta);
+    FAIL() << "a meta tensor has no data";
+  } catch (const ReadError& e) {
+    EXPECT_EQ(e.kind(), ReadErrorKind::kUnsupported);
+    EXPECT_NE(std::string(e.what()).find("saved from the meta device"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
