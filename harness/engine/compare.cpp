@@ -78,20 +78,27 @@ std::string legacy_tensor_type(DType dtype) {
 
 // What `param.copy_(t)` refuses for a dense, unquantized parameter, in PyTorch's words (2.6
 // and 1.13 alike); empty when it copies.
+UncopyableTensor refused(std::string kind, std::string reason) {
+  UncopyableTensor u;
+  u.kind = std::move(kind);
+  u.reason = std::move(reason);
+  return u;
+}
+
 UncopyableTensor uncopyable_into(const TensorRef& t, DType model) {
-  if (t.meta) return {"", "meta", "Cannot copy out of meta tensor; no data!"};
+  if (t.meta) return refused("meta", "Cannot copy out of meta tensor; no data!");
   if (t.layout == TensorLayout::kSparseCoo) {
     const std::string type = legacy_tensor_type(t.dtype);
-    return {"", "sparse_coo", "copy_() between dense and sparse Tensors is not implemented! Found self type = torch." + type +
-                                  " and src type = torch.sparse." + type};
+    return refused("sparse_coo", "copy_() between dense and sparse Tensors is not implemented! Found self type = torch." + type +
+                                     " and src type = torch.sparse." + type);
   }
   if (t.is_sparse()) {
-    return {"", std::string(layout_name(t.layout)), "copy_sparse_compressed_ expected sparse compressed tensor layout but got Strided"};
+    return refused(std::string(layout_name(t.layout)), "copy_sparse_compressed_ expected sparse compressed tensor layout but got Strided");
   }
   if (t.quantization && !dtype_is_quantized(model)) {
-    return {"", "quantized " + std::string(dtype_name(t.dtype)),
-            "Copying from quantized Tensor to non-quantized Tensor is not allowed, please use dequantize to get a float "
-            "Tensor from a quantized Tensor"};
+    return refused("quantized " + std::string(dtype_name(t.dtype)),
+                   "Copying from quantized Tensor to non-quantized Tensor is not allowed, please use dequantize to get a float "
+                   "Tensor from a quantized Tensor");
   }
   return {};
 }

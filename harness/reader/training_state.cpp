@@ -61,6 +61,33 @@ std::string describe_training_state(const Value& v) {
       }
       return s;
     }
+    // SequentialLR and ChainedScheduler keep no base_lrs of their own: their schedulers do.
+    if (const Value* nested = member_of(v, "_schedulers"); nested && nested->kind == ValueKind::kList &&
+                                                          (member_of(v, "last_epoch") || member_of(v, "_last_lr"))) {
+      std::string s = "LR scheduler state (" + scheduler_class(v) + ")";
+      if (const Value* epoch = member_of(v, "last_epoch")) s += ": last_epoch=" + number_text(*epoch);
+      if (const Value* milestones = member_of(v, "_milestones"); milestones && milestones->kind == ValueKind::kList) {
+        s += ", milestones=" + numbers_text(*milestones);
+      }
+      std::string classes;
+      for (const Value* child : nested->items) {
+        const std::string cls = child->kind == ValueKind::kDict ? scheduler_class(*child) : "";
+        classes += (classes.empty() ? "" : ", ") + (cls.empty() ? std::string("?") : cls);
+      }
+      return s + ", " + std::to_string(nested->items.size()) + " nested scheduler(s): " + classes;
+    }
+    // torch.optim.swa_utils.AveragedModel (an EMA or SWA copy of a model): the model's keys
+    // under 'module.', and the count of averaged updates.
+    if (const Value* count = member_of(v, "n_averaged"); count && count->kind == ValueKind::kTensor && v.entries.size() > 1) {
+      std::size_t wrapped = 0;
+      for (const auto& e : v.entries) {
+        if (e.key->kind == ValueKind::kStr && e.key->text.rfind("module.", 0) == 0) ++wrapped;
+      }
+      if (wrapped + 1 == v.entries.size()) {
+        return "averaged model (torch.optim.swa_utils.AveragedModel: EMA or SWA): n_averaged and " + std::to_string(wrapped) +
+               " tensors under 'module.'";
+      }
+    }
     if (has_all(v, {"patience", "cooldown", "best", "mode"})) {
       return "LR scheduler state (ReduceLROnPlateau): best=" + number_text(*member_of(v, "best"));
     }

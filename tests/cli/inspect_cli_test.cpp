@@ -251,6 +251,57 @@ TEST(DiffCli, SpectralNormParametrizationsAgainstTheOldHooksAsPyTorch26Says) {
   EXPECT_TRUE(contains(renamed.out, "discriminator: strictly loadable")) << renamed.out;
 }
 
+// torch.compile'd modules save their keys under '_orig_mod.': the harness's counts are PyTorch
+// 2.6's own (BatchNorm counters migrated as PyTorch does), its hint gives the key rule, and
+// the rule makes the load strict.
+TEST(DiffCli, CompiledModulesKeysAsPyTorch26SaysAndTheRuleThatLoadsThem) {
+  const CliRun r = run("diff --json " + fixture("pytorch2/dcgan_compiled.pt") + kSmallDcgan + " 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const auto doc = nlohmann::json::parse(r.out);
+  std::ifstream in(fixture("pytorch2/oracle/load_state_dict.json"));
+  const auto torch = nlohmann::json::parse(in)["dcgan_compiled.pt"];
+  const auto& g = doc["modules"][0];
+  ASSERT_EQ(g["module"], "generator");
+  EXPECT_EQ(g["missing"].size(), torch["missing"].get<std::size_t>());
+  EXPECT_EQ(g["unexpected"].size(), torch["unexpected"].get<std::size_t>());
+  EXPECT_EQ(g["unexpected"][0], torch["first_unexpected"]);
+  EXPECT_TRUE(contains(g["hint"].get<std::string>(), "{ pattern = '^_orig_mod\\.', replace = '' }")) << g["hint"];
+  const CliRun fixed = run("diff " + fixture("pytorch2/dcgan_compiled.pt") + kSmallDcgan + " --key-rule '^_orig_mod\\.='");
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.out;
+}
+
+// parametrizations.weight_norm's keys (original0 = g, original1 = v) against plain weights: no
+// rename makes g * v / |v|, and the hint says what does.
+TEST(DiffCli, WeightNormParametrizationsSayWhatLoadsThem) {
+  const CliRun r = run("diff " + fixture("pytorch2/dcgan_weight_norm.pt") + kSmallDcgan);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "Unexpected key(s) in state_dict: \"main.0.parametrizations.weight.original0\"")) << r.out;
+  EXPECT_TRUE(contains(r.out, "the checkpoint has torch.nn.utils.parametrizations.weight_norm")) << r.out;
+  EXPECT_TRUE(contains(r.out, "torch.nn.utils.parametrize.remove_parametrizations")) << r.out;
+  EXPECT_TRUE(contains(r.out, "discriminator: strictly loadable")) << r.out;
+}
+
+// The rest of a PyTorch 2.x training state: capturable and differentiable groups are said,
+// schedulers (nested too), and the EMA copy are recognised.
+TEST(InspectCli, PyTorch2SchedulersAndAnEmaGeneratorInOneLineEach) {
+  const CliRun r = run("inspect --depth 1 " + fixture("pytorch2/training_state_2x.pt"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  for (const char* line :
+       {"'generator_scheduler': LR scheduler state (SequentialLR): last_epoch=3, milestones=[2], 2 nested scheduler(s): "
+        "LinearLR, CosineAnnealingLR",
+        "'discriminator_scheduler': LR scheduler state (OneCycleLR): last_epoch=3, base_lrs=[4e-05]",
+        "'head_scheduler': LR scheduler state (LambdaLR or MultiplicativeLR): last_epoch=1, base_lrs=[0.1]",
+        "'generator_ema': averaged model (torch.optim.swa_utils.AveragedModel: EMA or SWA): n_averaged and 25 tensors under "
+        "'module.'",
+        "security: no findings"}) {
+    EXPECT_TRUE(contains(r.out, line)) << line << "\n" << r.out;
+  }
+  const CliRun d = run("diff " + fixture("pytorch2/training_state_2x.pt") + kSmallDcgan);
+  EXPECT_EQ(d.exit_code, 0) << d.out;
+  EXPECT_TRUE(contains(d.out, "group 0 differentiable=True: autograd recorded the step")) << d.out;
+  EXPECT_TRUE(contains(d.out, "group 0 capturable=True: the state's 'step' stayed on the device")) << d.out;
+}
+
 // The seed's GAN layout written by PyTorch 2.6 (AdamW with foreach=True for G, Adam with
 // fused=True for D) loads into the current DCGAN; the 2.x flags the C++ optimizers lack are said.
 TEST(DiffCli, PyTorch26TrainingStateLoadsAndItsFlagsAreSaid) {

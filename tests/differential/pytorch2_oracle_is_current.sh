@@ -6,7 +6,8 @@ set -euo pipefail
 python=$1 fixtures=$2 out=$3
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$out" && mkdir -p "$out"
-"$python" "$here/describe_torch_load.py" "$out" --root "$fixtures" "$fixtures"/*.pt
+# tensor_subclasses.py: the class of the subclass fixture, which torch.load imports
+PYTHONPATH="$fixtures" "$python" "$here/describe_torch_load.py" "$out" --root "$fixtures" "$fixtures"/*.pt
 count=0
 for file in "$fixtures"/*.pt; do
   name=$(basename "$file").jsonl
