@@ -30,8 +30,9 @@ std::string numbers_text(const Value& list) {
 }
 
 // The scheduler class a state dict's own keys imply (torch.optim.lr_scheduler).
-std::string scheduler_class(const Value& d) {
+std::string implied_scheduler_class(const Value& d) {
   if (member_of(d, "_schedulers")) return member_of(d, "_milestones") ? "SequentialLR" : "ChainedScheduler";
+  if (member_of(d, "patience") && member_of(d, "cooldown")) return "ReduceLROnPlateau";
   if (member_of(d, "total_steps")) return "OneCycleLR";
   if (member_of(d, "T_0")) return "CosineAnnealingWarmRestarts";
   if (member_of(d, "T_max")) return "CosineAnnealingLR";
@@ -47,12 +48,27 @@ std::string scheduler_class(const Value& d) {
 }
 
 bool is_int(const Value* v) { return v && v->kind == ValueKind::kInt; }
+
+// SequentialLR and ChainedScheduler keep no base_lrs of their own: their schedulers do.
+const Value* nested_schedulers(const Value& v) {
+  const Value* nested = member_of(v, "_schedulers");
+  if (!nested || nested->kind != ValueKind::kList || !(member_of(v, "last_epoch") || member_of(v, "_last_lr"))) return nullptr;
+  return nested;
+}
 }  // namespace
+
+std::string scheduler_class(const Value& state) { return state.kind == ValueKind::kDict ? implied_scheduler_class(state) : ""; }
+
+bool is_scheduler_state(const Value& v) {
+  if (v.kind != ValueKind::kDict) return false;
+  return has_all(v, {"last_epoch", "base_lrs", "_step_count"}) || nested_schedulers(v) ||
+         has_all(v, {"patience", "cooldown", "best", "mode"});
+}
 
 std::string describe_training_state(const Value& v) {
   if (v.kind == ValueKind::kDict) {
     if (has_all(v, {"last_epoch", "base_lrs", "_step_count"})) {
-      const std::string cls = scheduler_class(v);
+      const std::string cls = implied_scheduler_class(v);
       std::string s = "LR scheduler state" + (cls.empty() ? "" : " (" + cls + ")") + ": last_epoch=" +
                       number_text(*member_of(v, "last_epoch"));
       if (const Value* base = member_of(v, "base_lrs"); base->kind == ValueKind::kList) s += ", base_lrs=" + numbers_text(*base);
@@ -61,17 +77,15 @@ std::string describe_training_state(const Value& v) {
       }
       return s;
     }
-    // SequentialLR and ChainedScheduler keep no base_lrs of their own: their schedulers do.
-    if (const Value* nested = member_of(v, "_schedulers"); nested && nested->kind == ValueKind::kList &&
-                                                          (member_of(v, "last_epoch") || member_of(v, "_last_lr"))) {
-      std::string s = "LR scheduler state (" + scheduler_class(v) + ")";
+    if (const Value* nested = nested_schedulers(v)) {
+      std::string s = "LR scheduler state (" + implied_scheduler_class(v) + ")";
       if (const Value* epoch = member_of(v, "last_epoch")) s += ": last_epoch=" + number_text(*epoch);
       if (const Value* milestones = member_of(v, "_milestones"); milestones && milestones->kind == ValueKind::kList) {
         s += ", milestones=" + numbers_text(*milestones);
       }
       std::string classes;
       for (const Value* child : nested->items) {
-        const std::string cls = child->kind == ValueKind::kDict ? scheduler_class(*child) : "";
+        const std::string cls = scheduler_class(*child);
         classes += (classes.empty() ? "" : ", ") + (cls.empty() ? std::string("?") : cls);
       }
       return s + ", " + std::to_string(nested->items.size()) + " nested scheduler(s): " + classes;

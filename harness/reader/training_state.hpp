@@ -14,4 +14,10 @@ namespace ckpt {
 // "Python random state (Mersenne Twister)"; "" for anything else.
 std::string describe_training_state(const Value& value);
 
+// Whether a dict is an LR scheduler's state_dict() (torch.optim.lr_scheduler, SequentialLR and
+// ChainedScheduler included), and the class its keys imply ("OneCycleLR", "LambdaLR or
+// MultiplicativeLR"; "" when the keys do not say).
+bool is_scheduler_state(const Value& value);
+std::string scheduler_class(const Value& state);
+
 }  // namespace ckpt

@@ -87,6 +87,20 @@ CompatibilityReport check_compatibility(CheckpointSet& files, const Plugin& plug
     }
     report.optimizers.push_back(std::move(result));
   }
+  std::vector<SavedOptimizerRef> saved;
+  for (const auto& o : report.optimizers) {
+    if (!o.saved) continue;
+    std::optional<std::int64_t> steps;
+    try {
+      steps = saved_step_count(*o.saved);
+    } catch (const ReadError&) {  // an unreadable step: the optimizer's own case says so
+    }
+    saved.push_back({o.comparison.optimizer, &*o.saved, steps});
+  }
+  try {
+    report.schedulers = check_saved_schedulers(files.get("").root(), saved);
+  } catch (const ReadError&) {  // the main file itself is unreadable: its modules say so
+  }
   if (!layout.epoch.empty()) {
     try {
       const Value* epoch = resolve_path(files.get(""), layout.epoch);

@@ -8,6 +8,7 @@
 #include "engine/compare.hpp"
 #include "engine/layout.hpp"
 #include "engine/optimizer_state.hpp"
+#include "engine/saved_schedulers.hpp"
 #include "plugin_host/plugin_host.hpp"
 
 namespace ckpt {
@@ -31,6 +32,7 @@ struct CompatibilityReport {
   std::vector<ModuleResult> modules;
   std::vector<OptimizerResult> optimizers;
   std::optional<std::int64_t> epoch;
+  std::vector<SchedulerCheck> schedulers;  // LR scheduler states beside the optimizers, checked against them
   bool strictly_compatible() const;  // every module strictly loadable, every saved optimizer loadable
 };
 

@@ -82,6 +82,12 @@ CaseResult run_epoch_resume(UnitContext& ctx, const std::string&) {
                          ", but " + std::to_string(completed) + " epoch(s) were completed");
     }
   }
+  for (const auto& saved : ctx.compatibility().schedulers) {
+    facts.push_back(saved.name + " (" + (saved.scheduler_class.empty() ? "LR scheduler" : saved.scheduler_class) + ")" +
+                    (saved.optimizer.empty() ? "" : " steps " + saved.optimizer) +
+                    (saved.last_epoch ? ", last_epoch " + std::to_string(*saved.last_epoch) : ""));
+    problems.insert(problems.end(), saved.problems.begin(), saved.problems.end());
+  }
   if (const auto* members = members_of(root)) {
     for (const DictEntry& entry : *members) {
       if (entry.key->kind != ValueKind::kStr || entry.key->text.rfind("loss", 0) != 0) continue;

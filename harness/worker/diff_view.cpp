@@ -79,6 +79,19 @@ void write_diff_text(std::ostream& out, const CompatibilityReport& r, const Load
     list(out, "hyper-parameter differences (the checkpoint's values are loaded, as in Python)", c.hyper_differences);
     list(out, "PyTorch 2.x flags the C++ optimizer has not", c.flag_notes);
   }
+  for (const auto& s : r.schedulers) {
+    out << "  " << s.name << ": " << (s.scheduler_class.empty() ? "LR scheduler" : s.scheduler_class);
+    if (!s.nested.empty()) {
+      std::string nested;
+      for (const auto& n : s.nested) nested += (nested.empty() ? "" : ", ") + n;
+      out << " of " << nested;
+    }
+    if (s.last_epoch) out << ", last_epoch " << *s.last_epoch;
+    out << (s.optimizer.empty() ? "" : ", steps " + s.optimizer) << (s.problems.empty() ? ": consistent" : ": INCONSISTENT")
+        << "\n";
+    list(out, "problems", s.problems);
+    list(out, "found", s.facts);
+  }
   if (r.epoch) out << "  epoch: " << *r.epoch << " (training resumes at epoch " << *r.epoch + 1 << ")\n";
   out << "verdict: " << (r.strictly_compatible() ? "strictly compatible" : "NOT strictly compatible") << "\n";
 }
@@ -147,6 +160,13 @@ nlohmann::ordered_json diff_json(const CompatibilityReport& r, const LoadedModel
   }
   j["optimizers"] = optimizers;
   j["epoch"] = r.epoch ? Json(*r.epoch) : Json(nullptr);
+  Json schedulers = Json::array();
+  for (const auto& s : r.schedulers) {
+    schedulers.push_back({{"name", s.name}, {"class", s.scheduler_class}, {"nested", s.nested}, {"optimizer", s.optimizer},
+                          {"last_epoch", s.last_epoch ? Json(*s.last_epoch) : Json(nullptr)},
+                          {"problems", s.problems}, {"facts", s.facts}});
+  }
+  j["schedulers"] = schedulers;
   return j;
 }
 

@@ -289,7 +289,7 @@ TEST(InspectCli, PyTorch2SchedulersAndAnEmaGeneratorInOneLineEach) {
   for (const char* line :
        {"'generator_scheduler': LR scheduler state (SequentialLR): last_epoch=3, milestones=[2], 2 nested scheduler(s): "
         "LinearLR, CosineAnnealingLR",
-        "'discriminator_scheduler': LR scheduler state (OneCycleLR): last_epoch=3, base_lrs=[4e-05]",
+        "'discriminator_scheduler': LR scheduler state (OneCycleLR): last_epoch=2, base_lrs=[4e-05]",
         "'head_scheduler': LR scheduler state (LambdaLR or MultiplicativeLR): last_epoch=1, base_lrs=[0.1]",
         "'generator_ema': averaged model (torch.optim.swa_utils.AveragedModel: EMA or SWA): n_averaged and 25 tensors under "
         "'module.'",
@@ -300,6 +300,36 @@ TEST(InspectCli, PyTorch2SchedulersAndAnEmaGeneratorInOneLineEach) {
   EXPECT_EQ(d.exit_code, 0) << d.out;
   EXPECT_TRUE(contains(d.out, "group 0 differentiable=True: autograd recorded the step")) << d.out;
   EXPECT_TRUE(contains(d.out, "group 0 capturable=True: the state's 'step' stayed on the device")) << d.out;
+}
+
+// Scheduler states saved out of step with their optimizers: what PyTorch 2.6 does on resuming
+// (fixtures/pytorch2/oracle/load_state_dict.json) is what the harness says will happen.
+TEST(DiffCli, SchedulersOutOfStepWithTheirOptimizersAsPyTorch26Resumes) {
+  std::ifstream in(fixture("pytorch2/oracle/load_state_dict.json"));
+  const auto torch = nlohmann::json::parse(in)["schedulers_out_of_step.pt"];
+  const CliRun r = run("diff --json " + fixture("pytorch2/schedulers_out_of_step.pt") + kSmallDcgan + " 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 0) << r.out;  // loading is fine: resuming is what goes wrong
+  const auto doc = nlohmann::json::parse(r.out);
+  ASSERT_EQ(doc["schedulers"].size(), 2u) << r.out;
+  const auto& g = doc["schedulers"][0];
+  EXPECT_EQ(g["name"], "generator_scheduler");
+  EXPECT_EQ(g["class"], "StepLR");
+  EXPECT_EQ(g["optimizer"], "generator_optimizer");
+  ASSERT_EQ(g["problems"].size(), 1u);
+  // PyTorch resumes with the optimizer's lr while the scheduler believes it set another.
+  ASSERT_NE(torch["generator_lr_after_load"], torch["generator_scheduler_last_lr"]);
+  ASSERT_EQ(torch["generator_scheduler_last_lr"].get<double>(), 1e-4);
+  ASSERT_EQ(torch["generator_lr_after_load"].get<double>(), 2e-4);
+  EXPECT_TRUE(contains(g["problems"][0].get<std::string>(),
+                       "last set lr [0.0001], but generator_optimizer's groups have lr [0.0002]"))
+      << g["problems"][0];
+  const auto& d = doc["schedulers"][1];
+  EXPECT_EQ(d["class"], "OneCycleLR");
+  ASSERT_EQ(d["problems"].size(), 1u);
+  EXPECT_TRUE(contains(d["problems"][0].get<std::string>(), torch["discriminator_next_step"].get<std::string>())) << d["problems"][0];
+  // A consistent save (schedulers stepped as their optimizers were) has no problem.
+  const CliRun good = run("diff --json " + fixture("pytorch2/training_state_2x.pt") + kSmallDcgan + " 2>/dev/null");
+  for (const auto& s : nlohmann::json::parse(good.out)["schedulers"]) EXPECT_TRUE(s["problems"].empty()) << s;
 }
 
 // The seed's GAN layout written by PyTorch 2.6 (AdamW with foreach=True for G, Adam with

@@ -820,6 +820,24 @@ TEST_F(RunCli, DivergedLossesAndAnInsaneEpochFailEpochResume) {
   EXPECT_TRUE(contains(c["details"], "loss_g is nan: training had diverged")) << c.dump(1);
 }
 
+// epoch-resume checks saved scheduler states against their optimizers' (PyTorch 2.6 files):
+// out of step fails, saying how; a consistent 2.x training state passes and lists them.
+TEST_F(RunCli, SchedulersOutOfStepFailEpochResume) {
+  const std::string cfg = config("[scenarios]\nrun = [\"epoch-resume\"]\n" +
+                                 group("pt2", {"pytorch2/schedulers_out_of_step.pt", "pytorch2/training_state_2x.pt"}));
+  const CommandResult r = run("--config " + cfg);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const Json j = results();
+  const Json& bad = case_of(unit(j, "pytorch2/schedulers_out_of_step.pt"), "epoch-resume");
+  EXPECT_EQ(bad["outcome"], "fail") << bad.dump(1);
+  EXPECT_TRUE(contains(bad["details"], "generator_scheduler last set lr [0.0001], but generator_optimizer's groups have lr [0.0002]"))
+      << bad.dump(1);
+  EXPECT_TRUE(contains(bad["details"], "the next step raises \"Tried to step 3 times")) << bad.dump(1);
+  const Json& good = case_of(unit(j, "pytorch2/training_state_2x.pt"), "epoch-resume");
+  EXPECT_EQ(good["outcome"], "pass") << good.dump(1);
+  EXPECT_TRUE(contains(good["details"], "generator_scheduler (SequentialLR) steps generator_optimizer, last_epoch 3")) << good.dump(1);
+}
+
 TEST_F(RunCli, SnganVersionHistoryOnTheDefaultConfig) {
   // The conditional SN-GAN (plugins/sngan/): three versions, each checking the checkpoint
   // of every version (fixtures/sngan/vN/checkpoint.pt), as ckpt-harness.toml declares.

@@ -13,6 +13,7 @@
 #include "engine/layout.hpp"
 #include "engine/norm_migrations.hpp"
 #include "engine/saved_optimizer.hpp"
+#include "engine/saved_schedulers.hpp"
 #include "reader/checkpoint.hpp"
 #include "support/read_helpers.hpp"
 #include "support/temp_dir.hpp"
@@ -149,6 +150,87 @@ TEST(Compare, TensorsCopyRefusesAsPyTorch26Says) {
     ASSERT_EQ(comparison.uncopyable.size(), 1u) << name;
     EXPECT_TRUE(comparison.dtype_mismatches.empty()) << name;  // quint8: the copy is what fails, said once
   }
+}
+
+// Small Python values for hand-built scheduler and optimizer states.
+class Py {
+ public:
+  const Value* num(double x) {
+    Value* v = arena_.make(ValueKind::kFloat);
+    v->real = x;
+    return v;
+  }
+  const Value* integer(std::int64_t x) {
+    Value* v = arena_.make(ValueKind::kInt);
+    v->integer = x;
+    return v;
+  }
+  const Value* list(std::vector<double> xs) {
+    Value* v = arena_.make(ValueKind::kList);
+    for (double x : xs) v->items.push_back(num(x));
+    return v;
+  }
+  const Value* dict(std::vector<std::pair<std::string, const Value*>> entries) {
+    Value* d = arena_.make(ValueKind::kDict);
+    for (auto& [k, value] : entries) {
+      Value* key = arena_.make(ValueKind::kStr);
+      key->text = k;
+      d->entries.push_back({key, value});
+    }
+    return d;
+  }
+  // A PyTorch scheduler state (StepLR's keys) at `last_epoch`.
+  const Value* step_lr(std::int64_t last_epoch, std::vector<double> base, std::vector<double> last) {
+    return dict({{"step_size", integer(2)}, {"gamma", num(0.5)}, {"base_lrs", list(base)}, {"last_epoch", integer(last_epoch)},
+                 {"_step_count", integer(last_epoch + 1)}, {"_last_lr", list(last)}});
+  }
+  SavedOptimizerState optimizer(std::vector<std::pair<double, double>> lr_and_initial) {
+    SavedOptimizerState s;
+    for (auto [lr, initial] : lr_and_initial) s.groups.push_back({{{"lr", num(lr)}, {"initial_lr", num(initial)}}, {}});
+    return s;
+  }
+
+ private:
+  ValueArena arena_;
+};
+
+TEST(SavedSchedulers, PairedByNameOrByTheirLearningRatesAndCheckedAgainstTheGroups) {
+  Py py;
+  const SavedOptimizerState g = py.optimizer({{0.05, 0.1}});
+  const SavedOptimizerState other = py.optimizer({{0.3, 0.2}});
+  const Value* root = py.dict({{"sched_g", py.step_lr(4, {0.1}, {0.05})},
+                               {"warmup", py.step_lr(1, {0.3}, {0.3})},
+                               {"two_groups", py.step_lr(1, {0.1, 0.1}, {0.1, 0.1})},
+                               {"epoch", py.integer(3)}});
+  const auto checks = check_saved_schedulers(*root, {{"opt_g", &g, 10}, {"other", &other, 10}});
+  ASSERT_EQ(checks.size(), 3u);
+  EXPECT_EQ(checks[0].optimizer, "opt_g");  // by name: sched_g steps opt_g
+  EXPECT_EQ(checks[0].scheduler_class, "StepLR");
+  EXPECT_TRUE(checks[0].problems.empty()) << checks[0].problems[0];
+  EXPECT_EQ(checks[1].optimizer, "other");  // by its learning rates
+  ASSERT_EQ(checks[1].problems.size(), 1u);
+  EXPECT_EQ(checks[1].problems[0], "warmup starts from base_lrs [0.3], but other's groups have initial_lr [0.2]");
+  EXPECT_EQ(checks[2].optimizer, "");  // no name, and no optimizer with its two lrs
+  EXPECT_TRUE(checks[2].problems.empty());
+}
+
+TEST(SavedSchedulers, APerBatchSchedulerIsAsManyStepsInAsItsOptimizer) {
+  Py py;
+  const SavedOptimizerState d = py.optimizer({{0.001, 0.00004}});
+  auto one_cycle = [&](std::int64_t last_epoch, std::int64_t total) {
+    return py.dict({{"total_steps", py.integer(total)}, {"base_lrs", py.list({0.00004})}, {"last_epoch", py.integer(last_epoch)},
+                    {"_step_count", py.integer(last_epoch + 1)}, {"_last_lr", py.list({0.001})}});
+  };
+  const auto in_step = check_saved_schedulers(*py.dict({{"d_scheduler", one_cycle(7, 100)}}), {{"d_optimizer", &d, 7}});
+  ASSERT_EQ(in_step.size(), 1u);
+  EXPECT_EQ(in_step[0].optimizer, "d_optimizer");
+  EXPECT_TRUE(in_step[0].problems.empty());
+  const auto behind = check_saved_schedulers(*py.dict({{"d_scheduler", one_cycle(7, 100)}}), {{"d_optimizer", &d, 9}});
+  ASSERT_EQ(behind[0].problems.size(), 1u);
+  EXPECT_EQ(behind[0].problems[0], "OneCycleLR steps once per batch: d_scheduler has last_epoch 7, but d_optimizer has taken 9 step(s)");
+  const auto spent = check_saved_schedulers(*py.dict({{"d_scheduler", one_cycle(100, 100)}}), {{"d_optimizer", &d, 100}});
+  ASSERT_EQ(spent[0].problems.size(), 1u);
+  EXPECT_NE(spent[0].problems[0].find("Tried to step 101 times. The specified number of total steps is 100"), std::string::npos);
 }
 
 TEST(KeyRules, StripDataParallelPrefixAndRecordIt) {
