@@ -90,18 +90,30 @@ SavedOptimizerState read_saved_optimizer(const Value& saved) {
                               to_string(saved.kind));
 }
 
+namespace {
+// Adam and AdamW keep the same state; PyTorch >= 2.7 saves which one in each group's
+// decoupled_weight_decay (AdamW's is always True).
+std::string adam_or_adamw(const SavedOptimizerState& saved) {
+  if (!saved.groups.empty()) {
+    const auto it = saved.groups.front().hyper.find("decoupled_weight_decay");
+    if (it != saved.groups.front().hyper.end() && it->second->kind == ValueKind::kBool) return it->second->boolean ? "AdamW" : "Adam";
+  }
+  return "Adam or AdamW";
+}
+}  // namespace
+
 std::string implied_optimizer_class(const SavedOptimizerState& saved) {
   std::set<std::string> keys;
   for (const auto& [position, state] : saved.state) {
     for (const auto& [key, v] : state) keys.insert(key);
   }
-  if (keys.count("exp_avg") && keys.count("exp_avg_sq")) return "Adam or AdamW";
+  if (keys.count("exp_avg") && keys.count("exp_avg_sq")) return adam_or_adamw(saved);
   if (keys.count("square_avg")) return "RMSprop";
   if (keys.count("sum")) return "Adagrad";
   if (keys.count("momentum_buffer")) return "SGD";
   if (saved.groups.empty()) return "";
   const auto& hyper = saved.groups.front().hyper;
-  if (hyper.count("betas")) return "Adam or AdamW";
+  if (hyper.count("betas")) return adam_or_adamw(saved);
   if (hyper.count("centered") || hyper.count("alpha")) return "RMSprop";
   if (hyper.count("lr_decay")) return "Adagrad";
   if (hyper.count("nesterov") || hyper.count("dampening")) return "SGD";

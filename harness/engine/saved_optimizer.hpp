@@ -26,7 +26,8 @@ struct SavedOptimizerState {
 SavedOptimizerState read_saved_optimizer(const Value& saved);
 
 // "Adam", "SGD", "RMSprop", "Adagrad" from the state keys (or group keys when no step was
-// taken); "Adam or AdamW" when the two cannot be told apart; "" when unknown.
+// taken); "Adam or AdamW" when the two cannot be told apart (before PyTorch 2.7, whose
+// groups say decoupled_weight_decay); "" when unknown.
 std::string implied_optimizer_class(const SavedOptimizerState& saved);
 
 // Whether a saved state's implied class fits the model's optimizer class ("" and

@@ -92,7 +92,9 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
   }
 
   bool big_endian = false;
-  for (const char* record : {"version", ".data/version", "byteorder"}) {
+  // PyTorch >= 2.1 adds .data/serialization_id (an id of the save, for torch.load's mmap
+  // and checkpoint caches): kept as a property, as the other records.
+  for (const char* record : {"version", ".data/version", "byteorder", ".data/serialization_id"}) {
     if (const ZipEntry* e = zip.find(prefix + record)) builder.set_property(record, trimmed(zip.checked_bytes(*e)));
   }
   if (const ZipEntry* e = zip.find(prefix + "byteorder")) {

@@ -13,6 +13,7 @@
 #include "engine/module_schema.hpp"
 #include "engine/optimizer_state.hpp"
 #include "reader/read_error.hpp"
+#include "reader/training_state.hpp"
 #include "scenarios/case_text.hpp"
 #include "scenarios/scenario_catalog.hpp"
 #include "tensor/materialize.hpp"
@@ -87,6 +88,22 @@ CaseResult run_epoch_resume(UnitContext& ctx, const std::string&) {
                     (saved.optimizer.empty() ? "" : " steps " + saved.optimizer) +
                     (saved.last_epoch ? ", last_epoch " + std::to_string(*saved.last_epoch) : ""));
     problems.insert(problems.end(), saved.problems.begin(), saved.problems.end());
+  }
+  // The rest of the training state a resume restores (GradScaler, RNG states), as found.
+  if (const auto* members = members_of(root)) {
+    for (const DictEntry& entry : *members) {
+      if (entry.key->kind != ValueKind::kStr || is_scheduler_state(*entry.value)) continue;
+      if (std::string what = describe_training_state(*entry.value); !what.empty()) {
+        facts.push_back(entry.key->text + ": " + what);
+        continue;
+      }
+      const auto* inner = entry.value->kind == ValueKind::kDict ? members_of(*entry.value) : nullptr;
+      for (std::size_t i = 0; inner && i < inner->size(); ++i) {
+        const DictEntry& e = (*inner)[i];
+        std::string what = e.key->kind == ValueKind::kStr ? describe_training_state(*e.value) : "";
+        if (!what.empty() && !is_scheduler_state(*e.value)) facts.push_back(entry.key->text + "." + e.key->text + ": " + what);
+      }
+    }
   }
   if (const auto* members = members_of(root)) {
     for (const DictEntry& entry : *members) {

@@ -821,10 +821,12 @@ TEST_F(RunCli, DivergedLossesAndAnInsaneEpochFailEpochResume) {
 }
 
 // epoch-resume checks saved scheduler states against their optimizers' (PyTorch 2.6 files):
-// out of step fails, saying how; a consistent 2.x training state passes and lists them.
+// out of step fails, saying how; a consistent 2.x training state passes and lists them, with
+// the GradScaler and RNG states a resume restores.
 TEST_F(RunCli, SchedulersOutOfStepFailEpochResume) {
   const std::string cfg = config("[scenarios]\nrun = [\"epoch-resume\"]\n" +
-                                 group("pt2", {"pytorch2/schedulers_out_of_step.pt", "pytorch2/training_state_2x.pt"}));
+                                 group("pt2", {"pytorch2/schedulers_out_of_step.pt", "pytorch2/training_state_2x.pt",
+                                               "pytorch2/dcgan_adamw.pt"}));
   const CommandResult r = run("--config " + cfg);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   const Json j = results();
@@ -836,6 +838,12 @@ TEST_F(RunCli, SchedulersOutOfStepFailEpochResume) {
   const Json& good = case_of(unit(j, "pytorch2/training_state_2x.pt"), "epoch-resume");
   EXPECT_EQ(good["outcome"], "pass") << good.dump(1);
   EXPECT_TRUE(contains(good["details"], "generator_scheduler (SequentialLR) steps generator_optimizer, last_epoch 3")) << good.dump(1);
+  const Json& amp = case_of(unit(j, "pytorch2/dcgan_adamw.pt"), "epoch-resume");
+  EXPECT_EQ(amp["outcome"], "pass") << amp.dump(1);
+  for (const char* fact : {"scaler: GradScaler state: scale=1024", "rng_state.torch: torch CPU generator state",
+                           "rng_state.numpy: numpy RNG state (MT19937)", "rng_state.python: Python random state"}) {
+    EXPECT_TRUE(contains(amp["details"], fact)) << fact << "\n" << amp.dump(1);
+  }
 }
 
 TEST_F(RunCli, SnganVersionHistoryOnTheDefaultConfig) {

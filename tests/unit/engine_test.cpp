@@ -194,6 +194,21 @@ class Py {
   ValueArena arena_;
 };
 
+TEST(SavedOptimizer, AdamAndAdamWToldApartOnlyByDecoupledWeightDecay) {
+  Py py;
+  SavedOptimizerState saved = py.optimizer({{0.001, 0.001}});
+  saved.groups[0].hyper["betas"] = py.list({0.9, 0.999});
+  EXPECT_EQ(implied_optimizer_class(saved), "Adam or AdamW");  // PyTorch <= 2.6 saves nothing that tells
+  for (bool decoupled : {true, false}) {
+    ValueArena arena;
+    Value* flag = arena.make(ValueKind::kBool);
+    flag->boolean = decoupled;
+    saved.groups[0].hyper["decoupled_weight_decay"] = flag;
+    EXPECT_EQ(implied_optimizer_class(saved), decoupled ? "AdamW" : "Adam");
+    EXPECT_EQ(optimizer_classes_agree(implied_optimizer_class(saved), "AdamW"), decoupled);
+  }
+}
+
 TEST(SavedSchedulers, PairedByNameOrByTheirLearningRatesAndCheckedAgainstTheGroups) {
   Py py;
   const SavedOptimizerState g = py.optimizer({{0.05, 0.1}});

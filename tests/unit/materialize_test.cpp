@@ -116,6 +116,32 @@ TEST(Materialize, PyTorch2DtypesSavedThroughRebuildTensorV3) {
 #endif
 }
 
+// The records PyTorch 2.x writes into its archives: byteorder, .data/serialization_id, the
+// version, and tensor records aligned to 64 bytes, which makes every view zero-copy.
+TEST(Materialize, PyTorch2ArchiveRecordsAndAlignedStorages) {
+  const Checkpoint c = read_checkpoint(fixture("pytorch2/dtypes_v3.pt"));
+  EXPECT_EQ(c.properties().at("byteorder"), "little");
+  EXPECT_EQ(c.properties().at("version"), "3");
+  EXPECT_EQ(c.properties().at(".data/serialization_id").size(), 40u) << c.properties().at(".data/serialization_id");
+  std::size_t storages = 0;
+  for (const auto& e : *members_of(c.root())) {
+    const TensorRef& t = e.value->tensor;
+    if (e.value->kind != ValueKind::kTensor || !t.storage) continue;
+    EXPECT_EQ(t.storage->data_offset() % 64, 0u) << e.key->text;
+    if (dtype_itemsize(t.dtype) > 1 && t.storage_offset == 0) {  // bytes viewed in place, not copied
+      try {
+        EXPECT_EQ(static_cast<const void*>(materialize(t).data_ptr()),
+                  static_cast<const void*>(t.storage->source->data() + t.storage->data_offset()))
+            << e.key->text;
+      } catch (const ReadError& error) {  // a dtype LibTorch 1.13 cannot compute with
+        EXPECT_EQ(error.kind(), ReadErrorKind::kUnsupported) << error.what();
+      }
+    }
+    ++storages;
+  }
+  EXPECT_GE(storages, 10u);
+}
+
 // PyTorch 2.6's tensor kinds besides dense ones (fixtures/pytorch2/tensor_kinds.pt): each
 // comes back as LibTorch's own kind with the values PyTorch saved.
 TEST(Materialize, SparseTensorsInEveryLayoutHoldTheSavedValues) {
