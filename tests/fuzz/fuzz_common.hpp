@@ -82,22 +82,39 @@ inline void check_storage(const ckpt::StorageRef& s) {
   (void)sink;
 }
 
+// A tensor's data lies in its storage, except a meta tensor's (none) and a sparse one's (in
+// its parts); a per-channel quantized tensor's scales and zero points are tensors too.
+inline void check_tensor(const ckpt::TensorRef& t) {
+  const std::string problem = ckpt::check_view_within_storage(t);
+  CKPT_FUZZ_CHECK(problem.empty(), "a finished tree holds a tensor view outside its storage: " + problem);
+  (void)t.numel();
+  (void)t.nbytes();
+  (void)t.kind_note();
+  if (t.is_sparse()) {
+    CKPT_FUZZ_CHECK(t.storage == nullptr, "sparse tensor with a storage of its own");
+    for (const auto& part : t.parts) check_tensor(part);
+    return;
+  }
+  (void)t.is_contiguous();
+  if (t.meta) {
+    CKPT_FUZZ_CHECK(t.storage == nullptr, "meta tensor with a storage");
+    return;
+  }
+  CKPT_FUZZ_CHECK(t.storage != nullptr, "tensor without storage");
+  check_storage(*t.storage);
+  if (t.quantization && t.quantization->per_channel()) {
+    check_tensor(*t.quantization->scales);
+    check_tensor(*t.quantization->zero_points);
+  }
+}
+
 inline void check_value(const ckpt::Value& v) {
   using ckpt::ValueKind;
   (void)ckpt::to_string(v.kind);
   (void)v.is_container();
   (void)v.metadata();
   (void)v.find("state");
-  if (v.kind == ValueKind::kTensor || v.kind == ValueKind::kStorage) {
-    const ckpt::TensorRef& t = v.tensor;
-    CKPT_FUZZ_CHECK(t.storage != nullptr, "tensor without storage");
-    const std::string problem = ckpt::check_view_within_storage(t);
-    CKPT_FUZZ_CHECK(problem.empty(), "a finished tree holds a tensor view outside its storage: " + problem);
-    (void)t.numel();
-    (void)t.nbytes();
-    (void)t.is_contiguous();
-    check_storage(*t.storage);
-  }
+  if (v.kind == ValueKind::kTensor || v.kind == ValueKind::kStorage) check_tensor(v.tensor);
   if (v.kind == ValueKind::kObject) CKPT_FUZZ_CHECK(!v.text.empty(), "object without a class name");
 }
 
