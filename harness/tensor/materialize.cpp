@@ -169,7 +169,11 @@ at::Tensor materialize(const TensorRef& ref, bool prefetch) {
   return dense(ref, ref.dtype, prefetch);
 }
 
+namespace {
+// A dense, unquantized tensor with data: what the zero-copy and slice-by-slice paths handle.
+// Sparse and quantized tensors are built whole by LibTorch; a meta tensor has no data.
 bool is_plain_dense(const TensorRef& ref) { return !ref.meta && !ref.is_sparse() && !ref.quantization; }
+}  // namespace
 
 void release_pages(const TensorRef& ref) {
   if (!ref.storage || !ref.storage->source || ref.storage->nbytes == 0) return;

@@ -17,10 +17,6 @@ at::Tensor materialize(const TensorRef& ref, bool prefetch = true);
 
 at::ScalarType to_scalar_type(DType dtype);
 
-// A dense, unquantized tensor with data: what the zero-copy and slice-by-slice paths handle.
-// Sparse and quantized tensors are built whole by LibTorch; a meta tensor has no data.
-bool is_plain_dense(const TensorRef& ref);
-
 // After the tensor's bytes were copied elsewhere (a load into a model, a clone), returns
 // its storage's mapped pages to the system, so a load holds the model once, not the model
 // and the file. Tensors still viewing the storage read it from the file again.

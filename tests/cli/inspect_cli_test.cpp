@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -20,6 +21,11 @@ using CliRun = CommandResult;
 CliRun run(const std::string& args) { return run_command(std::string(CKPT_HARNESS_BIN) + " " + args + " 2>&1"); }
 
 bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+// Expects every one of `lines` in `out`.
+void expect_lines(const std::string& out, std::initializer_list<const char*> lines) {
+  for (const char* line : lines) EXPECT_TRUE(contains(out, line)) << line << "\n" << out;
+}
 
 // A key holding a lone surrogate (Python pickles str with 'surrogatepass', so such keys
 // exist): every JSON the harness writes stays valid UTF-8, none aborts.
@@ -115,18 +121,14 @@ TEST(InspectCli, WhatPyTorch2SavesIsReadWithoutFindings) {
     EXPECT_TRUE(contains(r.out, "security: no findings")) << f << "\n" << r.out;
   }
   const CliRun dtypes = run("inspect " + fixture("pytorch2/dtypes_v3.pt"));
-  for (const char* line : {"'float8_e4m3fn': float8_e4m3fn [2, 3]", "'uint64': uint64 [4]", "'complex32': complex32 [3]",
-                           "'uint16_slice': uint16 [2, 3]", "'bits16': bits16 [4]"}) {
-    EXPECT_TRUE(contains(dtypes.out, line)) << line << "\n" << dtypes.out;
-  }
+  expect_lines(dtypes.out, {"'float8_e4m3fn': float8_e4m3fn [2, 3]", "'uint64': uint64 [4]", "'complex32': complex32 [3]",
+                           "'uint16_slice': uint16 [2, 3]", "'bits16': bits16 [4]"});
   // The training state a PyTorch 2.6 script saves beside the models, one line each.
   const CliRun gan = run("inspect " + fixture("pytorch2/dcgan_adamw.pt"));
-  for (const char* line : {"'generator_scheduler': LR scheduler state (StepLR): last_epoch=3, base_lrs=[0.0002]",
+  expect_lines(gan.out, {"'generator_scheduler': LR scheduler state (StepLR): last_epoch=3, base_lrs=[0.0002]",
                            "'scaler': GradScaler state: scale=1024, growth_factor=2, backoff_factor=0.5, growth_interval=2000",
                            "'torch': torch CPU generator state (Mersenne Twister, 5056 bytes)",
-                           "'numpy': numpy RNG state (MT19937)", "'python': Python random state (Mersenne Twister)"}) {
-    EXPECT_TRUE(contains(gan.out, line)) << line << "\n" << gan.out;
-  }
+                           "'numpy': numpy RNG state (MT19937)", "'python': Python random state (Mersenne Twister)"});
   const CliRun bf16 = run("inspect " + fixture("pytorch2/dcgan_bf16.pt"));
   EXPECT_TRUE(contains(bf16.out, "'main.0.weight': bfloat16 [16, 32, 4, 4]")) << bf16.out;
 }
@@ -135,14 +137,12 @@ TEST(InspectCli, WhatPyTorch2SavesIsReadWithoutFindings) {
 TEST(InspectCli, QuantizedSparseAndMetaTensorsOfPyTorch2) {
   const CliRun r = run("inspect " + fixture("pytorch2/tensor_kinds.pt"));
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  for (const char* line : {"'per_tensor_quint8': quint8 [4, 6]  24 B  (per_tensor_affine scale 0.05 zero point 3)",
+  expect_lines(r.out, {"'per_tensor_quint8': quint8 [4, 6]  24 B  (per_tensor_affine scale 0.05 zero point 3)",
                            "'per_channel_axis1': quint8 [4, 6]  24 B  (per_channel_affine along dim 1)",
                            "0: qint8 [3, 6]  18 B  (per_tensor_affine scale 0.02 zero point 0)",
                            "'coo_hybrid': float32 [5, 2]  32 B  (sparse_coo, 2 stored)",
                            "'bsc': float32 [4, 6]  120 B  (sparse_bsc, 3 blocks)", "'meta': float32 [2, 3]  0 B  (meta, no data)",
-                           "17 tensors, 264 elements (0 in Parameters), 986 B in 31 storages", "security: no findings"}) {
-    EXPECT_TRUE(contains(r.out, line)) << line << "\n" << r.out;
-  }
+                           "17 tensors, 264 elements (0 in Parameters), 986 B in 31 storages", "security: no findings"});
 }
 
 // A tensor subclass is read as its tensor, and its class is a finding, as torch.load with
@@ -286,16 +286,13 @@ TEST(DiffCli, WeightNormParametrizationsSayWhatLoadsThem) {
 TEST(InspectCli, PyTorch2SchedulersAndAnEmaGeneratorInOneLineEach) {
   const CliRun r = run("inspect --depth 1 " + fixture("pytorch2/training_state_2x.pt"));
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  for (const char* line :
-       {"'generator_scheduler': LR scheduler state (SequentialLR): last_epoch=3, milestones=[2], 2 nested scheduler(s): "
+  expect_lines(r.out, {"'generator_scheduler': LR scheduler state (SequentialLR): last_epoch=3, milestones=[2], 2 nested scheduler(s): "
         "LinearLR, CosineAnnealingLR",
         "'discriminator_scheduler': LR scheduler state (OneCycleLR): last_epoch=2, base_lrs=[4e-05]",
         "'head_scheduler': LR scheduler state (LambdaLR or MultiplicativeLR): last_epoch=1, base_lrs=[0.1]",
         "'generator_ema': averaged model (torch.optim.swa_utils.AveragedModel: EMA or SWA): n_averaged and 25 tensors under "
         "'module.'",
-        "security: no findings"}) {
-    EXPECT_TRUE(contains(r.out, line)) << line << "\n" << r.out;
-  }
+        "security: no findings"});
   const CliRun d = run("diff " + fixture("pytorch2/training_state_2x.pt") + kSmallDcgan);
   EXPECT_EQ(d.exit_code, 0) << d.out;
   EXPECT_TRUE(contains(d.out, "group 0 differentiable=True: autograd recorded the step")) << d.out;
