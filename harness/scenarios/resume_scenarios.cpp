@@ -3,6 +3,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
+#include <torch/optim/schedulers/step_lr.h>
 
 #include <ATen/ops/abs.h>
 #include <ATen/ops/allclose.h>
@@ -29,6 +30,29 @@ std::optional<double> scalar_of(const Value& v) {
     return materialize(v.tensor).to(at::kDouble).item<double>();
   }
   return std::nullopt;
+}
+
+// The class of a plugin's scheduler, as PyTorch names its twin ("" for one LibTorch lacks).
+std::string scheduler_class_of(const torch::optim::LRScheduler& scheduler) {
+  if (dynamic_cast<const torch::optim::StepLR*>(&scheduler)) return "StepLR";
+  return "";
+}
+
+// Where the model's scheduler and the one saved under its name differ in kind: another class
+// or another optimizer resumes on another learning-rate curve.
+std::string scheduler_disagreement(const Scheduler& model, const std::vector<SchedulerCheck>& saved) {
+  for (const auto& s : saved) {
+    if (s.name != model.name) continue;
+    const std::string cls = scheduler_class_of(*model.scheduler);
+    if (!cls.empty() && !s.scheduler_class.empty() && s.scheduler_class != cls) {
+      return "scheduler '" + model.name + "' was saved by a " + s.scheduler_class + ", the model's is a " + cls +
+             ": its state does not load into it, and training resumes on another learning-rate curve";
+    }
+    if (!s.optimizer.empty() && s.optimizer != model.optimizer) {
+      return "scheduler '" + model.name + "' stepped " + s.optimizer + " when saved, the model's steps " + model.optimizer;
+    }
+  }
+  return "";
 }
 }  // namespace
 
@@ -71,6 +95,9 @@ CaseResult run_epoch_resume(UnitContext& ctx, const std::string&) {
   const Value& root = ctx.checkpoint().root();
   const LoadedModel described = ctx.build();
   for (const auto& scheduler : described.model().schedulers) {
+    if (std::string problem = scheduler_disagreement(scheduler, ctx.compatibility().schedulers); !problem.empty()) {
+      problems.push_back(problem);
+    }
     const Value* saved = member_of(root, scheduler.name);
     const Value* last = saved ? member_of(*saved, "last_epoch") : nullptr;
     if (!last || last->kind != ValueKind::kInt) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A full-size DCGAN unit (nz=100, ngf=ndf=64, 64x64 images, Adam states after 2 steps) through
 # every scenario, on the platform this runs on: writes the checkpoint with this platform's
-# Python torch, runs `ckpt-harness run` on it, and prints each scenario's seconds.
+# Python torch, runs `ckpt-harness run` on it, and prints each scenario's seconds, then the
+# seconds this platform's Python torch takes for resume-determinism's steps on the same file.
 # Usage: tests/bench/full_size_dcgan.sh BUILD_DIR OUT_DIR
 #   bash tests/bench/full_size_dcgan.sh build /tmp/full-12
 #   bash ci/debian13.sh run bash tests/bench/full_size_dcgan.sh build-debian13 /tmp/full-13
@@ -40,3 +41,5 @@ print(u["id"], u['outcome'], 'unit %.2f s' % u['seconds'])
 for c in u['cases']:
     print('  %-22s %-24s %-10s %6.2f s' % (c['scenario'], c['component'], c['outcome'], c.get('seconds', 0.0)))
 PY
+printf 'python %s resume-determinism steps: ' "$(/usr/bin/python3 -c 'import torch; print(torch.__version__)')"
+/usr/bin/python3 "$repo/tests/bench/python_side.py" time-resume-determinism "$out/dcgan_full.pt"

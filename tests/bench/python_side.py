@@ -21,7 +21,12 @@
   python_side.py resume-load FILE NGF
       the same once, as a whole process (import torch, build, load, exit): what
       `ckpt-harness run` with strict-load + optimizer-state is set against.
+  python_side.py time-resume-determinism FILE
+      in-process seconds of what the resume-determinism scenario does on a full-size DCGAN
+      checkpoint (default settings: 4 steps straight vs 2 steps, save, load, 2 steps; the
+      dcgan plugin's training step, batch 4): the Python side of tests/bench/full_size_dcgan.sh.
 """
+import io
 import os
 import statistics
 import sys
@@ -111,6 +116,49 @@ def resume_load_once(path, ngf):
     resume_load(path, G, D, adam(G), adam(D))
 
 
+def dcgan_train_step(G, D, opt_g, opt_d, step, batch=4):
+    """The dcgan plugin's train_step: one D step on sampled images and G's fakes, one G step."""
+    torch.manual_seed(100 + step)
+    images = torch.randn(batch, 3, 64, 64).tanh()
+    noise = torch.randn(batch, 100, 1, 1)
+    bce = torch.nn.functional.binary_cross_entropy
+    opt_d.zero_grad()
+    fake = G(noise)
+    loss_d = bce(D(images).view(-1), torch.ones(batch)) + bce(D(fake.detach()).view(-1), torch.zeros(batch))
+    loss_d.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    bce(D(fake).view(-1), torch.ones(batch)).backward()
+    opt_g.step()
+
+
+def time_resume_determinism(path, steps=4, split=2):
+    def resumed_from(source):
+        G, D = dcgan()
+        opt_g, opt_d = adam(G), adam(D)
+        resume_load(source, G, D, opt_g, opt_d)
+        return G, D, opt_g, opt_d
+
+    start = time.perf_counter()
+    straight = resumed_from(path)
+    for step in range(steps):
+        dcgan_train_step(*straight, step)
+    first = resumed_from(path)
+    for step in range(split):
+        dcgan_train_step(*first, step)
+    buffer = io.BytesIO()
+    G, D, opt_g, opt_d = first
+    torch.save({"generator": G.state_dict(), "discriminator": D.state_dict(),
+                "generator_optimizer": opt_g.state_dict(), "discriminator_optimizer": opt_d.state_dict()}, buffer)
+    buffer.seek(0)
+    resumed = resumed_from(buffer)
+    for step in range(split, steps):
+        dcgan_train_step(*resumed, step)
+    seconds = time.perf_counter() - start
+    same = all(torch.equal(a, b) for a, b in zip(straight[0].state_dict().values(), resumed[0].state_dict().values()))
+    print(f"{seconds:.6f} {'bitwise-equal' if same else 'DIFFERENT'}")
+
+
 def time_load_state_dict(path):
     from write_gan_checkpoint import network
     gen, disc = network(), network()
@@ -130,7 +178,7 @@ if __name__ == "__main__":
     commands = {"write-dcgan": (write_dcgan, 1, 0), "check-dcgan": (check_dcgan, 1, 0),
                 "time-load-state-dict": (time_load_state_dict, 1, 0),
                 "write-wide-dcgan": (write_wide_dcgan, 1, 1), "time-resume-load": (time_resume_load, 2, 0),
-                "resume-load": (resume_load_once, 2, 0)}
+                "resume-load": (resume_load_once, 2, 0), "time-resume-determinism": (time_resume_determinism, 1, 0)}
     command = commands.get(sys.argv[1] if len(sys.argv) > 1 else "")
     if not command or not command[1] <= len(sys.argv) - 2 <= command[1] + command[2]:
         sys.exit(__doc__ % {"ngf": WIDE_NGF})

@@ -846,6 +846,26 @@ TEST_F(RunCli, SchedulersOutOfStepFailEpochResume) {
   }
 }
 
+// A plugin's own scheduler against the one saved under its name: the same class, stepped as
+// many epochs as completed, passes; another class fails, saying so.
+TEST_F(RunCli, ThePluginsSchedulerAgainstTheSavedOne) {
+  const std::string cfg = (dir_ / "harness.toml").string();
+  std::ofstream(cfg) << "[plugins]\npaths = [\"" << CKPT_TEST_SCHEDULED << "\"]\n"
+                     << "[scenarios]\nrun = [\"epoch-resume\"]\n[[checkpoints]]\nplugins = [\"scheduled\"]\nfiles = [\""
+                     << fixture("pytorch2/linear_steplr.pt") << "\", \"" << fixture("pytorch2/linear_onecycle.pt") << "\"]\n";
+  const CommandResult r = run("--config " + cfg);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const Json j = results();
+  const Json& same = case_of(unit(j, "pytorch2/linear_steplr.pt"), "epoch-resume");
+  EXPECT_EQ(same["outcome"], "pass") << same.dump(1);
+  EXPECT_TRUE(contains(same["details"], "net_scheduler.last_epoch = 3")) << same.dump(1);
+  EXPECT_TRUE(contains(same["details"], "net_scheduler (StepLR) steps net_optimizer, last_epoch 3")) << same.dump(1);
+  const Json& other = case_of(unit(j, "pytorch2/linear_onecycle.pt"), "epoch-resume");
+  EXPECT_EQ(other["outcome"], "fail") << other.dump(1);
+  EXPECT_TRUE(contains(other["details"], "scheduler 'net_scheduler' was saved by a OneCycleLR, the model's is a StepLR"))
+      << other.dump(1);
+}
+
 TEST_F(RunCli, SnganVersionHistoryOnTheDefaultConfig) {
   // The conditional SN-GAN (plugins/sngan/): three versions, each checking the checkpoint
   // of every version (fixtures/sngan/vN/checkpoint.pt), as ckpt-harness.toml declares.
