@@ -1,10 +1,12 @@
 #include "cli/inspect_command.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 
 #include "cli/inspect_json.hpp"
 #include "config/config.hpp"
+#include "engine/locator.hpp"
 #include "cli/tree_view.hpp"
 #include "cli/version.hpp"
 
@@ -26,18 +28,42 @@ void add_inspect_command(CLI::App& app, InspectOptions& options, int& exit_code)
   cmd->add_option("--depth", options.depth, "Show at most N levels below the root (default: all)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--expand-optimizers", options.expand_optimizers, "Show optimizer state dicts and recognised training state (LR schedulers, GradScaler, RNG states) in full, not as one line");
   cmd->add_option("--max-file-mib", options.max_file_mib, "Refuse files larger than this many MiB (default: no limit)");
+  options.locator.add_to(*cmd);
   cmd->callback([&options, &exit_code] { exit_code = run_inspect(options); });
 }
 
+namespace {
+// `file` and the files its components are read from beside it, under `locator` (the layout
+// finds them; a file it cannot place is inspected alone, and its errors shown there).
+std::vector<std::string> files_located(const LocatorSpec& locator, const std::string& file, const ReadOptions& read) {
+  try {
+    CheckpointSet set(file, read);
+    const ComponentNames names = discover_components(locator, set);
+    return files_of(locate_components(locator, names.modules, names.optimizers, file), file);
+  } catch (const std::exception&) {  // ReadError, LayoutError: shown when the file itself is read
+    return {file};
+  }
+}
+
+void add_new(std::vector<std::string>& files, std::vector<std::string> more) {
+  for (auto& f : more) {
+    if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(std::move(f));
+  }
+}
+}  // namespace
+
 int run_inspect(const InspectOptions& given) {
   InspectOptions options = given;
-  const std::size_t named = options.files.size();  // the command line's files; then the config's
+  std::size_t named = options.files.size();  // the command line's files; then the config's
   HarnessConfig config;
   if (!options.config.empty()) {
     try {
       config = load_config(options.config, options.allowed_dirs);
-      const std::vector<std::string> listed = expand_checkpoints(config);
-      options.files.insert(options.files.end(), listed.begin(), listed.end());
+      ReadOptions confined;
+      confined.confine_to = config.confinement.roots();
+      for (const CheckpointGroup& group : config.groups) {
+        for (const std::string& file : expand_group(config, group)) add_new(options.files, files_located(group.locator, file, confined));
+      }
     } catch (const ConfigError& e) {
       std::cerr << "error [config]: " << e.what() << "\n";
       return 2;
@@ -49,6 +75,14 @@ int run_inspect(const InspectOptions& given) {
   }
   ReadOptions read_options;
   if (options.max_file_mib > 0) read_options.max_file_bytes = options.max_file_mib << 20;
+  if (options.locator.given()) {  // the command line's files, each with what its layout reads beside it
+    std::vector<std::string> located;
+    for (std::size_t i = 0; i < named; ++i) add_new(located, files_located(options.locator.spec, options.files[i], read_options));
+    const std::size_t located_named = located.size();
+    for (std::size_t i = named; i < options.files.size(); ++i) add_new(located, {options.files[i]});
+    named = located_named;
+    options.files = std::move(located);
+  }
   const std::size_t depth = options.depth < 0 ? static_cast<std::size_t>(-1) : static_cast<std::size_t>(options.depth);
   int status = 0;
   nlohmann::ordered_json files = nlohmann::ordered_json::array();

@@ -24,10 +24,28 @@ bool looks_like_json(const std::string& file) {
   return false;
 }
 
-ModelSchema schema_of_file(const std::string& file) {
-  if (looks_like_json(file)) return read_model_schema(file);
-  return schema_of_checkpoint(read_checkpoint(file));
+// Explicit --module / --optimizer names, else `fallback` (may be null: discovered).
+const ComponentNames* chosen_names(const ComponentNameOptions& given, const ComponentNames* fallback,
+                                   ComponentNames& storage) {
+  if (given.modules.empty() && given.optimizers.empty()) return fallback;
+  storage = {given.modules, given.optimizers, ""};
+  return &storage;
 }
+
+ModelSchema schema_of_located(const std::string& file, const LocatorSpec& locator, const ComponentNames* names) {
+  CheckpointSet files(file);
+  return schema_of_checkpoint(files, locator, names);
+}
+
+ComponentNames names_of(const ModelSchema& schema) {
+  ComponentNames names;
+  for (const auto& m : schema.modules) names.modules.push_back(m.name);
+  for (const auto& o : schema.optimizers) names.optimizers.push_back(o.name);
+  return names;
+}
+
+// Reports an error of the schema commands; the exit code is the caller's.
+void report(const std::exception& e, const char* kind) { std::cerr << "error [" << kind << "]: " << e.what() << "\n"; }
 }  // namespace
 
 void add_schema_command(CLI::App& app, SchemaOptions& o, int& exit_code) {
@@ -37,6 +55,8 @@ void add_schema_command(CLI::App& app, SchemaOptions& o, int& exit_code) {
                 "1 unreadable or no state dict, 2 usage error.");
   cmd->add_option("checkpoint", o.checkpoint, "The checkpoint file (read safely: no code from it runs)")->required();
   cmd->add_option("--out,-o", o.out, "Write the manifest here (default: standard output)");
+  o.locator.add_to(*cmd);
+  o.names.add_to(*cmd);
   cmd->callback([&] { exit_code = run_schema(o); });
 }
 
@@ -48,19 +68,33 @@ void add_schema_diff_command(CLI::App& app, SchemaDiffOptions& o, int& exit_code
   cmd->add_option("old", o.old_file, "The old model's manifest, or one of its checkpoints")->required();
   cmd->add_option("new", o.new_file, "The new model's manifest (ckpt-harness schema --plugin, write_manifest.py)")->required();
   cmd->add_flag("--json", o.json, "Write JSON (schema ckpt-harness.schema-diff v1)");
+  o.locator.add_to(*cmd);
+  o.names.add_to(*cmd);
   cmd->callback([&] { exit_code = run_schema_diff(o); });
 }
 
 int run_schema(const SchemaOptions& o) {
   try {
-    write_output(o.out, to_json(schema_of_checkpoint(read_checkpoint(o.checkpoint))).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    ComponentNames storage;
+    const ModelSchema schema = schema_of_located(o.checkpoint, o.locator.spec, chosen_names(o.names, nullptr, storage));
+    if (schema.modules.empty()) {  // the modules named by --module: none is there
+      std::string named;
+      for (const auto& m : o.names.modules) named += (named.empty() ? "" : ", ") + m;
+      throw SchemaError(o.checkpoint + ": holds none of the modules " + named + " where layout '" + o.locator.spec.layout +
+                        "' looks (where they are: --map NAME=PATH, or another --layout)");
+    }
+    write_output(o.out, to_json(schema).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     return 0;
   } catch (const ReadError& e) {
-    std::cerr << "error [" << to_string(e.kind()) << "]: " << e.what() << "\n";
+    report(e, to_string(e.kind()));
   } catch (const SchemaError& e) {
-    std::cerr << "error [schema]: " << e.what() << "\n";
+    report(e, "schema");
+  } catch (const LayoutError& e) {
+    report(e, "layout");
+  } catch (const KeyRuleError& e) {
+    report(e, "key rule");
   } catch (const ReportWriteError& e) {  // the manifest could not be written
-    std::cerr << "error [output]: " << e.what() << "\n";
+    report(e, "output");
     return 2;
   }
   return 1;
@@ -69,12 +103,28 @@ int run_schema(const SchemaOptions& o) {
 int run_schema_diff(const SchemaDiffOptions& o) {
   SchemaDiff diff;
   try {
-    diff = diff_schemas(schema_of_file(o.old_file), schema_of_file(o.new_file));
+    // The new side first: a manifest names the components the old checkpoint is read for.
+    const bool new_is_manifest = looks_like_json(o.new_file);
+    const ModelSchema after = new_is_manifest ? read_model_schema(o.new_file)
+                                              : schema_of_located(o.new_file, o.locator.spec, nullptr);
+    const ComponentNames model = names_of(after);
+    ComponentNames storage;
+    const ModelSchema before =
+        looks_like_json(o.old_file)
+            ? read_model_schema(o.old_file)
+            : schema_of_located(o.old_file, o.locator.spec, chosen_names(o.names, new_is_manifest ? &model : nullptr, storage));
+    diff = diff_schemas(before, after);
   } catch (const ReadError& e) {
-    std::cerr << "error [" << to_string(e.kind()) << "]: " << e.what() << "\n";
+    report(e, to_string(e.kind()));
     return 2;
   } catch (const SchemaError& e) {
-    std::cerr << "error [schema]: " << e.what() << "\n";
+    report(e, "schema");
+    return 2;
+  } catch (const LayoutError& e) {
+    report(e, "layout");
+    return 2;
+  } catch (const KeyRuleError& e) {
+    report(e, "key rule");
     return 2;
   }
   if (o.json) {

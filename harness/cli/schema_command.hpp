@@ -8,6 +8,8 @@
 // not, 2 usage error or an input that is not a schema.
 #include <string>
 
+#include "cli/locator_options.hpp"
+
 namespace CLI {
 class App;
 }
@@ -17,11 +19,17 @@ namespace ckpt {
 struct SchemaOptions {
   std::string checkpoint;
   std::string out;  // "": standard output
+  LocatorOptions locator;       // where the components are, as `diff` finds them
+  ComponentNameOptions names;   // which components (default: what the layout finds)
 };
 
 struct SchemaDiffOptions {
   std::string old_file, new_file;  // manifests, or checkpoints (the schema they imply)
   bool json = false;
+  // A checkpoint's components are located as `diff` locates them, for the model of the new
+  // manifest (its modules and optimizers), or of --module / --optimizer.
+  LocatorOptions locator;
+  ComponentNameOptions names;
 };
 
 void add_schema_command(CLI::App& app, SchemaOptions& options, int& exit_code);

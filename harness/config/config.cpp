@@ -225,7 +225,7 @@ void read_plugins(const TomlFields& f, HarnessConfig& config, const toml::table&
 }
 
 CheckpointGroup read_group(const TomlFields& f, const HarnessConfig& config, std::size_t index) {
-  std::vector<std::string> known = {"name", "files", "label", "plugins", "layout", "key_rules"};
+  std::vector<std::string> known = {"name", "files", "label", "plugins", "layout", "map", "component_files", "key_rules"};
   known.insert(known.end(), kScenarioKeys.begin(), kScenarioKeys.end());
   f.check_keys(known);
   CheckpointGroup g;
@@ -241,31 +241,55 @@ CheckpointGroup read_group(const TomlFields& f, const HarnessConfig& config, std
   if (auto v = f.strings("plugins")) {
     for (const Located& s : *v) g.plugins.push_back(parse_plugin_selector(s.value, {f.file(), s.line, s.column}));
   }
-  if (auto v = f.choice("layout", layout_preset_names())) g.layout = *v;
+  if (auto v = f.choice("layout", layout_preset_names())) g.locator.layout = *v;
+  if (const toml::table* map = f.table("map")) {
+    for (const auto& [name, value] : *map) {
+      const auto* path = value.as_string();
+      if (!path || path->get().empty()) f.fail(value, "[[checkpoints]] map." + std::string(name.str()) + " must be a dotted path such as \"model.G\"");
+      g.locator.maps.emplace_back(std::string(name.str()), path->get());
+    }
+  }
+  if (const toml::table* files_of = f.table("component_files")) {
+    for (const auto& [name, value] : *files_of) {
+      const auto* path = value.as_string();
+      const std::string what = "[[checkpoints]] '" + g.name + "' component_files." + std::string(name.str());
+      if (!path) f.fail(value, what + " must be a path (relative to the config)");
+      const std::string full = config_relative(config, path->get());
+      confine(config, f.place(value), what, full, path->get());
+      std::error_code ec;  // opened, and named in messages, as the group's files are: from here
+      const std::string from_here = std::filesystem::relative(full, ec).string();
+      g.locator.files.emplace_back(std::string(name.str()), ec || from_here.empty() ? full : from_here);
+    }
+  }
   g.scenarios = read_scenario_settings(f, config.scenarios);
   return g;
 }
 
-std::vector<KeyRuleSetting> read_key_rules(const TomlFields& f, const toml::table& table) {
-  std::vector<KeyRuleSetting> rules;
+std::vector<KeyRule> read_key_rules(const TomlFields& f, const toml::table& table) {
+  std::vector<KeyRule> rules;
   const toml::node* node = table.get("key_rules");
   if (!node) return rules;
   const toml::array* array = node->as_array();
-  if (!array) f.fail(*node, f.qualified("key_rules") + " must be an array of { pattern = '...', replace = '...' }");
+  if (!array) f.fail(*node, f.qualified("key_rules") + " must be an array of { pattern = '...', replace = '...' } or { pattern = '...', drop = true }");
   for (const toml::node& item : *array) {
     const toml::table* rule = item.as_table();
-    if (!rule) f.fail(item, f.qualified("key_rules") + " must hold tables { pattern = '...', replace = '...' }");
+    if (!rule) f.fail(item, f.qualified("key_rules") + " must hold tables { pattern = '...', replace = '...' } or { pattern = '...', drop = true }");
     const TomlFields r(f.file(), *rule, "key_rules");
-    r.check_keys({"pattern", "replace"});
+    r.check_keys({"pattern", "replace", "drop"});
     const auto pattern = r.string("pattern");
-    if (!pattern) f.fail(item, "a key rule needs pattern = '<regex>' (and replace = '...', default '')");
+    if (!pattern) f.fail(item, "a key rule needs pattern = '<regex>' (and replace = '...', default '', or drop = true)");
     if (const std::string problem = key_rule_pattern_problem(pattern->value); !problem.empty()) {
       // The pattern may be huge or unprintable: quote its start only.
       const std::string shown = pattern->value.size() > 80 ? pattern->value.substr(0, 80) + "..." : pattern->value;
       fail_config({f.file(), pattern->line, pattern->column}, "key rule pattern '" + shown + "' is not a valid regex: " + problem);
     }
     const auto replace = r.string("replace");
-    rules.push_back({pattern->value, replace ? replace->value : ""});
+    const auto drop = r.boolean("drop");
+    if (drop.value_or(false) && replace) {
+      fail_config({f.file(), replace->line, replace->column},
+                  "a key rule either drops the keys its pattern matches or replaces the match, not both");
+    }
+    rules.push_back({pattern->value, replace ? replace->value : "", drop.value_or(false)});
   }
   return rules;
 }
@@ -446,7 +470,7 @@ HarnessConfig load_config(const std::string& path, const std::vector<std::string
     for (const toml::node& node : *groups) {
       const TomlFields f(path, *node.as_table(), "checkpoints");
       CheckpointGroup g = read_group(f, config, config.groups.size());
-      g.key_rules = read_key_rules(f, *node.as_table());
+      g.locator.key_rules = read_key_rules(f, *node.as_table());
       if (!names.insert(g.name).second) fail_config(f.place_of("name"), "two [[checkpoints]] groups are named '" + g.name + "'");
       config.groups.push_back(std::move(g));
     }

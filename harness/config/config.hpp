@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/path_confinement.hpp"
+#include "engine/locator.hpp"
 
 namespace ckpt {
 
@@ -73,11 +74,6 @@ struct ScenarioSettings {
   bool require_finite = false;            // strict-load also fails on NaN / Inf in loaded tensors
 };
 
-struct KeyRuleSetting {
-  std::string pattern;
-  std::string replacement;
-};
-
 // A plugin selector: "dcgan" (every version), "dcgan@2.*" (version glob) or "dcgan*@2.*"
 // (the name is a glob too: dcgan and its exported forms dcgan-torchscript, dcgan-manifest).
 struct PluginSelector {
@@ -95,8 +91,10 @@ struct CheckpointGroup {
   std::vector<Located> files;            // globs, relative to the config's directory
   std::string label;                     // the model version that wrote them
   std::vector<PluginSelector> plugins;   // empty: only the format scenario runs
-  std::string layout = "gan";
-  std::vector<KeyRuleSetting> key_rules;
+  // layout, map, component_files and key_rules: where its checkpoints hold each component,
+  // as `diff --layout --map --file --key-rule --drop-key` says it (component files are
+  // config-relative here, absolute once read).
+  LocatorSpec locator;
   ScenarioSettings scenarios;            // [scenarios] with this group's overrides
 };
 

@@ -121,6 +121,10 @@ std::string replace_all(const RE2& re, const std::string& text, const std::strin
 }
 }  // namespace
 
+std::string KeyRule::text() const {
+  return "'" + pattern + "' -> " + (drop ? std::string("(dropped)") : "'" + replacement + "'");
+}
+
 std::string key_rule_pattern_problem(const std::string& pattern) {
   std::string problem;
   compile(pattern, problem);
@@ -132,7 +136,18 @@ void apply_key_rules(StateDict& state, const std::vector<KeyRule>& rules) {
     std::string problem;
     const std::unique_ptr<RE2> re = compile(rule.pattern, problem);  // once per rule, not per key
     if (!re) throw KeyRuleError("key rule '" + rule.pattern + "' is not a valid regular expression: " + problem);
-    ScanBudget budget;
+    if (rule.drop) {
+      const std::size_t before = state.entries.size();
+      std::vector<StateEntry> kept;
+      for (auto& e : state.entries) {
+        if (!RE2::PartialMatch(e.key, *re)) kept.push_back(std::move(e));
+      }
+      state.entries = std::move(kept);
+      state.applied_rules.push_back("'" + rule.pattern + "' dropped " + std::to_string(before - state.entries.size()) +
+                                    " of " + std::to_string(before) + " keys");
+      continue;
+    }
+    ScanBudget budget;  // a replacing rule searches each key again after every match
     for (const auto& e : state.entries) budget.limit += e.key.size() + 1;
     for (const auto& v : state.versions) budget.limit += v.first.size() + 2;
     budget.limit = kMaxScannedBytes + 8 * budget.limit;
@@ -152,7 +167,7 @@ void apply_key_rules(StateDict& state, const std::vector<KeyRule>& rules) {
       versions[as_key] = version;
     }
     state.versions = std::move(versions);
-    state.applied_rules.push_back("'" + rule.pattern + "' -> '" + rule.replacement + "' rewrote " +
+    state.applied_rules.push_back(rule.text() + " rewrote " +
                                   std::to_string(changed) + " of " + std::to_string(state.entries.size()) + " keys");
   }
   std::set<std::string> seen;

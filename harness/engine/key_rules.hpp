@@ -14,6 +14,12 @@ namespace ckpt {
 struct KeyRule {
   std::string pattern;      // RE2 syntax, bytes as Latin-1 like std::regex<char>: "^module\\."
   std::string replacement;  // ECMAScript format: $1..$99, $& (the match), $` and $' (around it), $$
+  // Keys the pattern matches anywhere are removed, as a team's own loader deletes them before
+  // load_state_dict (pix2pix's InstanceNorm running stats, HF's keys to ignore).
+  bool drop = false;
+
+  static KeyRule dropping(std::string pattern) { return {std::move(pattern), "", true}; }
+  std::string text() const;  // "'^module\\.' -> ''", "'running_mean$' -> (dropped)"
 };
 
 // Longer patterns are refused: real rules are prefixes and renames, and a bound on the
@@ -28,8 +34,9 @@ class KeyRuleError : public std::runtime_error {
 // Why `pattern` cannot be a key rule ("" when it can): for config and command-line errors.
 std::string key_rule_pattern_problem(const std::string& pattern);
 
-// Rewrites every key (and every `_metadata` prefix) with each rule in order; records in
-// `state.applied_rules` which rules changed how many keys. Throws KeyRuleError for an
+// Rewrites every key (and every `_metadata` prefix) with each rule in order, or drops the
+// keys a dropping rule matches; records in `state.applied_rules` which rules changed or
+// dropped how many keys. Throws KeyRuleError for an
 // invalid pattern, when two keys end up the same, or when a rule would scan keys without
 // bound (many matches in a huge key).
 void apply_key_rules(StateDict& state, const std::vector<KeyRule>& rules);

@@ -48,12 +48,13 @@ ScenarioSettings settings_from_json(const json& j) {
 
 json to_json(const UnitRequest& r) {
   json rules = json::array();
-  for (const auto& k : r.key_rules) rules.push_back({k.pattern, k.replacement});
+  for (const auto& k : r.locator.key_rules) rules.push_back({k.pattern, k.replacement, k.drop});
+  const json locator{{"layout", r.locator.layout}, {"maps", r.locator.maps}, {"files", r.locator.files}, {"key_rules", rules}};
   json cases = json::array();
   for (const auto& c : r.cases) cases.push_back({c.scenario, c.component});
   return json{{"id", r.id},           {"plugin_file", r.plugin_file}, {"options", r.options},
-              {"checkpoint", r.checkpoint}, {"golden", r.golden},     {"layout", r.layout},
-              {"key_rules", rules},   {"cases", cases},               {"settings", settings_json(r.settings)},
+              {"checkpoint", r.checkpoint}, {"golden", r.golden},     {"locator", locator},
+              {"cases", cases},               {"settings", settings_json(r.settings)},
               {"allowed_globals", r.allowed_globals}, {"max_file_bytes", r.max_file_bytes},
               {"confine_to", r.confine_to}};
 }
@@ -65,8 +66,13 @@ UnitRequest request_from_json(const json& j) {
   r.options = j.at("options").get<std::map<std::string, std::string>>();
   r.checkpoint = j.at("checkpoint").get<std::string>();
   r.golden = j.at("golden").get<std::string>();
-  r.layout = j.at("layout").get<std::string>();
-  for (const auto& k : j.at("key_rules")) r.key_rules.push_back({k.at(0).get<std::string>(), k.at(1).get<std::string>()});
+  const json& locator = j.at("locator");
+  r.locator.layout = locator.at("layout").get<std::string>();
+  r.locator.maps = locator.at("maps").get<std::vector<std::pair<std::string, std::string>>>();
+  r.locator.files = locator.at("files").get<std::vector<std::pair<std::string, std::string>>>();
+  for (const auto& k : locator.at("key_rules")) {
+    r.locator.key_rules.push_back({k.at(0).get<std::string>(), k.at(1).get<std::string>(), k.at(2).get<bool>()});
+  }
   for (const auto& c : j.at("cases")) r.cases.push_back({c.at(0).get<std::string>(), c.at(1).get<std::string>()});
   r.settings = settings_from_json(j.at("settings"));
   r.allowed_globals = j.at("allowed_globals").get<std::vector<std::string>>();

@@ -23,8 +23,7 @@ struct UnitRequest {
   std::map<std::string, std::string> options; // the plugin's build options
   std::string checkpoint;                     // path the worker opens
   std::string golden;                         // recorded outputs beside it (may not exist)
-  std::string layout = "gan";
-  std::vector<KeyRuleSetting> key_rules;
+  LocatorSpec locator;                        // where the components are
   std::vector<PlannedCase> cases;             // in run order
   ScenarioSettings settings;
   std::vector<std::string> allowed_globals;

@@ -130,8 +130,7 @@ RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>
         if (p) q.options = p->options;
         q.checkpoint = file;
         q.golden = golden_path_for(file);
-        q.layout = group.layout;
-        q.key_rules = group.key_rules;
+        q.locator = group.locator;
         q.settings = group.scenarios;
         q.allowed_globals = config.allowed_globals;
         q.max_file_bytes = config.run.max_file_mib * 1024 * 1024;

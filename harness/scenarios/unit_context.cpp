@@ -1,5 +1,6 @@
 #include "scenarios/unit_context.hpp"
 
+#include "engine/locator.hpp"
 #include "reader/read_error.hpp"
 
 namespace ckpt {
@@ -41,11 +42,20 @@ const CheckpointLayout& UnitContext::layout() {
     std::vector<std::string> modules, optimizers;
     for (const auto& m : model.modules) modules.push_back(m.name);
     for (const auto& o : model.optimizers) optimizers.push_back(o.name);
-    CheckpointLayout layout = layout_preset(request_.layout, modules, optimizers, request_.checkpoint);
-    for (const auto& r : request_.key_rules) layout.key_rules.push_back({r.pattern, r.replacement});
-    layout_ = std::move(layout);
+    layout_ = locate_components(request_.locator, modules, optimizers, request_.checkpoint);
   }
   return *layout_;
+}
+
+std::vector<std::string> UnitContext::files_read() {
+  try {
+    if (plugin_) return files_of(layout(), request_.checkpoint);
+    const ComponentNames names = discover_components(request_.locator, files_);
+    return files_of(locate_components(request_.locator, names.modules, names.optimizers, request_.checkpoint),
+                    request_.checkpoint);
+  } catch (const LayoutError&) {  // the file does not fit the layout: only it is read
+    return {request_.checkpoint};
+  }
 }
 
 const CompatibilityReport& UnitContext::compatibility() {

@@ -36,6 +36,10 @@ class UnitContext {
   ReadOptions read_options() const;
   CheckpointSet& files() { return files_; }
   const CheckpointLayout& layout();
+  // Every file the unit reads, the main file first: net-files siblings and component files
+  // too, each of which must pass the main file's checks. Without a plugin, the files the
+  // layout itself names (discover_components).
+  std::vector<std::string> files_read();
   const CompatibilityReport& compatibility();
   const ModuleResult& module_result(const std::string& module);
   const OptimizerResult& optimizer_result(const std::string& optimizer);

@@ -6,27 +6,15 @@
 namespace ckpt {
 
 namespace {
-// A state dict: a non-empty dict of string keys whose values are all tensors.
-bool is_state_dict(const Value& v) {
-  const auto* members = members_of(v);
-  if (!members || members->empty()) return false;
-  for (const auto& e : *members) {
-    if (e.key->kind != ValueKind::kStr || e.value->kind != ValueKind::kTensor) return false;
-  }
-  return true;
-}
-
-void add_module(ModelSchema& schema, const std::string& name, const Value& state_dict) {
+void add_module(ModelSchema& schema, const std::string& name, const StateDict& state) {
   ModuleSchema m;
   m.name = name;
-  for (const auto& e : *members_of(state_dict)) m.tensors.push_back({e.key->text, e.value->tensor.dtype, e.value->tensor.sizes, false});
+  for (const auto& e : state.entries) m.tensors.push_back({e.key, e.value->tensor.dtype, e.value->tensor.sizes, false});
   schema.modules.push_back(std::move(m));
-  if (const Value* metadata = state_dict.metadata()) {
-    StateDict read;
-    read_state_dict_versions(*metadata, read);
+  if (state.has_metadata) {
     ModuleVersions& versions = schema.versions[name];
     versions.known = true;
-    for (const auto& [prefix, version] : read.versions) {
+    for (const auto& [prefix, version] : state.versions) {
       if (version != 1) versions.by_prefix[prefix] = version;
     }
   }
@@ -50,32 +38,45 @@ bool optimizer_of(const std::string& name, const Value& saved, OptimizerSchema& 
   }
   return true;
 }
+
+// Whether the component's source is in the checkpoint (its file is read, and so checked).
+const Value* present(CheckpointSet& files, const ComponentSource& source) {
+  const Checkpoint& file = files.get(source.file);
+  return resolve_path(file, source.path);
+}
 }  // namespace
 
-ModelSchema schema_of_checkpoint(const Checkpoint& checkpoint) {
+ModelSchema schema_of_checkpoint(CheckpointSet& files, const LocatorSpec& spec, const ComponentNames* names) {
   ModelSchema schema;
-  schema.source = "checkpoint " + checkpoint.file();
+  schema.source = "checkpoint " + files.main_file();
   schema.tensor_kinds_known = false;
-  const Value& root = checkpoint.root();
-  if (is_state_dict(root)) {
-    add_module(schema, "model", root);
-    return schema;
+  ComponentNames discovered;
+  const bool discovering = !names;
+  if (discovering) {
+    discovered = discover_components(spec, files);
+    names = &discovered;
   }
-  if (const auto* members = members_of(root)) {
-    for (const auto& e : *members) {
-      if (e.key->kind != ValueKind::kStr) continue;
-      OptimizerSchema optimizer;
-      if (is_state_dict(*e.value)) {
-        add_module(schema, e.key->text, *e.value);
-      } else if (optimizer_of(e.key->text, *e.value, optimizer)) {
-        schema.optimizers.push_back(std::move(optimizer));
-      }
-    }
+  LocatorSpec fitted = spec;
+  if (!names->layout.empty()) fitted.layout = names->layout;
+  const CheckpointLayout layout = locate_components(fitted, names->modules, names->optimizers, files.main_file());
+  for (const auto& name : names->modules) {
+    const auto source = layout.modules.find(name);
+    if (source == layout.modules.end() || !present(files, source->second)) continue;
+    add_module(schema, name, extract_state_dict(files, source->second, layout.key_rules));
   }
-  if (schema.modules.empty()) {
-    throw SchemaError(checkpoint.file() + ": holds no state dict, neither as the whole file nor under a top-level key "
-                                          "(expected a dict of tensors, or a dict of them such as {'generator': ..., "
-                                          "'discriminator': ...})");
+  for (const auto& name : names->optimizers) {
+    const auto source = layout.optimizers.find(name);
+    const Value* saved = source == layout.optimizers.end() ? nullptr : present(files, source->second);
+    OptimizerSchema optimizer;
+    if (saved && optimizer_of(name, *saved, optimizer)) schema.optimizers.push_back(std::move(optimizer));
+  }
+  if (schema.modules.empty() && discovering) {
+    throw SchemaError(files.main_file() + ": holds no state dict " +
+                      (spec.preset_only() && spec.layout == "gan"
+                           ? std::string("neither as the whole file nor under a top-level key (expected a dict of "
+                                         "tensors, or a dict of them such as {'generator': ..., 'discriminator': ...})")
+                           : "where layout '" + spec.layout + "'" + (spec.preset_only() ? "" : " with its maps and files") +
+                                 " looks (where they are: --map NAME=PATH, or another --layout)"));
   }
   return schema;
 }

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <optional>
 
+#include "cli/locator_options.hpp"
 #include "cli/version.hpp"
 #include "config/config.hpp"
 #include "engine/torch_schema.hpp"
@@ -31,29 +32,6 @@ Options parse_options(const std::vector<std::string>& pairs) {
     options[pair.substr(0, eq)] = pair.substr(eq + 1);
   }
   return options;
-}
-
-std::pair<std::string, std::string> split_pair(const std::string& text, const std::string& flag) {
-  const auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) throw CLI::ValidationError(flag, "'" + text + "' is not NAME=VALUE");
-  return {text.substr(0, eq), text.substr(eq + 1)};
-}
-
-std::vector<PathStep> parse_path(const std::string& text) {
-  std::vector<PathStep> path;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const auto dot = text.find('.', start);
-    const std::string part = text.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (!part.empty() && part.find_first_not_of("0123456789") == std::string::npos) {
-      path.push_back({"", std::stoll(part)});
-    } else {
-      path.push_back({part});
-    }
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  return path;
 }
 
 // The config a command names, loaded once; none without --config.
@@ -85,17 +63,15 @@ ConfiguredPlugin configured_plugin_of(const std::string& name_or_path, const std
 // Which checkpoint, plugin and layout: the arguments `diff` and `record-golden` share.
 struct CheckpointArgs {
   std::string config;
-  std::string checkpoint, plugin, layout = "gan";
-  std::vector<std::string> options, maps, files, rules, plugin_dirs, allowed_dirs;
+  std::string checkpoint, plugin;
+  LocatorOptions locator;
+  std::vector<std::string> options, plugin_dirs, allowed_dirs;
 
   void add_to(CLI::App& cmd) {
     cmd.add_option("checkpoint", checkpoint, "The checkpoint file")->required();
     cmd.add_option("--plugin", plugin, "Plugin file, or NAME[@VERSION] in the plugin directories")->required();
     cmd.add_option("--option", options, "KEY=VALUE for the plugin's model (repeatable), e.g. ngf=32");
-    cmd.add_option("--layout", layout, "Where components are: " + join(layout_preset_names()) + " (default gan)");
-    cmd.add_option("--map", maps, "NAME=PATH: component NAME is at PATH (dotted keys, list indices), e.g. generator=model.G");
-    cmd.add_option("--file", files, "NAME=FILE: component NAME is read from FILE (a state dict file)");
-    cmd.add_option("--key-rule", rules, "PATTERN=REPLACEMENT regex applied to keys in order, e.g. '^module\\.='");
+    locator.add_to(cmd);
     cmd.add_option("--plugin-dir", plugin_dirs, "More directories to find plugins by name");
     cmd.add_option("--config", config,
                    "Also find plugins in the config's [plugins] paths, build them with its [plugins.NAME] options, and "
@@ -107,39 +83,11 @@ struct CheckpointArgs {
     return configured_plugin_of(plugin, plugin_dirs, config, allowed_dirs, options);
   }
 
-  static std::string join(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-    return out;
-  }
-
   CheckpointLayout layout_for(const LoadedModel& model) const {
     std::vector<std::string> modules, optimizers;
     for (const auto& m : model.model().modules) modules.push_back(m.name);
     for (const auto& o : model.model().optimizers) optimizers.push_back(o.name);
-    CheckpointLayout result = layout_preset(layout, modules, optimizers, checkpoint);
-    for (const auto& m : maps) {
-      auto [name, path] = split_pair(m, "--map");
-      auto& target = result.optimizers.count(name) ? result.optimizers[name] : result.modules[name];
-      target = {target.file, parse_path(path), target.prefix};
-      if (!result.optimizers.count(name)) result.name = "custom";
-    }
-    for (const auto& f : files) {
-      auto [name, file] = split_pair(f, "--file");
-      auto& target = result.optimizers.count(name) ? result.optimizers[name] : result.modules[name];
-      target.file = file;
-      if (result.modules.count(name)) target.path.clear();  // a module's own file is its state dict
-      result.name = "custom";
-    }
-    for (const auto& r : rules) {
-      auto [pattern, replacement] = split_pair(r, "--key-rule");
-      if (const std::string problem = key_rule_pattern_problem(pattern); !problem.empty()) {
-        const std::string shown = pattern.size() > 80 ? pattern.substr(0, 80) + "..." : pattern;
-        throw CLI::ValidationError("--key-rule", "pattern '" + shown + "' is not a valid regex: " + problem);
-      }
-      result.key_rules.push_back({pattern, replacement});
-    }
-    return result;
+    return locate_components(locator.spec, modules, optimizers, checkpoint);
   }
 };
 

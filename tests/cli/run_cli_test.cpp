@@ -866,6 +866,51 @@ TEST_F(RunCli, ThePluginsSchedulerAgainstTheSavedOne) {
       << other.dump(1);
 }
 
+// The default config drops the old InstanceNorm running statistics as the project's own
+// loader does: 1.x loads the checkpoint strictly, and the report says what was dropped.
+TEST_F(RunCli, DropRulesLoadWhatTheTeamsLoaderLoads) {
+  const CommandResult r = run_command(std::string("cd ") + CKPT_FIXTURES_DIR + "/.. && " + CKPT_HARNESS_BIN +
+                                      " run --filter 'cyclegan@1.0.0/fixtures/cyclegan/v1/instance_norm_running_stats.pt/*' "
+                                      "--report-dir " + report_dir() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const Json j = results();
+  const Json& strict = case_of(unit(j, "cyclegan@1.0.0/fixtures/cyclegan/v1/instance_norm_running_stats.pt"), "strict-load", "G_A");
+  EXPECT_EQ(strict["outcome"], "pass") << strict.dump(1);
+  EXPECT_TRUE(contains(strict.dump(), "(running_mean|running_var|num_batches_tracked)$' dropped 51 of 87 keys")) << strict.dump(1);
+}
+
+// save_networks files: a unit reads the siblings of its file, and each passes the format
+// checks as the main file does; so does `inspect --config`.
+TEST_F(RunCli, NetFilesSiblingsAreScannedLikeTheMainFile) {
+  const std::filesystem::path nets = dir_ / "nets";
+  std::filesystem::create_directories(nets);
+  for (const char* name : {"latest_net_G_A.pth", "latest_net_G_B.pth", "latest_net_D_B.pth"}) {
+    std::filesystem::copy_file(fixture(std::string("cyclegan/v1/split/") + name), nets / name);
+  }
+  std::filesystem::copy_file(fixture("namespace_args.pt"), nets / "latest_net_D_A.pth");  // an argparse.Namespace
+  const std::string cfg = (dir_ / "harness.toml").string();
+  std::ofstream(cfg) << "[plugins.cyclegan]\noptions = { ngf = 2, ndf = 2, image_size = 32 }\n"
+                     << "[scenarios]\nrun = [\"format\"]\n[[checkpoints]]\nplugins = [\"cyclegan@1.*\"]\nlayout = \"net-files\"\n"
+                     << "files = [\"nets/latest_net_G_A.pth\"]\n";
+  const CommandResult r = run("--config " + cfg);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const Json j = results();
+  const Json& format = case_of(unit(j, "nets/latest_net_G_A.pth"), "format");
+  EXPECT_EQ(format["outcome"], "fail") << format.dump(1);
+  EXPECT_TRUE(contains(format["message"], "argparse.Namespace")) << format.dump(1);
+  EXPECT_TRUE(contains(format["details"], "latest_net_D_A.pth")) << format.dump(1);
+  EXPECT_EQ(format["data"]["files"].size(), 4u) << format.dump(1);
+
+  const CommandResult inspected = run_command(std::string(CKPT_HARNESS_BIN) + " inspect --config " + cfg + " 2>&1");
+  EXPECT_EQ(inspected.exit_code, 1) << inspected.out;
+  EXPECT_TRUE(contains(inspected.out, "argparse.Namespace")) << inspected.out;
+  EXPECT_TRUE(contains(inspected.out, "latest_net_D_B.pth")) << inspected.out;
+  // On the command line, the same with the layout; without it, the file alone.
+  const std::string g_a = (nets / "latest_net_G_A.pth").string();
+  EXPECT_EQ(run_command(std::string(CKPT_HARNESS_BIN) + " inspect " + g_a + " --layout net-files 2>&1").exit_code, 1);
+  EXPECT_EQ(run_command(std::string(CKPT_HARNESS_BIN) + " inspect " + g_a + " 2>&1").exit_code, 0);
+}
+
 TEST_F(RunCli, SnganVersionHistoryOnTheDefaultConfig) {
   // The conditional SN-GAN (plugins/sngan/): three versions, each checking the checkpoint
   // of every version (fixtures/sngan/vN/checkpoint.pt), as ckpt-harness.toml declares.
@@ -949,7 +994,7 @@ TEST_F(RunCli, CycleganVersionHistoryOnTheDefaultConfig) {
                           R"(v2/checkpoint\.pt +expected-fail +pass +expected-fail *\n)",
                           R"(v3/checkpoint\.pt +expected-fail +expected-fail +pass *\n)",
                           R"(v1/split/latest_net_G_A\.pth +pass +expected-fail +expected-fail *\n)",
-                          R"(v1/instance_norm_running_stats\.pt +expected-fail +expected-fail +expected-fail *\n)"}) {
+                          R"(v1/instance_norm_running_stats\.pt +pass +expected-fail +expected-fail *\n)"}) {
     EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string(R"(\nfixtures/cyclegan/)") + row))) << row << "\n" << r.out;
   }
   const Json j = results();
@@ -1035,23 +1080,16 @@ TEST_F(RunCli, CycleganVersionHistoryOnTheDefaultConfig) {
   EXPECT_EQ(outcome(files, "epoch-resume"), "skipped");
   EXPECT_EQ(outcome(files, "resume-determinism"), "pass");
 
-  // Instance norm with running statistics: 1.x fails strict-load only by the running
-  // statistics of its norm layers, as unexpected keys; everything else of the file fits.
+  // Instance norm with running statistics: the group's drop rule removes them, as the
+  // project's loader does, and 1.x loads every module strictly; each report names the rule.
   const Json& stats = unit(j, id("1.0.0", "v1/instance_norm_running_stats.pt"));
   for (const char* m : modules) {
     const Json& c = case_of(stats, "strict-load", m);
-    EXPECT_EQ(c["outcome"], "expected-fail") << c.dump(1);
-    EXPECT_EQ(c["data"]["missing"], Json::array()) << m;
-    EXPECT_EQ(shape_keys(c), Json::array()) << m;
-    ASSERT_FALSE(c["data"]["unexpected"].empty()) << m;
-    for (const auto& key : c["data"]["unexpected"]) {
-      const std::string k = key;
-      EXPECT_TRUE(ends_with(k, ".running_mean") || ends_with(k, ".running_var") || ends_with(k, ".num_batches_tracked")) << m << " " << k;
-    }
+    EXPECT_EQ(c["outcome"], "pass") << c.dump(1);
+    ASSERT_EQ(c["data"]["applied_rules"].size(), 1u) << m;
+    EXPECT_TRUE(contains(c["data"]["applied_rules"][0], std::string(m)[0] == 'D' ? "dropped 9 of " : "dropped 51 of ")) << c.dump(1);
     EXPECT_EQ(outcome(stats, "relaxed-load", m), "pass") << m;
   }
-  EXPECT_EQ(case_of(stats, "strict-load", "D_A")["data"]["unexpected"].size(), 9u);  // 3 norm layers x 3 buffers
-  EXPECT_EQ(case_of(stats, "strict-load", "G_A")["data"]["unexpected"].size(), 51u);  // 17 norm layers x 3 buffers
   for (const char* o : {"optimizer_G", "optimizer_D"}) EXPECT_EQ(outcome(stats, "optimizer-state", o), "pass") << o;
   EXPECT_EQ(outcome(stats, "epoch-resume"), "pass");
 }

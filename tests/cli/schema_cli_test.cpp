@@ -213,6 +213,47 @@ TEST_F(SchemaCli, VerdictOnACheckpointEqualsDiffs) {
   EXPECT_GE(fails, 5) << "and checkpoints that do not";
 }
 
+// pytorch-CycleGAN-and-pix2pix's save_networks files: schema and schema-diff locate the
+// components as diff does, with the same options, so their verdicts agree.
+TEST_F(SchemaCli, LocatingOptionsAreDiffsOnSchemaAndSchemaDiff) {
+  const std::string g_a = kFixtures + "/cyclegan/v1/split/latest_net_G_A.pth";
+  const std::string config = " --config " + kSource + "/ckpt-harness.toml";
+  const std::string v1 = plugin_manifest("cyclegan@1.0.0", config);
+  const CommandResult diff = run_command(kHarness + " diff " + g_a + " --plugin cyclegan@1.0.0 --layout net-files" + config + " 2>&1");
+  ASSERT_EQ(diff.exit_code, 0) << diff.out;
+  const CommandResult located = run_command(kHarness + " schema-diff " + g_a + " " + v1 + " --layout net-files 2>&1");
+  EXPECT_EQ(located.exit_code, 0) << located.out;
+  EXPECT_TRUE(contains(located.out, "loads strictly into cyclegan 1.0.0"));
+  // Without the layout the file is one bare state dict, the module "model": not the model.
+  EXPECT_EQ(run_command(kHarness + " schema-diff " + g_a + " " + v1 + " 2>&1").exit_code, 1);
+
+  const CommandResult schema = run_command(kHarness + " schema " + g_a + " --layout net-files 2>&1");
+  ASSERT_EQ(schema.exit_code, 0) << schema.out;
+  const json manifest = json::parse(schema.out);
+  std::vector<std::string> modules;
+  for (const auto& m : manifest.at("modules")) modules.push_back(m.at("name"));
+  EXPECT_EQ(modules, (std::vector<std::string>{"D_A", "D_B", "G_A", "G_B"}));
+
+  // --map and --drop-key: the generator's file, its running statistics dropped as the
+  // team's loader drops them, under another name.
+  const CommandResult mapped = run_command(kHarness + " schema " + kFixtures +
+                                           "/cyclegan/v1/instance_norm_running_stats.pt --map G=G_A --drop-key "
+                                           "'\\.(running_mean|running_var|num_batches_tracked)$' --module G 2>&1");
+  ASSERT_EQ(mapped.exit_code, 0) << mapped.out;
+  const json g = json::parse(mapped.out).at("modules");
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].at("name"), "G");
+  for (const auto& t : g[0].at("tensors")) EXPECT_EQ(t.at("key").get<std::string>().find("running"), std::string::npos) << t;
+
+  const CommandResult wrong = run_command(kHarness + " schema " + kFixtures + "/dcgan/current.pt --layout net-files 2>&1");
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.out;
+  EXPECT_TRUE(contains(wrong.out, "error [layout]: layout 'net-files': the checkpoint '" + kFixtures +
+                                      "/dcgan/current.pt' is not named <prefix>_net_<module>.pth"));
+  const CommandResult bad_rule = run_command(kHarness + " schema " + g_a + " --drop-key '(' 2>&1");
+  EXPECT_EQ(bad_rule.exit_code, 2);
+  EXPECT_TRUE(contains(bad_rule.out, "--drop-key: pattern '(' is not a valid regex")) << bad_rule.out;
+}
+
 TEST_F(SchemaCli, CheckpointSchemaIsWrittenAndBadInputsAreNamed) {
   const CommandResult r = run_command(kHarness + " schema " + kFixtures + "/dcgan/current.pt");
   ASSERT_EQ(r.exit_code, 0) << r.out;

@@ -116,11 +116,11 @@ TEST_F(ConfigTest, GroupsOverrideScenarioSettingsAndKeepTheirRules) {
   ASSERT_EQ(config.groups.size(), 2u);
   const CheckpointGroup& old = config.groups[0];
   EXPECT_EQ(old.name, "old");
-  EXPECT_EQ(old.layout, "netG");
+  EXPECT_EQ(old.locator.layout, "netG");
   EXPECT_EQ(old.scenarios.steps_per_epoch, 3);
   EXPECT_EQ(old.scenarios.optimizer_state, "required");  // inherited from [scenarios]
-  ASSERT_EQ(old.key_rules.size(), 1u);
-  EXPECT_EQ(old.key_rules[0].pattern, "^module\\.");
+  ASSERT_EQ(old.locator.key_rules.size(), 1u);
+  EXPECT_EQ(old.locator.key_rules[0].pattern, "^module\\.");
   ASSERT_EQ(old.plugins.size(), 1u);
   EXPECT_TRUE(old.plugins[0].matches("dcgan", "1.2.0"));
   EXPECT_FALSE(old.plugins[0].matches("dcgan", "2.0.0"));
@@ -128,6 +128,14 @@ TEST_F(ConfigTest, GroupsOverrideScenarioSettingsAndKeepTheirRules) {
   EXPECT_EQ(config.groups[1].scenarios.steps_per_epoch, 10);
   EXPECT_NE(error_of(kGroup + "layout = \"gann\"\n").find("did you mean 'gan'?"), std::string::npos);
   EXPECT_NE(error_of(kGroup + "key_rules = [{ pattern = '(' }]\n").find("is not a valid regex"), std::string::npos);
+  const HarnessConfig dropping = load_config(write(
+      kGroup + "key_rules = [{ pattern = 'running_(mean|var)$', drop = true }, { pattern = '^module\\.', replace = '' }]\n"));
+  ASSERT_EQ(dropping.groups[0].locator.key_rules.size(), 2u);
+  EXPECT_TRUE(dropping.groups[0].locator.key_rules[0].drop);
+  EXPECT_FALSE(dropping.groups[0].locator.key_rules[1].drop);
+  EXPECT_NE(error_of(kGroup + "key_rules = [{ pattern = 'x', replace = 'y', drop = true }]\n")
+                .find("a key rule either drops the keys its pattern matches or replaces the match, not both"),
+            std::string::npos);
   EXPECT_NE(error_of(kGroup + "name = \"x\"\n" + kGroup + "name = \"x\"\n").find("two [[checkpoints]] groups are named 'x'"),
             std::string::npos);
   EXPECT_NE(error_of(kGroup + "plugins = [\"@1\"]\n").find("expected NAME or NAME@VERSION-GLOB"), std::string::npos);

@@ -258,6 +258,21 @@ TEST(KeyRules, StripDataParallelPrefixAndRecordIt) {
   EXPECT_EQ(b.get().applied_rules, (std::vector<std::string>{"'^module\\.' -> '' rewrote 2 of 2 keys"}));
 }
 
+TEST(KeyRules, DropRulesRemoveKeysAsTheTeamsLoaderDoes) {
+  // pytorch-CycleGAN-and-pix2pix deletes InstanceNorm running stats before load_state_dict.
+  StateBuilder b;
+  b.tensor("module.model.1.weight", {4}).tensor("module.model.2.running_mean", {4}).tensor("module.model.2.running_var", {4});
+  b.tensor("module.model.2.num_batches_tracked", {}).version("module.model.2", 1);
+  apply_key_rules(b.get(), {KeyRule::dropping("\\.(running_mean|running_var|num_batches_tracked)$"), {"^module\\.", ""}});
+  ASSERT_EQ(b.get().entries.size(), 1u);
+  EXPECT_EQ(b.get().entries[0].key, "model.1.weight");
+  EXPECT_EQ(b.get().versions.count("model.2"), 1u);  // a module's version is not a key: kept
+  EXPECT_EQ(b.get().applied_rules,
+            (std::vector<std::string>{"'\\.(running_mean|running_var|num_batches_tracked)$' dropped 3 of 4 keys",
+                                      "'^module\\.' -> '' rewrote 1 of 1 keys"}));
+  EXPECT_EQ(KeyRule::dropping("x").text(), "'x' -> (dropped)");
+}
+
 TEST(KeyRules, InvalidPatternAndCollisionsAreErrors) {
   StateBuilder b;
   b.tensor("a.weight", {1}).tensor("b.weight", {1});

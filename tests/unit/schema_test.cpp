@@ -332,7 +332,7 @@ TEST(SchemaDiff, JsonCarriesTheVerdictAndFindings) {
 }
 
 TEST(CheckpointSchema, GanCheckpointImpliesModulesAndOptimizers) {
-  const Checkpoint c = read_checkpoint(std::string(CKPT_FIXTURES_DIR) + "/gan_dcgan_adam.pt");
+  CheckpointSet c(std::string(CKPT_FIXTURES_DIR) + "/gan_dcgan_adam.pt");
   const ModelSchema s = schema_of_checkpoint(c);
   EXPECT_FALSE(s.tensor_kinds_known);
   ASSERT_NE(s.module("generator"), nullptr);
@@ -350,13 +350,14 @@ TEST(CheckpointSchema, GanCheckpointImpliesModulesAndOptimizers) {
 }
 
 TEST(CheckpointSchema, BareStateDictIsTheModuleModel) {
-  const ModelSchema s = schema_of_checkpoint(read_checkpoint(std::string(CKPT_FIXTURES_DIR) + "/generator_state_dict.pt"));
+  CheckpointSet c(std::string(CKPT_FIXTURES_DIR) + "/generator_state_dict.pt");
+  const ModelSchema s = schema_of_checkpoint(c);
   ASSERT_EQ(s.modules.size(), 1u);
   EXPECT_EQ(s.modules[0].name, "model");
 }
 
 TEST(CheckpointSchema, CheckpointWithoutStateDictIsAnError) {
-  const Checkpoint c = read_checkpoint(std::string(CKPT_FIXTURES_DIR) + "/scalars_and_empty.pt");
+  CheckpointSet c(std::string(CKPT_FIXTURES_DIR) + "/scalars_and_empty.pt");
   try {
     schema_of_checkpoint(c);
     ADD_FAILURE() << "no error";
