@@ -111,9 +111,10 @@ UnitResult error_unit(UnitKind kind, const std::string& id, const std::string& s
 }
 
 // A plugin file that would not load (or killed its worker) fails as its own unit.
-UnitResult plugin_failure_unit(const DescribeOutcome& d) {
-  UnitResult u = error_unit(UnitKind::kPluginFile, "plugin/" + d.file, "plugin-load", d.error);
-  u.plugin.file = d.file;
+UnitResult plugin_failure_unit(const HarnessConfig& config, const DescribeOutcome& d) {
+  const std::string file = shown_path(config, d.file);
+  UnitResult u = error_unit(UnitKind::kPluginFile, "plugin/" + file, "plugin-load", d.error);
+  u.plugin.file = file;
   return u;
 }
 
@@ -213,7 +214,7 @@ UnitResult entry_failure_unit(const HarnessConfig& config, const ModelEntry& ent
   const std::string label = entry.name + "@" + entry.version;
   UnitResult u = error_unit(UnitKind::kPluginFile, "model/" + label, "plugin-load",
                             "[[models]] " + label + " (" + config.file + ":" + std::to_string(entry.where.line) + "): " + error);
-  u.plugin = PluginRef{entry.name, entry.version, file};
+  u.plugin = PluginRef{entry.name, entry.version, shown_path(config, file)};
   return u;
 }
 
@@ -243,7 +244,7 @@ DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions&
   }
   for (const DescribeOutcome& d : supervisor.describe(requests)) {
     if (!d.plugin) {
-      described.failures.push_back(plugin_failure_unit(d));
+      described.failures.push_back(plugin_failure_unit(config, d));
       continue;
     }
     DescribedPlugin plugin = *d.plugin;
@@ -350,7 +351,11 @@ int write_expectations_baseline(const RunResult& run, const HarnessConfig& confi
   try {
     write_file_atomically(path, [&](std::ostream& out) { out << expectations_baseline(config, run.units); },
                           config.confinement.roots());
-    std::cout << "expectations baseline written: " << path << " (review it with git diff)\n";
+    const std::string from_config = shown_path(config, path);  // named as the config was, not absolute
+    const std::string shown = fs::path(from_config).is_absolute()
+                                  ? from_config
+                                  : (fs::path(config.file).parent_path() / from_config).lexically_normal().string();
+    std::cout << "expectations baseline written: " << shown << " (review it with git diff)\n";
     if (config.run.expectations_file.empty()) {
       std::cout << "note: add [run] expectations_file = \"" << fs::path(path).filename().string() << "\" to "
                 << config.file << " so runs use it\n";

@@ -419,14 +419,16 @@ std::string read_toml_text(const std::string& path, const AllowedDirs& confine_t
   return text;
 }
 
-toml::table parse_toml(const std::string& path, const AllowedDirs& confine_to = {}) {
+// `shown`: the file's name in messages and source places (default `path`).
+toml::table parse_toml(const std::string& path, const AllowedDirs& confine_to = {}, std::string shown = "") {
+  if (shown.empty()) shown = path;
   const std::string text = read_toml_text(path, confine_to);
   try {
-    return toml::parse(text, path);
+    return toml::parse(text, shown);
   } catch (const toml::parse_error& e) {
     const auto& where = e.source();
-    if (where.begin.line == 0) throw ConfigError(path, 0, 0, std::string(e.description()));
-    fail_config(detail::place_in(path, where), std::string(e.description()));
+    if (where.begin.line == 0) throw ConfigError(shown, 0, 0, std::string(e.description()));
+    fail_config(detail::place_in(shown, where), std::string(e.description()));
   }
 }
 }  // namespace
@@ -487,9 +489,15 @@ HarnessConfig load_config(const std::string& path, const std::vector<std::string
     }
   }
   if (!config.run.expectations_file.empty() && std::filesystem::exists(config.run.expectations_file, ec)) {
+    // Named beside the config as the config was named (its place in every expectation's
+    // "declared at"), never by this machine's absolute path.
     const std::string& baseline = config.run.expectations_file;
-    const toml::table b = parse_toml(baseline, config.confinement.roots());
-    const TomlFields f(baseline, b, "");
+    const std::string from_config = shown_path(config, baseline);
+    const std::string shown = std::filesystem::path(from_config).is_absolute()
+                                  ? from_config
+                                  : (std::filesystem::path(path).parent_path() / from_config).lexically_normal().string();
+    const toml::table b = parse_toml(baseline, config.confinement.roots(), shown);
+    const TomlFields f(shown, b, "");
     f.check_keys({"expectations"});
     for (auto& e : read_expectations(f)) config.expectations.push_back(std::move(e));
   }
@@ -499,6 +507,22 @@ HarnessConfig load_config(const std::string& path, const std::vector<std::string
 std::string config_relative(const HarnessConfig& config, const std::string& path) {
   const std::filesystem::path p(path);
   return p.is_absolute() ? path : (std::filesystem::path(config.base_dir) / p).lexically_normal().string();
+}
+
+std::string shown_path(const HarnessConfig& config, const std::string& file) {
+  if (file.empty()) return file;  // no file (a [[models]] entry no plugin could build)
+  const std::filesystem::path abs = std::filesystem::absolute(file).lexically_normal();
+  if (config.base_dir.empty()) return abs.string();
+  const std::filesystem::path from_config = abs.lexically_relative(config.base_dir);
+  if (from_config.empty()) return abs.string();
+  if (*from_config.begin() != "..") return from_config.string();
+  // Above the config's directory: named so only while inside its repository.
+  const std::string& root = config.confinement.root();
+  std::error_code ec;
+  const std::filesystem::path real = std::filesystem::weakly_canonical(abs, ec);
+  const std::filesystem::path in_root = real.lexically_relative(root);
+  if (root.empty() || ec || in_root.empty() || *in_root.begin() == "..") return abs.string();
+  return from_config.string();
 }
 
 bool is_golden_file(const std::string& path) {

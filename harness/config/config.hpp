@@ -156,6 +156,12 @@ HarnessConfig load_config(const std::string& path, const std::vector<std::string
 // A config path made absolute against the config's directory.
 std::string config_relative(const HarnessConfig& config, const std::string& path);
 
+// A file as case ids, reports and baselines name it, and as expectation globs match it:
+// relative to the config's directory ("fixtures/a.pt", "../ckpts/a.pt" for one elsewhere in
+// the repository), so results and baselines are the same from any checkout. A file outside
+// the repository (--allow-path, an installed plugin) keeps its absolute path.
+std::string shown_path(const HarnessConfig& config, const std::string& file);
+
 // Golden-output files (NAME.golden.pt) sit beside checkpoints; globs never pick them.
 bool is_golden_file(const std::string& path);
 

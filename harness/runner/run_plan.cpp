@@ -31,13 +31,6 @@ void check_selector(const PluginSelector& s, const std::vector<DescribedPlugin>&
                            (nearest.empty() || nearest == s.name ? "" : "; did you mean '" + nearest + "'?"));
 }
 
-// The config-relative spelling of a checkpoint: what ids, expectations and reports use.
-std::string config_path(const HarnessConfig& config, const std::string& file) {
-  const auto abs = std::filesystem::absolute(file).lexically_normal();
-  const auto rel = abs.lexically_relative(config.base_dir);
-  return rel.empty() || rel.string().rfind("..", 0) == 0 ? abs.string() : rel.string();
-}
-
 std::vector<PlannedCase> cases_for(const ScenarioSettings& settings, const DescribedPlugin* plugin) {
   std::vector<PlannedCase> out;
   for (const auto& name : settings.enabled) {
@@ -112,8 +105,8 @@ RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>
       for (const DescribedPlugin* p : targets) {
         UnitPlan unit;
         UnitResult& r = unit.result;
-        r.checkpoint = config_path(config, file);
-        r.plugin = p ? PluginRef{p->name, p->version, p->file} : PluginRef{};
+        r.checkpoint = shown_path(config, file);
+        r.plugin = p ? PluginRef{p->name, p->version, shown_path(config, p->file)} : PluginRef{};
         r.id = (p ? p->name + "@" + p->version : std::string("format-only")) + "/" + r.checkpoint;
         r.group = group.name;
         r.label = group.label;
@@ -159,7 +152,7 @@ std::vector<UnplannedUnit> unplanned_units(const HarnessConfig& config, const st
                                        [&](const DescribedPlugin& p) { return s.matches(p.name, p.version); });
       if (matched) continue;
       for (const std::string& file : expand_group(config, group)) {
-        UnplannedUnit u{s.text() + "/" + config_path(config, file), config_path(config, file), group.name, group.label, s};
+        UnplannedUnit u{s.text() + "/" + shown_path(config, file), shown_path(config, file), group.name, group.label, s};
         if (shard.selects(u.id)) out.push_back(std::move(u));
       }
     }

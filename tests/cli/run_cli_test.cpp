@@ -866,6 +866,49 @@ TEST_F(RunCli, ThePluginsSchedulerAgainstTheSavedOne) {
       << other.dump(1);
 }
 
+// A repository whose config lies in ci/ and whose checkpoints and plugin lie beside it
+// (../ckpts, ../plugins): ids, reports and the baseline name them relative to the config,
+// so a baseline written in one checkout holds in another.
+TEST_F(RunCli, PathsAreTheSameFromAnyCheckout) {
+  namespace fs = std::filesystem;
+  const fs::path first = dir_ / "checkout-a";
+  for (const char* d : {".git", "ci", "ckpts", "plugins"}) fs::create_directories(first / d);
+  fs::copy_file(fixture("dcgan/current.pt"), first / "ckpts/current.pt");
+  fs::copy_file(fixture("dcgan/v2/current.pt"), first / "ckpts/v2.pt");
+  fs::copy_file(fs::path(CKPT_HARNESS_BIN).parent_path() / "plugins/dcgan_v1.so", first / "plugins/dcgan_v1.so");
+  std::ofstream(first / "ci/harness.toml")
+      << "[run]\nexpectations_file = \"baseline.toml\"\n[plugins]\npaths = [\"../plugins\"]\n"
+      << "[plugins.dcgan]\noptions = { nz = 16, ngf = 4, ndf = 4 }\n[scenarios]\nrun = [\"strict-load\", \"shapes\"]\n"
+      << "[[checkpoints]]\nplugins = [\"dcgan\"]\nfiles = [\"../ckpts/*.pt\"]\n"
+      << "[[expectations]]\nplugin = \"dcgan\"\ncheckpoints = [\"../ckpts/v2.pt\"]\nscenario = \"shapes\"\n";
+  auto run_in = [&](const fs::path& checkout, const std::string& extra) {
+    return run_command("cd " + (checkout / "ci").string() + " && " + CKPT_HARNESS_BIN + " run --config harness.toml " + extra +
+                       " --report-dir ../report 2>&1");
+  };
+  const CommandResult written = run_in(first, "--update-expectations");
+  EXPECT_EQ(written.exit_code, 1) << written.out;  // v2's strict-load fails: not yet expected
+  EXPECT_TRUE(contains(written.out, "expectations baseline written: baseline.toml (review it with git diff)")) << written.out;
+  std::ifstream baseline_in(first / "ci/baseline.toml");
+  const std::string baseline((std::istreambuf_iterator<char>(baseline_in)), {});
+  EXPECT_TRUE(contains(baseline, "checkpoints = [\"../ckpts/v2.pt\"]")) << baseline;
+  EXPECT_FALSE(contains(baseline, dir_.string())) << baseline;
+  EXPECT_FALSE(contains(baseline, "shapes")) << "the inline expectation matched ../ckpts/v2.pt\n" << baseline;
+
+  const fs::path second = dir_ / "elsewhere" / "checkout-b";
+  fs::create_directories(second.parent_path());
+  fs::rename(first, second);
+  const CommandResult again = run_in(second, "");
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  for (const char* report : {"results.json", "junit.xml", "report.html"}) {
+    std::ifstream in(second / "report" / report);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_FALSE(contains(text, dir_.string())) << report << " names a path of this machine";
+    EXPECT_TRUE(contains(text, "../ckpts/v2.pt")) << report;
+  }
+  EXPECT_FALSE(contains(again.out, dir_.string())) << again.out;
+  EXPECT_TRUE(contains(again.out, "dcgan@1.0.0/../ckpts/v2.pt")) << again.out;
+}
+
 // The default config drops the old InstanceNorm running statistics as the project's own
 // loader does: 1.x loads the checkpoint strictly, and the report says what was dropped.
 TEST_F(RunCli, DropRulesLoadWhatTheTeamsLoaderLoads) {
