@@ -187,10 +187,13 @@ void print_model(const LoadedModel& model) {
 
 // Each plugin is built with its [plugins.NAME] options from the config, then --option
 // (which applies to every plugin listed); then the config's [[models]] entries.
-int run_plugins(const std::vector<std::string>& paths, const std::vector<std::string>& options, const std::string& config,
+// `paths` (files or directories) list only what they name; without them, the plugin
+// directories (--plugin-dir first, then the config's, then the default ones).
+int run_plugins(const std::vector<std::string>& paths, const std::vector<std::string>& plugin_dirs,
+                const std::vector<std::string>& options, const std::string& config,
                 const std::vector<std::string>& allowed_dirs) {
   const std::optional<HarnessConfig> loaded = optional_config(config, allowed_dirs);
-  std::vector<std::string> sources = paths.empty() ? plugin_search_dirs(configured_plugin_paths({}, loaded)) : paths;
+  std::vector<std::string> sources = paths.empty() ? plugin_search_dirs(configured_plugin_paths(plugin_dirs, loaded)) : paths;
   const Options overrides = parse_options(options);
   if (sources.empty()) {
     std::cerr << "no plugin directory found: give plugin files or directories\n";
@@ -234,15 +237,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int status = 0;
 
-  std::vector<std::string> plugin_paths, plugin_options, plugins_allowed_dirs;
+  std::vector<std::string> plugin_paths, plugin_dirs, plugin_options, plugins_allowed_dirs;
   std::string plugins_config;
   CLI::App* plugins = app.add_subcommand("plugins", "List plugins: name, version, ABI, modules with parameter counts, optimizers");
   plugins->add_option("paths", plugin_paths, "Plugin files or directories (default: the plugin directories)");
+  plugins->add_option("--plugin-dir", plugin_dirs, "More directories to find plugins in, before the default ones");
   plugins->add_option("--option", plugin_options, "KEY=VALUE passed to every plugin listed when building its model");
   plugins->add_option("--config", plugins_config, "Also look in the config's [plugins] paths, and build each plugin "
                                                   "with its [plugins.NAME] options");
   plugins->add_option("--allow-path", plugins_allowed_dirs, kAllowPathHelp);
-  plugins->callback([&] { status = run_plugins(plugin_paths, plugin_options, plugins_config, plugins_allowed_dirs); });
+  plugins->callback([&] { status = run_plugins(plugin_paths, plugin_dirs, plugin_options, plugins_config, plugins_allowed_dirs); });
 
   DiffArgs d;
   CLI::App* diff = app.add_subcommand(

@@ -1,5 +1,7 @@
 // Runs the real ckpt-harness executable on real fixtures, as a user would.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -191,6 +193,17 @@ TEST(InspectCli, ConfigErrorsExitTwo) {
 }
 
 const std::string kSmallDcgan = " --plugin dcgan@1.0.0 --option nz=16 --option ngf=4 --option ndf=4";
+
+TEST(PluginsCli, PluginDirAddsToTheDefaultDirectories) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("ckpt-plugins-dir-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(CKPT_TEST_SCHEDULED, dir / "scheduled.so", std::filesystem::copy_options::overwrite_existing);
+  const CliRun r = run("plugins --plugin-dir " + dir.string());
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "scheduled 1.0.0")) << r.out;
+  EXPECT_TRUE(contains(r.out, "dcgan 1.0.0")) << r.out;  // the bundled plugins still listed
+}
 
 TEST(DiffCli, CurrentCheckpointIsStrictlyCompatible) {
   const CliRun r = run("diff " + fixture("dcgan/current.pt") + kSmallDcgan);

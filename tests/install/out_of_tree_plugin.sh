@@ -29,6 +29,10 @@ cmake -S "$repo" -B "$repo/build" "${generator[@]}" -DCMAKE_PREFIX_PATH="$prefix
 cmake --build "$repo/build" >"$work/build.log" 2>&1 || { cat "$work/build.log"; echo "FAIL: the plugin did not build"; exit 1; }
 test -f "$repo/build/ckpt-plugins/toy_gan.so" || { echo "FAIL: no build/ckpt-plugins/toy_gan.so"; exit 1; }
 
+# The no-C++ helper is installed beside the harness.
+"$prefix/bin/ckpt-harness-write-manifest" --help >/dev/null ||
+  { echo "FAIL: cmake --install did not install ckpt-harness-write-manifest"; exit 1; }
+
 cd "$repo"
 "$python" save_checkpoint.py >/dev/null
 status=0
@@ -50,4 +54,21 @@ if [ "$status" -ne 1 ] || ! grep -q "strict-load/generator: does not load strict
 fi
 grep -q "size mismatch for net.0.weight" build/ckpt-harness-report/junit.xml ||
   { echo "FAIL: junit.xml lacks PyTorch's size-mismatch line"; exit 1; }
+# An architecture grows: the template's includes cover the layers GANs use (pix2pix's
+# InstanceNorm2d, ReflectionPad2d, ConvTranspose2d, Dropout; AdamW).
+cat >>toy_gan.cpp <<'CPP'
+namespace {
+[[maybe_unused]] torch::nn::Sequential grown_block() {
+  return torch::nn::Sequential(torch::nn::ReflectionPad2d(1), torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 8, 3)),
+                               torch::nn::InstanceNorm2d(8), torch::nn::BatchNorm2d(8), torch::nn::LeakyReLU(),
+                               torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(8, 3, 4)),
+                               torch::nn::Dropout(0.5), torch::nn::Tanh());
+}
+[[maybe_unused]] std::unique_ptr<torch::optim::Optimizer> grown_optimizer(torch::nn::Module& m) {
+  return std::make_unique<torch::optim::AdamW>(m.parameters(), torch::optim::AdamWOptions(2e-4));
+}
+}  // namespace
+CPP
+cmake --build build >"$work/grown.log" 2>&1 || { cat "$work/grown.log"; echo "FAIL: the generated plugin does not take common layers"; exit 1; }
+
 echo "out-of-tree plugin: installed, generated, built against $prefix, 19/19 scenarios pass, a changed model fails as it should"
