@@ -28,6 +28,14 @@ std::string pad(const std::string& s, std::size_t width) { return s.size() >= wi
 std::string case_name(const CaseResult& c) { return c.component.empty() ? c.scenario : c.scenario + "[" + c.component + "]"; }
 
 bool notable(const CaseResult& c) { return c.outcome == Outcome::kFail || c.outcome == Outcome::kError; }
+
+// What would fix the case, when a scenario knows (a key rule for a prefix, a rename, a norm
+// change): the console shows it under the failure, as diff and the reports do.
+std::string hint_of(const CaseResult& c) {
+  if (!c.data.is_object()) return "";
+  const auto hint = c.data.find("hint");
+  return hint != c.data.end() && hint->is_string() ? hint->get<std::string>() : "";
+}
 }  // namespace
 
 ConsoleReporter::ConsoleReporter(std::ostream& out, bool terminal, bool verbose)
@@ -60,10 +68,13 @@ void ConsoleReporter::on_unit_end(const UnitResult& unit, std::size_t done, std:
   if (terminal_) out_ << "\r\033[K";
   out_ << counter << " " << painted(worst, pad(upper(to_string(worst)), 13)) << " " << one_line(unit.id) << " (" << counted(unit.cases.size(), "case") << ", "
        << seconds_text(unit.seconds) << ")\n";
+  std::set<std::string> hinted;  // a hint shared by the unit's cases (strict and relaxed, G and D) once
   for (const auto& c : unit.cases) {
     if (notable(c) || verbose_) {
       out_ << "    " << painted(c.outcome, pad(to_string(c.outcome), 13)) << " " << one_line(case_name(c)) << ": "
            << console_line(c.message) << "\n";
+      const std::string hint = hint_of(c);
+      if (notable(c) && !hint.empty() && hinted.insert(hint).second) out_ << "                  hint: " << console_line(hint) << "\n";
     }
   }
   out_.flush();
@@ -117,8 +128,13 @@ void ConsoleReporter::on_run_end(const RunResult& run) {
   const Totals t = run.totals();
   std::vector<std::string> failures, stale;
   for (const auto& u : run.units) {
+    std::set<std::string> hinted;
     for (const auto& c : u.cases) {
-      if (notable(c)) failures.push_back(std::string(upper(to_string(c.outcome))) + " " + c.id(u.id) + ": " + c.message);
+      if (notable(c)) {
+        failures.push_back(std::string(upper(to_string(c.outcome))) + " " + c.id(u.id) + ": " + c.message);
+        const std::string hint = hint_of(c);
+        if (!hint.empty() && hinted.insert(hint).second) failures.back() += "\nhint: " + hint;
+      }
       if (c.stale_expectation) stale.push_back(c.id(u.id) + ": " + c.expectation);
     }
   }

@@ -866,6 +866,20 @@ TEST_F(RunCli, ThePluginsSchedulerAgainstTheSavedOne) {
       << other.dump(1);
 }
 
+// The hints diff and the reports give are in the console too, once per unit.
+TEST_F(RunCli, HintsAreInTheConsole) {
+  const CommandResult r = run("--config " + config("[scenarios]\nrun = [\"strict-load\"]\n" +
+                                                   group("dp", {"dcgan/dataparallel.pt"})));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const std::string hint = "hint: every checkpoint key starts with 'module.'";
+  const std::size_t first = r.out.find(hint);
+  ASSERT_NE(first, std::string::npos) << r.out;
+  const std::size_t summary = r.out.find("Unexpected failures and errors");
+  ASSERT_NE(summary, std::string::npos) << r.out;
+  EXPECT_LT(first, summary) << "under the unit's failures as they stream";
+  EXPECT_NE(r.out.find(hint, summary), std::string::npos) << "and in the summary\n" << r.out;
+}
+
 // A repository whose config lies in ci/ and whose checkpoints and plugin lie beside it
 // (../ckpts, ../plugins): ids, reports and the baseline name them relative to the config,
 // so a baseline written in one checkout holds in another.
