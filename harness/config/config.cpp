@@ -67,7 +67,8 @@ PluginSelector parse_plugin_selector(const std::string& text, const SourcePlace&
 namespace {
 const std::vector<std::string> kScenarioKeys = {
     "relaxed_threshold", "dtype_policy", "rtol", "atol", "kernel_atol", "epoch_convention", "first_epoch", "steps_per_epoch",
-    "optimizer_state", "resume_steps", "resume_split", "resume_bitwise", "batch", "require_finite"};
+    "optimizer_state", "resume_steps", "resume_split", "resume_bitwise", "batch", "require_finite",
+    "relaxed_fail_on_initialised_layers"};
 
 // Reads the scenario settings present in `f` over `base` (the [scenarios] table or a
 // group's overrides of it).
@@ -85,6 +86,7 @@ ScenarioSettings read_scenario_settings(const TomlFields& f, ScenarioSettings s)
   if (auto v = f.integer("resume_split", 1, 999)) s.resume_split = *v;
   if (auto v = f.boolean("resume_bitwise")) s.resume_bitwise = *v;
   if (auto v = f.boolean("require_finite")) s.require_finite = *v;
+  if (auto v = f.boolean("relaxed_fail_on_initialised_layers")) s.relaxed_fail_on_initialised_layers = *v;
   if (auto v = f.integer("batch", 2, 1024)) s.batch = *v;
   if (s.resume_split >= s.resume_steps) {
     fail_config(f.place_of("resume_split"), "resume_split (" + std::to_string(s.resume_split) +

@@ -56,6 +56,9 @@ struct RunSettings {
 struct ScenarioSettings {
   std::vector<std::string> enabled;       // scenario names, run order; default all
   double relaxed_threshold = 0.9;         // fraction of the model's elements that must load
+  // relaxed-load also fails when a whole layer, or part of a normalisation layer, keeps its
+  // initial values (a norm layer at its initial statistics changes every output after it).
+  bool relaxed_fail_on_initialised_layers = false;
   std::string dtype_policy = "cast-floating";  // "cast" (as PyTorch), "cast-floating", "exact"
   double rtol = 1e-4;
   double atol = 1e-5;

@@ -3,6 +3,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <ATen/ops/zeros.h>
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -35,6 +36,68 @@ bool policy_allows(DTypePolicy policy, DType from, DType to) {
 // without values) takes no values: for it the comparison is the whole load.
 void copy_into(at::Tensor& target, const TensorRef& ref) {
   if (!target.is_meta()) copy_released(ref, target);
+}
+
+// "torch::nn::BatchNorm2dImpl" -> "BatchNorm2d"; a plugin's own "GeneratorImpl" -> "Generator".
+std::string layer_class(const torch::nn::Module& layer) {
+  std::string name = layer.name();
+  if (const auto colon = name.rfind("::"); colon != std::string::npos) name = name.substr(colon + 2);
+  if (name.size() > 4 && name.compare(name.size() - 4, 4, "Impl") == 0) name.resize(name.size() - 4);
+  return name;
+}
+
+bool is_norm(const std::string& cls) { return cls.find("Norm") != std::string::npos; }
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+// Which layers kept their initial values, and where the checkpoint's normalisation is of
+// another kind than the model's: what a fraction of elements hides (a norm layer is a few
+// hundred elements of millions, but at its initial statistics it changes every output).
+void describe_layers(torch::nn::Module& module, const std::set<std::string>& loaded, const StateDict& state,
+                     LoadReport& report) {
+  std::set<std::string> saved;
+  for (const auto& e : state.entries) saved.insert(e.key);
+  auto saved_under = [&saved](const std::string& dotted) {
+    const auto it = saved.lower_bound(dotted);
+    return it != saved.end() && it->compare(0, dotted.size(), dotted) == 0;
+  };
+  for (const auto& item : module.named_modules("", /*include_self=*/true)) {
+    const std::string& prefix = item.key();
+    const torch::nn::Module& layer = *item.value();
+    const std::string dotted = prefix.empty() ? "" : prefix + ".";
+    std::vector<std::string> own, stayed;
+    for (const auto& p : layer.named_parameters(/*recurse=*/false)) own.push_back(p.key());
+    for (const auto& b : layer.named_buffers(/*recurse=*/false)) own.push_back(b.key());
+    for (const auto& local : own) {
+      if (!loaded.count(dotted + local)) stayed.push_back(local);
+    }
+    const std::string cls = layer_class(layer);
+    const std::string shown = (prefix.empty() ? std::string("the module itself") : prefix) + " (" + cls + ")";
+    if (!own.empty() && stayed.size() == own.size()) {
+      report.layers_left_at_initialisation.push_back(shown);
+    } else if (!stayed.empty() && is_norm(cls)) {
+      report.layers_left_at_initialisation.push_back(shown + ": " + joined(stayed));
+    }
+    if (prefix.empty()) continue;
+    // Only where the checkpoint holds the layers around it: a missing block is not a norm change.
+    const auto dot = prefix.rfind('.');
+    const bool neighbours_saved = saved_under(dot == std::string::npos ? "" : prefix.substr(0, dot + 1));
+    if (!neighbours_saved) continue;
+    if (cls.rfind("BatchNorm", 0) == 0 && !own.empty() && !saved_under(dotted)) {
+      report.norm_changes.push_back(prefix + ": a " + cls + " in the model, but the checkpoint holds no state for it: "
+                                    "it was saved by a normalisation without state (an InstanceNorm without affine, "
+                                    "as pytorch-CycleGAN-and-pix2pix's norm='instance'): batch norm <-> instance norm");
+    } else if (cls.rfind("BatchNorm", 0) != 0 && saved.count(dotted + "running_mean") && saved.count(dotted + "running_var") &&
+               std::find(own.begin(), own.end(), "running_mean") == own.end()) {
+      report.norm_changes.push_back(prefix + ": the checkpoint holds batch-norm running statistics there, the model's " +
+                                    cls + " keeps none: batch norm <-> " +
+                                    (cls.rfind("InstanceNorm", 0) == 0 ? "instance norm" : cls));
+    }
+  }
 }
 
 LoadReport load(torch::nn::Module& module, const ModuleComparison& comparison, const StateDict& state, bool strict,
@@ -94,6 +157,7 @@ LoadReport load(torch::nn::Module& module, const ModuleComparison& comparison, c
     }
   }
   report.applied = strict ? true : !loaded.empty();
+  if (!strict) describe_layers(module, loaded, state, report);
   return report;
 }
 }  // namespace

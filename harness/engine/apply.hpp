@@ -22,6 +22,12 @@ struct LoadReport {
   std::uint64_t elements_loaded = 0;
   std::uint64_t elements_total = 0;
   std::vector<std::string> left_at_initialisation;  // model keys that kept their initial values
+  // Layers by what stayed: "main.3 (BatchNorm2d)" when every tensor of it did; a norm layer
+  // with only some: "main.3 (BatchNorm2d): running_mean, running_var".
+  std::vector<std::string> layers_left_at_initialisation;
+  // Normalisation layers of one kind in the model and another in the checkpoint:
+  // "main.3: a BatchNorm2d in the model, saved by a norm layer without state (InstanceNorm2d ...)".
+  std::vector<std::string> norm_changes;
   std::vector<std::string> cast;                     // loaded with a dtype conversion
   std::vector<std::string> skipped;                  // present but not loadable ("key: reason")
   double fraction_by_tensors() const;

@@ -22,7 +22,8 @@ json settings_json(const ScenarioSettings& s) {
               {"resume_split", s.resume_split},
               {"resume_bitwise", s.resume_bitwise},
               {"batch", s.batch},
-              {"require_finite", s.require_finite}};
+              {"require_finite", s.require_finite},
+              {"relaxed_fail_on_initialised_layers", s.relaxed_fail_on_initialised_layers}};
 }
 
 ScenarioSettings settings_from_json(const json& j) {
@@ -42,6 +43,7 @@ ScenarioSettings settings_from_json(const json& j) {
   s.resume_bitwise = j.at("resume_bitwise").get<bool>();
   s.batch = j.at("batch").get<std::int64_t>();
   s.require_finite = j.at("require_finite").get<bool>();
+  s.relaxed_fail_on_initialised_layers = j.at("relaxed_fail_on_initialised_layers").get<bool>();
   return s;
 }
 }  // namespace

@@ -1,6 +1,7 @@
 #include "scenarios/case_text.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace ckpt {
 
@@ -20,8 +21,14 @@ std::string with_thousands(std::uint64_t n) {
 }
 
 std::string percent(double fraction) {
+  // One decimal, more where it would round a miss up to 100% (or a little down to 0%).
   char text[32];
-  std::snprintf(text, sizeof text, "%.1f%%", fraction * 100.0);
+  for (int digits = 1; digits <= 6; ++digits) {
+    std::snprintf(text, sizeof text, "%.*f%%", digits, fraction * 100.0);
+    const double shown = std::strtod(text, nullptr) / 100.0;
+    if ((fraction < 1.0 && shown >= 1.0) || (fraction > 0.0 && shown <= 0.0)) continue;
+    break;
+  }
   return text;
 }
 

@@ -866,6 +866,37 @@ TEST_F(RunCli, ThePluginsSchedulerAgainstTheSavedOne) {
       << other.dump(1);
 }
 
+// An instance-norm checkpoint in the batch-norm model (cyclegan 3.x): relaxed-load passes on
+// its fraction of elements, but names the norm layers left at initialisation and the norm
+// change; with relaxed_fail_on_initialised_layers it fails on them.
+TEST_F(RunCli, RelaxedLoadNamesLayersLeftAtInitialisationAndNormChanges) {
+  auto run_with = [&](const std::string& setting) {
+    const std::string cfg = (dir_ / "harness.toml").string();
+    std::ofstream(cfg) << "[plugins.cyclegan]\noptions = { ngf = 2, ndf = 2, image_size = 32 }\n"
+                       << "[scenarios]\nrun = [\"relaxed-load\"]\n" << setting << "[[checkpoints]]\nplugins = [\"cyclegan@3.*\"]\n"
+                       << "files = [\"" << fixture("cyclegan/v1/checkpoint.pt") << "\"]\n";
+    return run("--config " + cfg + " --filter '*/D_A'");
+  };
+  const CommandResult reported = run_with("");
+  EXPECT_EQ(reported.exit_code, 0) << reported.out;
+  Json j = results();
+  const Json d = case_of(unit(j, "cyclegan/v1/checkpoint.pt"), "relaxed-load", "D_A");
+  EXPECT_EQ(d["outcome"], "pass") << d.dump(1);
+  EXPECT_EQ(d["data"]["layers_left_at_initialisation"],
+            Json::array({"model.3 (BatchNorm2d)", "model.6 (BatchNorm2d)", "model.9 (BatchNorm2d)"}));
+  EXPECT_EQ(d["data"]["norm_changes"].size(), 3u);
+  EXPECT_TRUE(contains(d["message"], "3 layers left at initialisation, first model.3 (BatchNorm2d); normalisation changed at 3 layers"))
+      << d.dump(1);
+  EXPECT_TRUE(contains(d["data"]["hint"], "normalisation changed: model.3: a BatchNorm2d in the model")) << d.dump(1);
+
+  const CommandResult failing = run_with("relaxed_fail_on_initialised_layers = true\n");
+  EXPECT_EQ(failing.exit_code, 1) << failing.out;
+  j = results();
+  EXPECT_EQ(case_of(unit(j, "cyclegan/v1/checkpoint.pt"), "relaxed-load", "D_A")["outcome"], "fail");
+  EXPECT_TRUE(contains(failing.out, "([scenarios] relaxed_fail_on_initialised_layers)")) << failing.out;
+  EXPECT_TRUE(contains(failing.out, "hint: normalisation changed: model.3")) << failing.out;
+}
+
 // The hints diff and the reports give are in the console too, once per unit.
 TEST_F(RunCli, HintsAreInTheConsole) {
   const CommandResult r = run("--config " + config("[scenarios]\nrun = [\"strict-load\"]\n" +
