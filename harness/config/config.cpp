@@ -227,7 +227,8 @@ void read_plugins(const TomlFields& f, HarnessConfig& config, const toml::table&
 }
 
 CheckpointGroup read_group(const TomlFields& f, const HarnessConfig& config, std::size_t index) {
-  std::vector<std::string> known = {"name", "files", "label", "plugins", "layout", "map", "component_files", "key_rules"};
+  std::vector<std::string> known = {"name",           "files",   "label",     "plugins",   "layout",
+                                    "map", "component_files", "key_rules", "components"};
   known.insert(known.end(), kScenarioKeys.begin(), kScenarioKeys.end());
   f.check_keys(known);
   CheckpointGroup g;
@@ -244,6 +245,10 @@ CheckpointGroup read_group(const TomlFields& f, const HarnessConfig& config, std
     for (const Located& s : *v) g.plugins.push_back(parse_plugin_selector(s.value, {f.file(), s.line, s.column}));
   }
   if (auto v = f.choice("layout", layout_preset_names())) g.locator.layout = *v;
+  if (auto v = f.strings("components")) {
+    if (v->empty()) fail_config(f.place_of("components"), "[[checkpoints]] '" + g.name + "' components is empty: leave it out when the checkpoints hold every module");
+    for (const Located& c : *v) g.locator.components.push_back(c.value);
+  }
   if (const toml::table* map = f.table("map")) {
     for (const auto& [name, value] : *map) {
       const auto* path = value.as_string();

@@ -59,11 +59,18 @@ std::string joined(const std::vector<std::string>& items) {
 // hundred elements of millions, but at its initial statistics it changes every output).
 void describe_layers(torch::nn::Module& module, const std::set<std::string>& loaded, const StateDict& state,
                      LoadReport& report) {
-  std::set<std::string> saved;
+  std::set<std::string> saved, weight_loaded;  // weight_loaded: layers whose weight loaded
   for (const auto& e : state.entries) saved.insert(e.key);
   auto saved_under = [&saved](const std::string& dotted) {
     const auto it = saved.lower_bound(dotted);
     return it != saved.end() && it->compare(0, dotted.size(), dotted) == 0;
+  };
+  // "main.3" -> "main.2": the layer before it in its Sequential, or "" when there is none.
+  auto previous_sibling = [](const std::string& prefix) -> std::string {
+    const auto dot = prefix.rfind('.');
+    const std::string last = prefix.substr(dot == std::string::npos ? 0 : dot + 1);
+    if (last.empty() || last.size() > 9 || last.find_first_not_of("0123456789") != std::string::npos || last == "0") return "";
+    return prefix.substr(0, dot == std::string::npos ? 0 : dot + 1) + std::to_string(std::stoi(last) - 1);
   };
   for (const auto& item : module.named_modules("", /*include_self=*/true)) {
     const std::string& prefix = item.key();
@@ -75,6 +82,7 @@ void describe_layers(torch::nn::Module& module, const std::set<std::string>& loa
     for (const auto& local : own) {
       if (!loaded.count(dotted + local)) stayed.push_back(local);
     }
+    if (loaded.count(dotted + "weight")) weight_loaded.insert(prefix);
     const std::string cls = layer_class(layer);
     const std::string shown = (prefix.empty() ? std::string("the module itself") : prefix) + " (" + cls + ")";
     if (!own.empty() && stayed.size() == own.size()) {
@@ -82,11 +90,11 @@ void describe_layers(torch::nn::Module& module, const std::set<std::string>& loa
     } else if (!stayed.empty() && is_norm(cls)) {
       report.layers_left_at_initialisation.push_back(shown + ": " + joined(stayed));
     }
-    if (prefix.empty()) continue;
-    // Only where the checkpoint holds the layers around it: a missing block is not a norm change.
-    const auto dot = prefix.rfind('.');
-    const bool neighbours_saved = saved_under(dot == std::string::npos ? "" : prefix.substr(0, dot + 1));
-    if (!neighbours_saved) continue;
+    // Only right after a layer whose weight loaded (the conv a norm layer follows; its bias
+    // comes and goes with the norm): in a checkpoint of another architecture a missing norm
+    // layer is not a norm change.
+    const std::string before = prefix.empty() ? "" : previous_sibling(prefix);
+    if (before.empty() || !weight_loaded.count(before)) continue;
     if (cls.rfind("BatchNorm", 0) == 0 && !own.empty() && !saved_under(dotted)) {
       report.norm_changes.push_back(prefix + ": a " + cls + " in the model, but the checkpoint holds no state for it: "
                                     "it was saved by a normalisation without state (an InstanceNorm without affine, "

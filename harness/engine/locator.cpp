@@ -25,6 +25,16 @@ std::vector<PathStep> parse_dotted_path(const std::string& text) {
   return path;
 }
 
+bool LocatorSpec::holds(const std::string& component) const {
+  return components.empty() || std::find(components.begin(), components.end(), component) != components.end();
+}
+
+std::string LocatorSpec::components_text() const {
+  std::string out;
+  for (const auto& c : components) out += (out.empty() ? "" : ", ") + c;
+  return out;
+}
+
 CheckpointLayout locate_components(const LocatorSpec& spec, const std::vector<std::string>& modules,
                                    const std::vector<std::string>& optimizers, const std::string& main_file) {
   CheckpointLayout result = layout_preset(spec.layout, modules, optimizers, main_file);

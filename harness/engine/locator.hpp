@@ -17,6 +17,12 @@ struct LocatorSpec {
   std::vector<std::pair<std::string, std::string>> maps;      // component -> dotted path ("model.G", "states.0")
   std::vector<std::pair<std::string, std::string>> files;     // component -> its own state dict file
   std::vector<KeyRule> key_rules;                             // renaming and dropping, in order
+  // The modules and optimizers the checkpoints hold (a generator-only download holds one
+  // module, no optimizer); empty: every component of the model.
+  std::vector<std::string> components;
+
+  bool holds(const std::string& component) const;
+  std::string components_text() const;  // "generator", "generator, generator_optimizer"
 
   // Only the preset was chosen (nothing mapped, no file, no rule).
   bool preset_only() const { return maps.empty() && files.empty() && key_rules.empty(); }

@@ -57,6 +57,7 @@ std::string scheduler_disagreement(const Scheduler& model, const std::vector<Sch
 }  // namespace
 
 CaseResult run_epoch_resume(UnitContext& ctx, const std::string&) {
+  ctx.require_every_module_held();
   const ScenarioSettings& s = ctx.settings();
   const CheckpointLayout& layout = ctx.layout();
   if (layout.epoch.empty()) throw SkipCase("the layout '" + layout.name + "' records no epoch");
@@ -195,6 +196,7 @@ void save_and_load(const LoadedModel& from, LoadedModel& into) {
 }  // namespace
 
 CaseResult run_resume_determinism(UnitContext& ctx, const std::string&) {
+  ctx.require_every_module_held();
   ctx.require_values("resume-determinism");
   const ScenarioSettings& s = ctx.settings();
   for (const auto& m : ctx.compatibility().modules) ctx.require_strict(m.comparison.module);

@@ -66,7 +66,24 @@ const CompatibilityReport& UnitContext::compatibility() {
   return *compatibility_;
 }
 
+void UnitContext::require_held(const std::string& component) const {
+  if (!request_.locator.holds(component)) {
+    throw SkipCase("the group's checkpoints hold only " + request_.locator.components_text() +
+                   " ([[checkpoints]] components), not '" + component + "'");
+  }
+}
+
+void UnitContext::require_every_module_held() {
+  for (const auto& m : described_model().model().modules) {
+    if (!request_.locator.holds(m.name)) {
+      throw SkipCase("the group's checkpoints hold only " + request_.locator.components_text() +
+                     " ([[checkpoints]] components): training does not resume from them");
+    }
+  }
+}
+
 const ModuleResult& UnitContext::module_result(const std::string& module) {
+  require_held(module);
   for (const auto& m : compatibility().modules) {
     if (m.comparison.module == module) return m;
   }
@@ -74,6 +91,7 @@ const ModuleResult& UnitContext::module_result(const std::string& module) {
 }
 
 const OptimizerResult& UnitContext::optimizer_result(const std::string& optimizer) {
+  require_held(optimizer);
   for (const auto& o : compatibility().optimizers) {
     if (o.comparison.optimizer == optimizer) return o;
   }
@@ -109,6 +127,7 @@ void UnitContext::require_values(const std::string& scenario) {
 
 void UnitContext::load_modules(LoadedModel& model) {
   for (auto& m : model.model().modules) {
+    if (!request_.locator.holds(m.name)) continue;  // keeps its initialisation
     const ModuleResult& r = module_result(m.name);
     if (r.error.empty() && r.comparison.strictly_loadable()) load_strict(*m.module, r.comparison, r.state);
   }
@@ -117,6 +136,7 @@ void UnitContext::load_modules(LoadedModel& model) {
 void UnitContext::load_optimizers(LoadedModel& model) {
   if (schema_only()) return;  // no parameters with values to hold optimizer state for
   for (auto& o : model.model().optimizers) {
+    if (!request_.locator.holds(o.name)) continue;
     const OptimizerResult& r = optimizer_result(o.name);
     if (r.error.empty() && r.saved && r.comparison.loadable()) load_optimizer_state(o, *r.saved);
   }

@@ -52,6 +52,11 @@ class UnitContext {
   // One model serves both, so a unit holds the parameters and optimizer state once.
   LoadedModel& resumed_model();
   LoadedModel make_resumed();              // another one, built and loaded afresh
+  // Throws SkipCase when the group says its checkpoints do not hold `component`.
+  void require_held(const std::string& component) const;
+  // Throws SkipCase when the group's checkpoints lack a module of the model: training does
+  // not resume from a generator-only file.
+  void require_every_module_held();
   // Throws SkipCase unless `module` loads strictly.
   void require_strict(const std::string& module);
   // The model is a schema (plugins/manifest): its tensors are on the meta device, with

@@ -897,6 +897,27 @@ TEST_F(RunCli, RelaxedLoadNamesLayersLeftAtInitialisationAndNormChanges) {
   EXPECT_TRUE(contains(failing.out, "hint: normalisation changed: model.3")) << failing.out;
 }
 
+// A generator-only file (what pretrained downloads ship): the group says which modules its
+// checkpoints hold, and the others are skipped with that reason, not failed.
+TEST_F(RunCli, ComponentsAGroupDoesNotHoldAreSkippedNotFailed) {
+  const std::string files = "layout = \"state-dict\"\n";
+  const CommandResult without = run("--filter 'dcgan@1.0.0/*' --config " + config(group("g-only", {"dcgan/split/generator.pt"}, files)));
+  EXPECT_EQ(without.exit_code, 1) << without.out;  // the discriminator "is not in the checkpoint"
+  const CommandResult with = run("--filter 'dcgan@1.0.0/*' --config " + config(group("g-only", {"dcgan/split/generator.pt"}, files) +
+                                                       "components = [\"generator\"]\n"));
+  EXPECT_EQ(with.exit_code, 0) << with.out;
+  const Json j = results();
+  const Json& u = unit(j, "dcgan@1.0.0/" + fixture("dcgan/split/generator.pt"));
+  EXPECT_EQ(outcome(u, "strict-load", "generator"), "pass") << u.dump(1);
+  for (const char* s : {"strict-load", "relaxed-load", "shapes", "dtypes", "eval-mode", "train-mode"}) {
+    const Json& d = case_of(u, s, "discriminator");
+    EXPECT_EQ(d["outcome"], "skipped") << s << d.dump(1);
+    EXPECT_TRUE(contains(d["message"], "the group's checkpoints hold only generator ([[checkpoints]] components)")) << d.dump(1);
+  }
+  EXPECT_EQ(outcome(u, "optimizer-state", "discriminator_optimizer"), "skipped");
+  EXPECT_TRUE(contains(case_of(u, "resume-determinism")["message"], "training does not resume from them"));
+}
+
 // The hints diff and the reports give are in the console too, once per unit.
 TEST_F(RunCli, HintsAreInTheConsole) {
   const CommandResult r = run("--config " + config("[scenarios]\nrun = [\"strict-load\"]\n" +
