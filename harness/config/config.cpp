@@ -228,7 +228,7 @@ void read_plugins(const TomlFields& f, HarnessConfig& config, const toml::table&
 
 CheckpointGroup read_group(const TomlFields& f, const HarnessConfig& config, std::size_t index) {
   std::vector<std::string> known = {"name",           "files",   "label",     "plugins",   "layout",
-                                    "map", "component_files", "key_rules", "components"};
+                                    "map", "component_files", "key_rules", "components", "epoch_from"};
   known.insert(known.end(), kScenarioKeys.begin(), kScenarioKeys.end());
   f.check_keys(known);
   CheckpointGroup g;
@@ -245,6 +245,12 @@ CheckpointGroup read_group(const TomlFields& f, const HarnessConfig& config, std
     for (const Located& s : *v) g.plugins.push_back(parse_plugin_selector(s.value, {f.file(), s.line, s.column}));
   }
   if (auto v = f.choice("layout", layout_preset_names())) g.locator.layout = *v;
+  if (auto v = f.string("epoch_from")) {
+    if (const std::string problem = epoch_from_problem(v->value); !problem.empty()) {
+      fail_config({f.file(), v->line, v->column}, "[[checkpoints]] '" + g.name + "' epoch_from '" + v->value + "': " + problem);
+    }
+    g.locator.epoch_from = v->value;
+  }
   if (auto v = f.strings("components")) {
     if (v->empty()) fail_config(f.place_of("components"), "[[checkpoints]] '" + g.name + "' components is empty: leave it out when the checkpoints hold every module");
     for (const Located& c : *v) g.locator.components.push_back(c.value);

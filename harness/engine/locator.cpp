@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <set>
 
+#include <re2/re2.h>
+
 #include "engine/saved_optimizer.hpp"
 
 namespace ckpt {
@@ -151,6 +153,24 @@ ComponentNames discover_components(const LocatorSpec& spec, CheckpointSet& files
     }
   }
   return names;
+}
+
+std::string epoch_from_problem(const std::string& pattern) {
+  RE2 re(pattern, RE2::Quiet);
+  if (!re.ok()) return re.error();
+  if (re.NumberOfCapturingGroups() != 1) {
+    return "it has " + std::to_string(re.NumberOfCapturingGroups()) + " groups, expected one: the epoch's digits, e.g. '^(\\d+)_net_'";
+  }
+  return "";
+}
+
+std::optional<std::int64_t> epoch_from_name(const std::string& pattern, const std::string& file) {
+  const RE2 re(pattern, RE2::Quiet);
+  std::string digits;
+  const std::string name = std::filesystem::path(file).filename().string();
+  if (!re.ok() || !RE2::PartialMatch(name, re, &digits)) return std::nullopt;
+  if (digits.empty() || digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoll(digits);
 }
 
 std::vector<std::string> files_of(const CheckpointLayout& layout, const std::string& main_file) {

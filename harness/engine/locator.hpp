@@ -3,6 +3,8 @@
 // `schema`, `schema-diff`, `record-golden`, `inspect` and [[checkpoints]] groups share, so
 // every command judges a checkpoint where the run finds it. A preset layout, then per
 // component a path inside the file or a file of its own, then key rules in order.
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +22,9 @@ struct LocatorSpec {
   // The modules and optimizers the checkpoints hold (a generator-only download holds one
   // module, no optimizer); empty: every component of the model.
   std::vector<std::string> components;
+  // Where the layout records no epoch: a regex with one group that finds it in the file
+  // name ('^(\d+)_net_' for pytorch-CycleGAN-and-pix2pix's "<epoch>_net_G.pth").
+  std::string epoch_from;
 
   bool holds(const std::string& component) const;
   std::string components_text() const;  // "generator", "generator, generator_optimizer"
@@ -49,6 +54,12 @@ struct ComponentNames {
   std::string layout;
 };
 ComponentNames discover_components(const LocatorSpec& spec, CheckpointSet& files);
+
+// Why `pattern` cannot be an epoch_from ("" when it can): a valid regex with exactly one group.
+std::string epoch_from_problem(const std::string& pattern);
+// The epoch the file name of `file` holds by `pattern`; nullopt when it does not match or
+// the group is not a number ("latest_net_G.pth").
+std::optional<std::int64_t> epoch_from_name(const std::string& pattern, const std::string& file);
 
 // Every file a checkpoint's components are read from, the main file first: each must pass
 // the checks of the main file (security findings included).

@@ -52,7 +52,7 @@ json to_json(const UnitRequest& r) {
   json rules = json::array();
   for (const auto& k : r.locator.key_rules) rules.push_back({k.pattern, k.replacement, k.drop});
   const json locator{{"layout", r.locator.layout}, {"maps", r.locator.maps}, {"files", r.locator.files},
-                     {"key_rules", rules}, {"components", r.locator.components}};
+                     {"key_rules", rules}, {"components", r.locator.components}, {"epoch_from", r.locator.epoch_from}};
   json cases = json::array();
   for (const auto& c : r.cases) cases.push_back({c.scenario, c.component});
   return json{{"id", r.id},           {"plugin_file", r.plugin_file}, {"options", r.options},
@@ -74,6 +74,7 @@ UnitRequest request_from_json(const json& j) {
   r.locator.maps = locator.at("maps").get<std::vector<std::pair<std::string, std::string>>>();
   r.locator.files = locator.at("files").get<std::vector<std::pair<std::string, std::string>>>();
   r.locator.components = locator.at("components").get<std::vector<std::string>>();
+  r.locator.epoch_from = locator.at("epoch_from").get<std::string>();
   for (const auto& k : locator.at("key_rules")) {
     r.locator.key_rules.push_back({k.at(0).get<std::string>(), k.at(1).get<std::string>(), k.at(2).get<bool>()});
   }

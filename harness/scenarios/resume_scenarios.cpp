@@ -5,6 +5,8 @@
 #include <torch/serialize/output-archive.h>
 #include <torch/optim/schedulers/step_lr.h>
 
+#include <filesystem>
+
 #include <ATen/ops/abs.h>
 #include <ATen/ops/allclose.h>
 #include <ATen/ops/equal.h>
@@ -15,6 +17,7 @@
 #include "engine/optimizer_state.hpp"
 #include "reader/read_error.hpp"
 #include "reader/training_state.hpp"
+#include "engine/locator.hpp"
 #include "scenarios/case_text.hpp"
 #include "scenarios/scenario_catalog.hpp"
 #include "tensor/materialize.hpp"
@@ -60,15 +63,28 @@ CaseResult run_epoch_resume(UnitContext& ctx, const std::string&) {
   ctx.require_every_module_held();
   const ScenarioSettings& s = ctx.settings();
   const CheckpointLayout& layout = ctx.layout();
-  if (layout.epoch.empty()) throw SkipCase("the layout '" + layout.name + "' records no epoch");
-  const Value* epoch_value = resolve_path(ctx.checkpoint(), layout.epoch);
-  const std::string where = format_path(layout.epoch);
-  nlohmann::json data{{"epoch_path", where}, {"convention", s.epoch_convention}};
-  if (!epoch_value) return make_case(Outcome::kFail, "no epoch at " + where, "the checkpoint cannot say where to resume", data);
-  if (epoch_value->kind != ValueKind::kInt) {
-    return make_case(Outcome::kFail, "epoch at " + where + " is a " + to_string(epoch_value->kind) + ", not an int", "", data);
+  const std::string& epoch_from = ctx.request().locator.epoch_from;
+  std::int64_t epoch = 0;
+  nlohmann::json data{{"convention", s.epoch_convention}};
+  if (!epoch_from.empty()) {  // the file name says it: "<epoch>_net_G.pth"
+    const std::string name = std::filesystem::path(ctx.request().checkpoint).filename().string();
+    const std::optional<std::int64_t> found = epoch_from_name(epoch_from, name);
+    if (!found) throw SkipCase("the file name '" + name + "' holds no epoch by epoch_from '" + epoch_from + "'");
+    epoch = *found;
+    data["epoch_from"] = epoch_from;
+  } else {
+    if (layout.epoch.empty()) {
+      throw SkipCase("the layout '" + layout.name + "' records no epoch (epoch_from finds one in a file name)");
+    }
+    const Value* epoch_value = resolve_path(ctx.checkpoint(), layout.epoch);
+    const std::string where = format_path(layout.epoch);
+    data["epoch_path"] = where;
+    if (!epoch_value) return make_case(Outcome::kFail, "no epoch at " + where, "the checkpoint cannot say where to resume", data);
+    if (epoch_value->kind != ValueKind::kInt) {
+      return make_case(Outcome::kFail, "epoch at " + where + " is a " + to_string(epoch_value->kind) + ", not an int", "", data);
+    }
+    epoch = epoch_value->integer;
   }
-  const std::int64_t epoch = epoch_value->integer;
   data["epoch"] = epoch;
   std::vector<std::string> problems, facts;
   if (epoch < s.first_epoch || epoch > 10'000'000) {

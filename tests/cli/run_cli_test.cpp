@@ -918,6 +918,38 @@ TEST_F(RunCli, ComponentsAGroupDoesNotHoldAreSkippedNotFailed) {
   EXPECT_TRUE(contains(case_of(u, "resume-determinism")["message"], "training does not resume from them"));
 }
 
+// pytorch-CycleGAN-and-pix2pix names its files "<epoch>_net_<module>.pth": epoch_from finds
+// the epoch there; "latest_net_G.pth" holds none, and epoch-resume says so.
+TEST_F(RunCli, EpochFromTheFileName) {
+  namespace fs = std::filesystem;
+  for (const char* prefix : {"12", "latest"}) {
+    for (const char* module : {"G_A", "G_B", "D_A", "D_B"}) {
+      fs::copy_file(fixture(std::string("cyclegan/v1/split/latest_net_") + module + ".pth"),
+                    dir_ / (std::string(prefix) + "_net_" + module + ".pth"));
+    }
+  }
+  const std::string cfg = (dir_ / "harness.toml").string();
+  std::ofstream(cfg) << "[plugins.cyclegan]\noptions = { ngf = 2, ndf = 2, image_size = 32 }\n[scenarios]\nrun = [\"epoch-resume\"]\n"
+                     << "[[checkpoints]]\nplugins = [\"cyclegan@1.*\"]\nlayout = \"net-files\"\nepoch_from = '^(\\d+)_net_'\n"
+                     << "first_epoch = 1\nfiles = [\"12_net_G_A.pth\", \"latest_net_G_A.pth\"]\n";
+  const CommandResult r = run("--config " + cfg);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const Json j = results();
+  const Json& numbered = case_of(unit(j, "12_net_G_A.pth"), "epoch-resume");
+  EXPECT_EQ(numbered["outcome"], "pass") << numbered.dump(1);
+  EXPECT_EQ(numbered["data"]["epoch"], 12);
+  EXPECT_EQ(numbered["data"]["resume_epoch"], 13);
+  const Json& latest = case_of(unit(j, "latest_net_G_A.pth"), "epoch-resume");
+  EXPECT_EQ(latest["outcome"], "skipped");
+  EXPECT_TRUE(contains(latest["message"], "the file name 'latest_net_G_A.pth' holds no epoch by epoch_from")) << latest.dump(1);
+
+  std::ofstream(cfg) << "[[checkpoints]]\nfiles = [\"12_net_G_A.pth\"]\nepoch_from = '^\\d+_net_'\n";
+  const CommandResult bad = run("--config " + cfg);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(contains(bad.out, "harness.toml:3:14: [[checkpoints]] 'checkpoints[0]' epoch_from '^\\d+_net_': it has 0 groups, expected one"))
+      << bad.out;
+}
+
 // The hints diff and the reports give are in the console too, once per unit.
 TEST_F(RunCli, HintsAreInTheConsole) {
   const CommandResult r = run("--config " + config("[scenarios]\nrun = [\"strict-load\"]\n" +
