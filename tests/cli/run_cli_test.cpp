@@ -1150,10 +1150,6 @@ TEST_F(RunCli, CycleganVersionHistoryOnTheDefaultConfig) {
     for (const auto& m : c["data"]["shape_mismatches"]) keys.push_back(m["key"]);
     return keys;
   };
-  auto ends_with = [](const std::string& s, const std::string& tail) {
-    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-  };
-
   // Each version on its own checkpoint: every scenario runs and passes, nothing skipped.
   for (int v = 1; v <= 3; ++v) {
     const std::string own_id = id(versions[v - 1], "v" + std::to_string(v) + "/checkpoint.pt");
