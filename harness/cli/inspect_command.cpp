@@ -36,6 +36,9 @@ namespace {
 // `file` and the files its components are read from beside it, under `locator` (the layout
 // finds them; a file it cannot place is inspected alone, and its errors shown there).
 std::vector<std::string> files_located(const LocatorSpec& locator, const std::string& file, const ReadOptions& read) {
+  // Only net-files and component files read files beside the main one: others need no
+  // second reading of the file to find out.
+  if (locator.layout != "net-files" && locator.files.empty()) return {file};
   try {
     CheckpointSet set(file, read);
     const ComponentNames names = discover_components(locator, set);

@@ -114,7 +114,10 @@ inline void check_value(const ckpt::Value& v) {
   (void)v.is_container();
   (void)v.metadata();
   (void)v.find("state");
-  if (v.kind == ValueKind::kTensor || v.kind == ValueKind::kStorage) check_tensor(v.tensor);
+  if (v.kind == ValueKind::kTensor) check_tensor(v.tensor);
+  // A bare storage (a persistent id no tensor rebuild took, e.g. in an unknown callable's
+  // arguments) is bytes of its dtype: a quantized one (QUInt8Storage) needs no scale.
+  if (v.kind == ValueKind::kStorage && v.tensor.storage) check_storage(*v.tensor.storage);
   if (v.kind == ValueKind::kObject) CKPT_FUZZ_CHECK(!v.text.empty(), "object without a class name");
 }
 
