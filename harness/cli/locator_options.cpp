@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "results/counted.hpp"
+
 namespace ckpt {
 
 namespace {
@@ -18,15 +20,10 @@ void check_pattern(const std::string& pattern, const std::string& flag) {
   }
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 }  // namespace
 
 void LocatorOptions::add_to(CLI::App& cmd) {
-  cmd.add_option("--layout", spec.layout, "Where components are: " + joined(layout_preset_names()) + " (default gan)")
+  cmd.add_option("--layout", spec.layout, "Where components are: " + comma_list(layout_preset_names()) + " (default gan)")
       ->check(CLI::IsMember(layout_preset_names()));
   cmd.add_option_function<std::vector<std::string>>(
          "--map",

@@ -351,11 +351,7 @@ int write_expectations_baseline(const RunResult& run, const HarnessConfig& confi
   try {
     write_file_atomically(path, [&](std::ostream& out) { out << expectations_baseline(config, run.units); },
                           config.confinement.roots());
-    const std::string from_config = shown_path(config, path);  // named as the config was, not absolute
-    const std::string shown = fs::path(from_config).is_absolute()
-                                  ? from_config
-                                  : (fs::path(config.file).parent_path() / from_config).lexically_normal().string();
-    std::cout << "expectations baseline written: " << shown << " (review it with git diff)\n";
+    std::cout << "expectations baseline written: " << named_like_config(config, path) << " (review it with git diff)\n";
     if (config.run.expectations_file.empty()) {
       std::cout << "note: add [run] expectations_file = \"" << fs::path(path).filename().string() << "\" to "
                 << config.file << " so runs use it\n";

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "reader/checkpoint.hpp"
+#include "results/counted.hpp"
 #include "reader/read_error.hpp"
 #include "reports/atomic_file.hpp"
 #include "schema/checkpoint_schema.hpp"
@@ -78,9 +79,7 @@ int run_schema(const SchemaOptions& o) {
     ComponentNames storage;
     const ModelSchema schema = schema_of_located(o.checkpoint, o.locator.spec, chosen_names(o.names, nullptr, storage));
     if (schema.modules.empty()) {  // the modules named by --module: none is there
-      std::string named;
-      for (const auto& m : o.names.modules) named += (named.empty() ? "" : ", ") + m;
-      throw SchemaError(o.checkpoint + ": holds none of the modules " + named + " where layout '" + o.locator.spec.layout +
+      throw SchemaError(o.checkpoint + ": holds none of the modules " + comma_list(o.names.modules) + " where layout '" + o.locator.spec.layout +
                         "' looks (where they are: --map NAME=PATH, or another --layout)");
     }
     write_output(o.out, to_json(schema).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");

@@ -505,10 +505,7 @@ HarnessConfig load_config(const std::string& path, const std::vector<std::string
     // Named beside the config as the config was named (its place in every expectation's
     // "declared at"), never by this machine's absolute path.
     const std::string& baseline = config.run.expectations_file;
-    const std::string from_config = shown_path(config, baseline);
-    const std::string shown = std::filesystem::path(from_config).is_absolute()
-                                  ? from_config
-                                  : (std::filesystem::path(path).parent_path() / from_config).lexically_normal().string();
+    const std::string shown = named_like_config(config, baseline);
     const toml::table b = parse_toml(baseline, config.confinement.roots(), shown);
     const TomlFields f(shown, b, "");
     f.check_keys({"expectations"});
@@ -536,6 +533,12 @@ std::string shown_path(const HarnessConfig& config, const std::string& file) {
   const std::filesystem::path in_root = real.lexically_relative(root);
   if (root.empty() || ec || in_root.empty() || *in_root.begin() == "..") return abs.string();
   return from_config.string();
+}
+
+std::string named_like_config(const HarnessConfig& config, const std::string& file) {
+  const std::string from_config = shown_path(config, file);
+  if (std::filesystem::path(from_config).is_absolute()) return from_config;
+  return (std::filesystem::path(config.file).parent_path() / from_config).lexically_normal().string();
 }
 
 bool is_golden_file(const std::string& path) {

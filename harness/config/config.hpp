@@ -164,6 +164,9 @@ std::string config_relative(const HarnessConfig& config, const std::string& path
 // the repository), so results and baselines are the same from any checkout. A file outside
 // the repository (--allow-path, an installed plugin) keeps its absolute path.
 std::string shown_path(const HarnessConfig& config, const std::string& file);
+// A file beside the config named as the config itself was named on the command line
+// ("ci/baseline.toml" for --config ci/harness.toml): for messages and source places.
+std::string named_like_config(const HarnessConfig& config, const std::string& file);
 
 // Golden-output files (NAME.golden.pt) sit beside checkpoints; globs never pick them.
 bool is_golden_file(const std::string& path);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "engine/torch_schema.hpp"
+#include "results/counted.hpp"
 #include "tensor/materialize.hpp"
 
 namespace ckpt {
@@ -48,12 +49,6 @@ std::string layer_class(const torch::nn::Module& layer) {
 
 bool is_norm(const std::string& cls) { return cls.find("Norm") != std::string::npos; }
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-  return out;
-}
-
 // Which layers kept their initial values, and where the checkpoint's normalisation is of
 // another kind than the model's: what a fraction of elements hides (a norm layer is a few
 // hundred elements of millions, but at its initial statistics it changes every output).
@@ -88,7 +83,7 @@ void describe_layers(torch::nn::Module& module, const std::set<std::string>& loa
     if (!own.empty() && stayed.size() == own.size()) {
       report.layers_left_at_initialisation.push_back(shown);
     } else if (!stayed.empty() && is_norm(cls)) {
-      report.layers_left_at_initialisation.push_back(shown + ": " + joined(stayed));
+      report.layers_left_at_initialisation.push_back(shown + ": " + comma_list(stayed));
     }
     // Only right after a layer whose weight loaded (the conv a norm layer follows; its bias
     // comes and goes with the norm): in a checkpoint of another architecture a missing norm

@@ -7,6 +7,7 @@
 #include <re2/re2.h>
 
 #include "engine/saved_optimizer.hpp"
+#include "results/counted.hpp"
 
 namespace ckpt {
 
@@ -31,11 +32,7 @@ bool LocatorSpec::holds(const std::string& component) const {
   return components.empty() || std::find(components.begin(), components.end(), component) != components.end();
 }
 
-std::string LocatorSpec::components_text() const {
-  std::string out;
-  for (const auto& c : components) out += (out.empty() ? "" : ", ") + c;
-  return out;
-}
+std::string LocatorSpec::components_text() const { return comma_list(components); }
 
 CheckpointLayout locate_components(const LocatorSpec& spec, const std::vector<std::string>& modules,
                                    const std::vector<std::string>& optimizers, const std::string& main_file) {

@@ -42,6 +42,19 @@ class RunCli : public TempDirTest {
     std::ofstream(path) << "[plugins.dcgan]\noptions = { nz = 16, ngf = 4, ndf = 4 }\n" << text;
     return path;
   }
+  // The same for the cyclegan plugins at the sizes of fixtures/cyclegan/.
+  std::string cyclegan_config(const std::string& text) {
+    const std::string path = (dir_ / "harness.toml").string();
+    std::ofstream(path) << "[plugins.cyclegan]\noptions = { ngf = 2, ndf = 2, image_size = 32 }\n" << text;
+    return path;
+  }
+  // fixtures/cyclegan/v1/split's save_networks files, copied into `to` as <prefix>_net_<module>.pth.
+  void copy_net_files(const std::filesystem::path& to, const std::string& prefix, const std::vector<std::string>& modules) {
+    std::filesystem::create_directories(to);
+    for (const auto& m : modules) {
+      std::filesystem::copy_file(fixture("cyclegan/v1/split/latest_net_" + m + ".pth"), to / (prefix + "_net_" + m + ".pth"));
+    }
+  }
   std::string report_dir() const { return (dir_ / "report").string(); }
   Json results() const {
     std::ifstream in(report_dir() + "/results.json");
@@ -871,10 +884,9 @@ TEST_F(RunCli, ThePluginsSchedulerAgainstTheSavedOne) {
 // change; with relaxed_fail_on_initialised_layers it fails on them.
 TEST_F(RunCli, RelaxedLoadNamesLayersLeftAtInitialisationAndNormChanges) {
   auto run_with = [&](const std::string& setting) {
-    const std::string cfg = (dir_ / "harness.toml").string();
-    std::ofstream(cfg) << "[plugins.cyclegan]\noptions = { ngf = 2, ndf = 2, image_size = 32 }\n"
-                       << "[scenarios]\nrun = [\"relaxed-load\"]\n" << setting << "[[checkpoints]]\nplugins = [\"cyclegan@3.*\"]\n"
-                       << "files = [\"" << fixture("cyclegan/v1/checkpoint.pt") << "\"]\n";
+    const std::string cfg = cyclegan_config("[scenarios]\nrun = [\"relaxed-load\"]\n" + setting +
+                                            "[[checkpoints]]\nplugins = [\"cyclegan@3.*\"]\nfiles = [\"" +
+                                            fixture("cyclegan/v1/checkpoint.pt") + "\"]\n");
     return run("--config " + cfg + " --filter '*/D_A'");
   };
   const CommandResult reported = run_with("");
@@ -921,17 +933,10 @@ TEST_F(RunCli, ComponentsAGroupDoesNotHoldAreSkippedNotFailed) {
 // pytorch-CycleGAN-and-pix2pix names its files "<epoch>_net_<module>.pth": epoch_from finds
 // the epoch there; "latest_net_G.pth" holds none, and epoch-resume says so.
 TEST_F(RunCli, EpochFromTheFileName) {
-  namespace fs = std::filesystem;
-  for (const char* prefix : {"12", "latest"}) {
-    for (const char* module : {"G_A", "G_B", "D_A", "D_B"}) {
-      fs::copy_file(fixture(std::string("cyclegan/v1/split/latest_net_") + module + ".pth"),
-                    dir_ / (std::string(prefix) + "_net_" + module + ".pth"));
-    }
-  }
-  const std::string cfg = (dir_ / "harness.toml").string();
-  std::ofstream(cfg) << "[plugins.cyclegan]\noptions = { ngf = 2, ndf = 2, image_size = 32 }\n[scenarios]\nrun = [\"epoch-resume\"]\n"
-                     << "[[checkpoints]]\nplugins = [\"cyclegan@1.*\"]\nlayout = \"net-files\"\nepoch_from = '^(\\d+)_net_'\n"
-                     << "first_epoch = 1\nfiles = [\"12_net_G_A.pth\", \"latest_net_G_A.pth\"]\n";
+  for (const char* prefix : {"12", "latest"}) copy_net_files(dir_, prefix, {"G_A", "G_B", "D_A", "D_B"});
+  const std::string cfg = cyclegan_config(
+      "[scenarios]\nrun = [\"epoch-resume\"]\n[[checkpoints]]\nplugins = [\"cyclegan@1.*\"]\nlayout = \"net-files\"\n"
+      "epoch_from = '^(\\d+)_net_'\nfirst_epoch = 1\nfiles = [\"12_net_G_A.pth\", \"latest_net_G_A.pth\"]\n");
   const CommandResult r = run("--config " + cfg);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   const Json j = results();
@@ -1024,15 +1029,10 @@ TEST_F(RunCli, DropRulesLoadWhatTheTeamsLoaderLoads) {
 // checks as the main file does; so does `inspect --config`.
 TEST_F(RunCli, NetFilesSiblingsAreScannedLikeTheMainFile) {
   const std::filesystem::path nets = dir_ / "nets";
-  std::filesystem::create_directories(nets);
-  for (const char* name : {"latest_net_G_A.pth", "latest_net_G_B.pth", "latest_net_D_B.pth"}) {
-    std::filesystem::copy_file(fixture(std::string("cyclegan/v1/split/") + name), nets / name);
-  }
+  copy_net_files(nets, "latest", {"G_A", "G_B", "D_B"});
   std::filesystem::copy_file(fixture("namespace_args.pt"), nets / "latest_net_D_A.pth");  // an argparse.Namespace
-  const std::string cfg = (dir_ / "harness.toml").string();
-  std::ofstream(cfg) << "[plugins.cyclegan]\noptions = { ngf = 2, ndf = 2, image_size = 32 }\n"
-                     << "[scenarios]\nrun = [\"format\"]\n[[checkpoints]]\nplugins = [\"cyclegan@1.*\"]\nlayout = \"net-files\"\n"
-                     << "files = [\"nets/latest_net_G_A.pth\"]\n";
+  const std::string cfg = cyclegan_config("[scenarios]\nrun = [\"format\"]\n[[checkpoints]]\nplugins = [\"cyclegan@1.*\"]\n"
+                                          "layout = \"net-files\"\nfiles = [\"nets/latest_net_G_A.pth\"]\n");
   const CommandResult r = run("--config " + cfg);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   const Json j = results();
