@@ -76,11 +76,15 @@ class PluginCache {
   void keep_spare(const std::string& file, const Options& options, LoadedModel model) {
     spares_[spare_key(file, options)] = std::move(model);
   }
+  // The spare for this unit, if any; every other spare is dropped. The worker that described
+  // the run built a model of every plugin, and the supervisor hands units to whichever worker
+  // is free: kept, they would hold the memory of the whole run's models in one worker (and
+  // make its exit slow) for the few units that could use them.
   std::optional<LoadedModel> take_spare(const std::string& file, const Options& options) {
     auto it = spares_.find(spare_key(file, options));
-    if (it == spares_.end()) return std::nullopt;
-    std::optional<LoadedModel> model = std::move(it->second);
-    spares_.erase(it);
+    std::optional<LoadedModel> model;
+    if (it != spares_.end()) model = std::move(it->second);
+    spares_.clear();
     return model;
   }
 

@@ -13,32 +13,21 @@
 // when several versions are loaded into one process. fixtures/models/cyclegan.py is the
 // Python twin: same names, same parameter order.
 #include <ckpt/plugin.hpp>
-#include <torch/nn/functional/instancenorm.h>  // modules/instancenorm.h needs it first
 #include <torch/nn/functional/loss.h>
-#include <torch/nn/init.h>
-#include <torch/nn/module.h>
-#include <torch/nn/modules/activation.h>
-#include <torch/nn/modules/batchnorm.h>
-#include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/instancenorm.h>
-#include <torch/nn/modules/padding.h>
-#include <torch/nn/pimpl.h>
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
 
+#include "image_to_image/networks.hpp"
+
 namespace {
-namespace nn = torch::nn;
 
 // What changed between versions of the model; everything else is shared.
 struct CycleGanVersion {
   // Residual blocks of the generators when the `n_blocks` option does not say
   // (v1: 6, the project's resnet_6blocks; v2 on: 9, resnet_9blocks).
   std::int64_t default_blocks;
-  // Norm layers: false is the project's `--norm instance` (InstanceNorm2d, affine=False,
-  // track_running_stats=False: no state; convolutions before a norm keep their bias);
-  // true is `--norm batch` (BatchNorm2d with affine weights and running statistics;
-  // those convolutions lose their bias).
+  // Norm layers: false is the project's `--norm instance`, true `--norm batch`
+  // (NetworkOptions::batch_norm).
   bool batch_norm;
 };
 
@@ -50,117 +39,13 @@ struct Settings {
   bool batch_norm;
 };
 
-// Appends the version's norm layer (named by its position, as in Python).
-void append_norm(nn::Sequential& seq, const Settings& s, std::int64_t channels) {
-  if (s.batch_norm) {
-    seq->push_back(nn::BatchNorm2d(nn::BatchNorm2dOptions(channels).affine(true).track_running_stats(true)));
-  } else {
-    seq->push_back(nn::InstanceNorm2d(nn::InstanceNorm2dOptions(channels).affine(false).track_running_stats(false)));
-  }
-}
-
-nn::ReLU relu() { return nn::ReLU(nn::ReLUOptions(true)); }
-nn::LeakyReLU leaky() { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)); }
-nn::ReflectionPad2d pad(std::int64_t p) { return nn::ReflectionPad2d(nn::ReflectionPad2dOptions(p)); }
-
-// ResnetBlock: x + conv_block(x), conv_block = [pad, conv3x3, norm, ReLU, pad, conv3x3, norm].
-struct ResnetBlockImpl : nn::Module {
-  nn::Sequential conv_block;
-  ResnetBlockImpl(const Settings& s, std::int64_t dim) {
-    const bool bias = !s.batch_norm;
-    conv_block->push_back(pad(1));
-    conv_block->push_back(nn::Conv2d(nn::Conv2dOptions(dim, dim, 3).bias(bias)));
-    append_norm(conv_block, s, dim);
-    conv_block->push_back(relu());
-    conv_block->push_back(pad(1));
-    conv_block->push_back(nn::Conv2d(nn::Conv2dOptions(dim, dim, 3).bias(bias)));
-    append_norm(conv_block, s, dim);
-    register_module("conv_block", conv_block);
-  }
-  torch::Tensor forward(const torch::Tensor& x) { return x + conv_block->forward(x); }
-};
-TORCH_MODULE(ResnetBlock);
-
-struct ResnetGeneratorImpl : nn::Module {
-  nn::Sequential model;
+// A ResnetGenerator that keeps its build's settings. The project's CycleGAN leaves
+// use_dropout False.
+struct CycleGanGeneratorImpl : ResnetGeneratorImpl {
   Settings settings;
-  std::int64_t in_nc;  // the channels this generator reads (G_A: input_nc, G_B: output_nc)
-  ResnetGeneratorImpl(const Settings& s, std::int64_t input_nc, std::int64_t output_nc) : settings(s), in_nc(input_nc) {
-    const bool bias = !s.batch_norm;
-    model->push_back(pad(3));
-    model->push_back(nn::Conv2d(nn::Conv2dOptions(input_nc, s.ngf, 7).bias(bias)));
-    append_norm(model, s, s.ngf);
-    model->push_back(relu());
-    for (std::int64_t i = 0; i < 2; ++i) {  // downsampling
-      const std::int64_t mult = std::int64_t{1} << i;
-      model->push_back(nn::Conv2d(nn::Conv2dOptions(s.ngf * mult, s.ngf * mult * 2, 3).stride(2).padding(1).bias(bias)));
-      append_norm(model, s, s.ngf * mult * 2);
-      model->push_back(relu());
-    }
-    for (std::int64_t i = 0; i < s.n_blocks; ++i) model->push_back(ResnetBlock(s, s.ngf * 4));
-    for (std::int64_t i = 0; i < 2; ++i) {  // upsampling
-      const std::int64_t mult = std::int64_t{1} << (2 - i);
-      model->push_back(nn::ConvTranspose2d(
-          nn::ConvTranspose2dOptions(s.ngf * mult, s.ngf * mult / 2, 3).stride(2).padding(1).output_padding(1).bias(bias)));
-      append_norm(model, s, s.ngf * mult / 2);
-      model->push_back(relu());
-    }
-    model->push_back(pad(3));
-    model->push_back(nn::Conv2d(nn::Conv2dOptions(s.ngf, output_nc, 7)));
-    model->push_back(nn::Tanh());
-    register_module("model", model);
-  }
-  torch::Tensor forward(const torch::Tensor& x) { return model->forward(x); }
+  CycleGanGeneratorImpl(const Settings& s, std::int64_t input_nc, std::int64_t output_nc)
+      : ResnetGeneratorImpl(NetworkOptions{s.ngf, s.ndf, s.batch_norm, false}, input_nc, output_nc, s.n_blocks), settings(s) {}
 };
-
-// NLayerDiscriminator (PatchGAN): conv4x4 s2 + LeakyReLU, n_layers-1 x (conv4x4 s2, norm,
-// LeakyReLU), conv4x4 s1, norm, LeakyReLU, conv4x4 s1 to one channel.
-struct NLayerDiscriminatorImpl : nn::Module {
-  nn::Sequential model;
-  std::int64_t in_nc;
-  NLayerDiscriminatorImpl(const Settings& s, std::int64_t input_nc) : in_nc(input_nc) {
-    const bool bias = !s.batch_norm;
-    auto conv = [](std::int64_t in, std::int64_t out, std::int64_t stride, bool b) {
-      return nn::Conv2d(nn::Conv2dOptions(in, out, 4).stride(stride).padding(1).bias(b));
-    };
-    model->push_back(conv(input_nc, s.ndf, 2, true));
-    model->push_back(leaky());
-    std::int64_t mult = 1, prev = 1;
-    for (std::int64_t n = 1; n < s.n_layers_d; ++n) {
-      prev = mult;
-      mult = std::min<std::int64_t>(std::int64_t{1} << n, 8);
-      model->push_back(conv(s.ndf * prev, s.ndf * mult, 2, bias));
-      append_norm(model, s, s.ndf * mult);
-      model->push_back(leaky());
-    }
-    prev = mult;
-    mult = std::min<std::int64_t>(std::int64_t{1} << s.n_layers_d, 8);
-    model->push_back(conv(s.ndf * prev, s.ndf * mult, 1, bias));
-    append_norm(model, s, s.ndf * mult);
-    model->push_back(leaky());
-    model->push_back(conv(s.ndf * mult, 1, 1, true));
-    register_module("model", model);
-  }
-  torch::Tensor forward(const torch::Tensor& x) { return model->forward(x); }
-};
-
-// init_weights(net, 'normal', 0.02) of networks.py: conv weights ~ N(0, 0.02) and their
-// biases 0, BatchNorm2d weights ~ N(1, 0.02) and biases 0; leaves in module order, as
-// Python's net.apply visits them.
-void init_weights(nn::Module& module) {
-  torch::NoGradGuard no_grad;
-  for (auto& sub : module.modules(/*include_self=*/false)) {
-    const std::string type = sub->name();
-    auto params = sub->named_parameters(false);
-    if (type.find("Conv") != std::string::npos) {
-      nn::init::normal_(params["weight"], 0.0, 0.02);
-      if (params.contains("bias")) nn::init::zeros_(params["bias"]);
-    } else if (type.find("BatchNorm2d") != std::string::npos) {
-      nn::init::normal_(params["weight"], 1.0, 0.02);
-      nn::init::zeros_(params["bias"]);
-    }
-  }
-}
 
 class CycleGan : public ckpt::Architecture {
  public:
@@ -195,13 +80,14 @@ class CycleGan : public ckpt::Architecture {
     torch::manual_seed(ckpt::option_int(options, "seed", 0, 0, INT64_MAX));
 
     // Built and initialised in the order of CycleGANModel.__init__.
-    auto g_a = std::make_shared<ResnetGeneratorImpl>(s, s.input_nc, s.output_nc);
+    const NetworkOptions networks{s.ngf, s.ndf, s.batch_norm, false};
+    auto g_a = std::make_shared<CycleGanGeneratorImpl>(s, s.input_nc, s.output_nc);
     init_weights(*g_a);
-    auto g_b = std::make_shared<ResnetGeneratorImpl>(s, s.output_nc, s.input_nc);
+    auto g_b = std::make_shared<CycleGanGeneratorImpl>(s, s.output_nc, s.input_nc);
     init_weights(*g_b);
-    auto d_a = std::make_shared<NLayerDiscriminatorImpl>(s, s.output_nc);
+    auto d_a = std::make_shared<NLayerDiscriminatorImpl>(networks, s.output_nc, s.n_layers_d);
     init_weights(*d_a);
-    auto d_b = std::make_shared<NLayerDiscriminatorImpl>(s, s.input_nc);
+    auto d_b = std::make_shared<NLayerDiscriminatorImpl>(networks, s.input_nc, s.n_layers_d);
     init_weights(*d_b);
 
     auto adam = [&](const nn::Module& first, const nn::Module& second) {
@@ -301,8 +187,8 @@ class CycleGan : public ckpt::Architecture {
   }
 
  private:
-  static const ResnetGeneratorImpl& generator(const ckpt::Model& model, std::size_t index) {
-    const auto g = std::dynamic_pointer_cast<ResnetGeneratorImpl>(model.modules.at(index).module);
+  static const CycleGanGeneratorImpl& generator(const ckpt::Model& model, std::size_t index) {
+    const auto g = std::dynamic_pointer_cast<CycleGanGeneratorImpl>(model.modules.at(index).module);
     if (!g) throw std::logic_error("cyclegan: module " + std::to_string(index) + " is not a ResnetGenerator");
     return *g;
   }

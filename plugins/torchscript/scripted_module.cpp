@@ -42,4 +42,12 @@ torch::Tensor ScriptedModule::forward(const torch::Tensor& input) {
   return module_.forward({input}).toTensor();
 }
 
+std::string error_cause(const std::exception& error) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&error);
+  std::string text = c10_error ? c10_error->what_without_backtrace() : error.what();
+  if (text.find("Traceback of TorchScript") == std::string::npos) return text.substr(0, text.find('\n'));
+  text.erase(text.find_last_not_of(" \n") + 1);
+  return text.substr(text.rfind('\n') + 1);
+}
+
 }  // namespace ckpt::torchscript

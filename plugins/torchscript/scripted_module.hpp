@@ -4,6 +4,7 @@
 // tensors (a load into one is a load into the other), each scripted submodule a child with
 // its Python type name ("BatchNorm2d"), and train()/eval() forwarded to the scripted
 // module, so its forward really behaves as the mode says.
+#include <c10/util/Exception.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/nn/module.h>
 
@@ -31,5 +32,11 @@ class ScriptedModule : public torch::nn::Module {
  private:
   torch::jit::Module module_;
 };
+
+// The cause of a LibTorch error in one line: the last line of a TorchScript interpreter's
+// traceback ("RuntimeError: Given groups=1, ... expected input[4, 3, 8, 8] to have 6
+// channels"; the interpreter throws torch::jit::JITException, a std::runtime_error), otherwise
+// the first line of the message (a c10::Error's without its C++ backtrace).
+std::string error_cause(const std::exception& error);
 
 }  // namespace ckpt::torchscript

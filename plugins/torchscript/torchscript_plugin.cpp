@@ -11,21 +11,29 @@
 //   optimizers.<name>.modules   the modules it trains, in order ("generator")
 //   optimizers.<name>.<hyper>   lr, betas (or beta1, beta2), eps, weight_decay, momentum, ...
 //   optimizers.<name>.trainable_only  true: over the parameters that require grad only
-//   gan.loss                    bce, non-saturating or hinge: offers a training step (resume checks)
+//   gan.loss                    bce, non-saturating, hinge or lsgan: offers the harness's training
+//                               step (resume checks); gan.generator_input, gan.discriminator_input,
+//                               gan.l1, gan.discriminator_weight shape it (gan_step.hpp)
 //   gan.generator, gan.discriminator  the modules that play each part (default: those names)
+//   gan.step                    the files.<key> holding the team's own exported step instead
+//                               (exported_step.hpp): its children are the model's modules
+//   gan.updates                 with gan.step: the optimizers it steps, in order
 //
 // TorchScript files are code: the harness reads them only from the paths a [[models]] entry
 // of the config names (checked to lie inside the repository), never from a checkpoint.
 #include <ckpt/plugin.hpp>
+#include <torch/csrc/jit/python/update_graph_executor_opt.h>
 #include <torch/csrc/jit/serialization/import.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 
 #include "generic/optimizers.hpp"
+#include "torchscript/exported_step.hpp"
 #include "torchscript/gan_step.hpp"
 #include "torchscript/scripted_module.hpp"
 
@@ -75,8 +83,11 @@ struct ScriptOptions {
     bool trainable_only = false;
   };
   std::map<std::string, OptimizerSpec> optimizers;
-  std::optional<ckpt::torchscript::GanLoss> loss;
+  std::optional<ckpt::torchscript::GanRecipe> recipe;  // the harness's step, when gan.loss is given
+  std::vector<std::string> recipe_fields;              // the gan.* options of the recipe, given
   std::string generator = "generator", discriminator = "discriminator";
+  std::string step;                   // files.<step>: the team's exported step
+  std::vector<std::string> updates;   // its optimizers, in update order
 
   explicit ScriptOptions(const ckpt::Options& options) {
     for (const auto& [key, value] : options) {
@@ -104,40 +115,82 @@ struct ScriptOptions {
         } else {
           spec.hyper[field] = number(key, value);
         }
-      } else if (key == "gan.loss") {
-        loss = ckpt::torchscript::parse_gan_loss(key, value);
       } else if (key == "gan.generator") {
         generator = value;
       } else if (key == "gan.discriminator") {
         discriminator = value;
+      } else if (key == "gan.step") {
+        step = value;
+      } else if (key == "gan.updates") {
+        updates = split(value, ',');
+      } else if (starts_with(key, "gan.") && given_recipe().set(key.substr(4), key, value)) {
+        recipe_fields.push_back(key);
       } else {
         throw OptionError("unknown option '" + key +
                           "' (known: files.<module>, inputs.<module>, non_persistent.<module>, optimizers.<name>.<class|modules|trainable_only|"
-                          "hyper-parameter>, "
-                          "gan.loss, gan.generator, gan.discriminator)");
+                          "hyper-parameter>, gan.loss, gan.generator_input, gan.discriminator_input, gan.l1, "
+                          "gan.discriminator_weight, gan.generator, gan.discriminator, gan.step, gan.updates)");
       }
     }
     if (files.empty()) {
       throw OptionError("no module: give each one's TorchScript file as files.<module> ([[models]] files = { generator = "
                         "\"exported/generator.pt\", ... })");
     }
-    for (const auto& [module, shape] : inputs) need_module("inputs." + module, module);
-    for (const auto& [module, buffers] : non_persistent) need_module("non_persistent." + module, module);
     for (const auto& [name, spec] : optimizers) {
       if (spec.class_name.empty()) throw OptionError("option 'optimizers." + name + ".class' is required");
       if (spec.modules.empty()) throw OptionError("option 'optimizers." + name + ".modules' is required");
-      for (const auto& m : spec.modules) need_module("optimizers." + name + ".modules", m);
     }
-    if (loss) {
-      for (const auto& [role, module] : {std::pair{"generator", generator}, std::pair{"discriminator", discriminator}}) {
-        need_module(std::string("gan.") + role, module);
-        if (!inputs.count(module)) {
-          throw OptionError("gan.loss needs inputs." + module + ": the shape of one sample of the " + role + "'s input");
+    if (!step.empty()) {
+      if (!recipe_fields.empty()) {
+        throw OptionError("gan.step and " + recipe_fields.front() +
+                          ": an exported step states its own losses; give either gan.step or the harness's recipe");
+      }
+      if (!files.count(step)) throw OptionError("option 'gan.step' names '" + step + "', which has no files." + step);
+      if (updates.empty()) {
+        throw OptionError("gan.step needs gan.updates: the optimizers its loss(optimizer, batch) trains, in update order");
+      }
+      for (const auto& name : updates) {
+        if (!optimizers.count(name)) {
+          throw OptionError("option 'gan.updates' names optimizer '" + name + "', which has no optimizers." + name + ".class");
         }
-        if (optimizer_over(module).empty()) {
-          throw OptionError(std::string("gan.loss needs an optimizer over exactly the ") + role + " (optimizers.<name>.modules = [\"" +
-                            module + "\"])");
-        }
+      }
+    } else if (!updates.empty()) {
+      throw OptionError("gan.updates belongs to gan.step (the optimizers of an exported step)");
+    } else if (!recipe_fields.empty()) {
+      if (std::find(recipe_fields.begin(), recipe_fields.end(), "gan.loss") == recipe_fields.end()) {
+        throw OptionError(recipe_fields.front() + " needs gan.loss: the adversarial loss that offers the training step");
+      }
+      recipe->check();
+    }
+  }
+
+  // Checks what names a module against the model's modules (the files' or an exported step's
+  // children).
+  void check_modules(const std::vector<std::string>& modules) const {
+    const auto need = [&](const std::string& option, const std::string& module) {
+      if (std::find(modules.begin(), modules.end(), module) != modules.end()) return;
+      std::string known;
+      for (const auto& name : modules) known += (known.empty() ? "" : ", ") + name;
+      throw OptionError("option '" + option + "' names module '" + module + "', which " +
+                        (step.empty() ? "has no files." + module : "is not a child of the exported step") +
+                        " (modules: " + known + ")");
+    };
+    for (const auto& [module, shape] : inputs) need("inputs." + module, module);
+    for (const auto& [module, buffers] : non_persistent) need("non_persistent." + module, module);
+    for (const auto& [name, spec] : optimizers) {
+      for (const auto& m : spec.modules) need("optimizers." + name + ".modules", m);
+    }
+    if (!recipe) return;
+    for (const auto& [role, module] : {std::pair{"generator", generator}, std::pair{"discriminator", discriminator}}) {
+      need(std::string("gan.") + role, module);
+      const bool real_from_inputs = std::string(role) == "discriminator" &&
+                                    recipe->generator_input == ckpt::torchscript::GeneratorInput::kNoise;
+      if ((std::string(role) == "generator" || real_from_inputs) && !inputs.count(module)) {
+        throw OptionError("gan.loss needs inputs." + module + ": the shape of one sample of the " + role + "'s input");
+      }
+      if (optimizer_over(module).empty()) {
+        throw OptionError(std::string("gan.loss needs an optimizer over exactly the ") + role + " (optimizers.<name>.modules = [\"" +
+                          module + "\"])");
       }
     }
   }
@@ -150,21 +203,20 @@ struct ScriptOptions {
     return "";
   }
 
-  void need_module(const std::string& option, const std::string& module) const {
-    if (files.count(module)) return;
-    std::string known;
-    for (const auto& [name, file] : files) known += (known.empty() ? "" : ", ") + name;
-    throw OptionError("option '" + option + "' names module '" + module + "', which has no files." + module +
-                      " (modules: " + known + ")");
+  ckpt::torchscript::GanRecipe& given_recipe() {
+    if (!recipe) recipe.emplace();
+    return *recipe;
   }
 };
 
-// A module of the model as built: the scripted module, and the options it was built with
-// (sample_input and train_step are given the model only).
+// A module of the model as built: the scripted module, the options it was built with and the
+// exported step it belongs to, if any (sample_input and train_step are given the model only).
 struct BuiltModule : ScriptedModule {
-  BuiltModule(torch::jit::Module module, std::set<std::string>* non_persistent, std::shared_ptr<const ScriptOptions> options)
-      : ScriptedModule(std::move(module), non_persistent), options(std::move(options)) {}
+  BuiltModule(torch::jit::Module module, std::set<std::string>* non_persistent, std::shared_ptr<const ScriptOptions> options,
+              std::shared_ptr<ckpt::torchscript::ExportedStep> step)
+      : ScriptedModule(std::move(module), non_persistent), options(std::move(options)), step(std::move(step)) {}
   std::shared_ptr<const ScriptOptions> options;
+  std::shared_ptr<ckpt::torchscript::ExportedStep> step;
 };
 
 // The scripted modules, read once per file: each build takes a deep copy.
@@ -177,10 +229,9 @@ class ScriptCache {
       try {
         it = loaded_.emplace(file, torch::jit::load(file, torch::kCPU)).first;  // an export saved from a GPU too
       } catch (const c10::Error& e) {
-        const std::string what = e.what_without_backtrace();
         throw OptionError("files." + module + ": '" + file + "' is not a TorchScript module that LibTorch " +
                           TORCH_VERSION + " can load (torch.jit.script(model).save(path) writes one): " +
-                          what.substr(0, what.find('\n')));
+                          ckpt::torchscript::error_cause(e));
       }
     }
     torch::NoGradGuard no_grad;  // the copies are leaves, as the parameters they copy
@@ -199,18 +250,48 @@ class ScriptCache {
 
 class TorchScriptArchitecture : public ckpt::Architecture {
  public:
+  // The graph executor's optimisation (profiling runs, then fusion) pays off over thousands
+  // of calls; a unit calls each forward a handful of times, and the first calls of a deep
+  // model (pix2pix's unet) took most of its time. Off, every forward runs the graph as
+  // scripted: the same results, on every LibTorch.
+  TorchScriptArchitecture() { torch::jit::setGraphExecutorOptimize(false); }
+
   ckpt::Model build(const ckpt::Options& options) const override {
     if (options.empty()) return {};  // listed on its own (`ckpt-harness plugins`): no model without files
     const auto shared = std::make_shared<const ScriptOptions>(options);
     const ScriptOptions& o = *shared;
+    // The model's modules, named: one per file, or an exported step's children.
+    struct Scripted {
+      std::string name, file;
+      torch::jit::Module module;
+    };
+    std::vector<Scripted> scripted;
+    std::vector<std::string> names;
+    std::shared_ptr<ckpt::torchscript::ExportedStep> step;
+    for (const auto& [name, file] : o.files) {
+      if (name != o.step) {
+        scripted.push_back({name, file, scripts_.copy_of(name, file)});
+        continue;
+      }
+      step = std::make_shared<ckpt::torchscript::ExportedStep>(scripts_.copy_of(name, file), "files." + name, file);
+      for (auto& [child, module] : step->modules()) scripted.push_back({child, file, module});
+    }
+    for (const auto& m : scripted) {
+      if (std::find(names.begin(), names.end(), m.name) != names.end()) {
+        throw OptionError("files." + o.step + ": the exported step's child '" + m.name + "' has the name of files." + m.name);
+      }
+      names.push_back(m.name);
+    }
+    o.check_modules(names);
+
     ckpt::Model model;
     std::map<std::string, std::shared_ptr<BuiltModule>> modules;
-    for (const auto& [name, file] : o.files) {
+    for (const auto& [name, file, scripted_module] : scripted) {
       std::set<std::string> non_persistent;
       if (auto it = o.non_persistent.find(name); it != o.non_persistent.end()) {
         non_persistent.insert(it->second.begin(), it->second.end());
       }
-      auto module = std::make_shared<BuiltModule>(scripts_.copy_of(name, file), &non_persistent, shared);
+      auto module = std::make_shared<BuiltModule>(scripted_module, &non_persistent, shared, step);
       if (!non_persistent.empty()) {
         throw OptionError("option 'non_persistent." + name + "' names '" + *non_persistent.begin() + "', which is not a buffer of " +
                           name + " (" + file + ")");
@@ -218,9 +299,9 @@ class TorchScriptArchitecture : public ckpt::Architecture {
       modules[name] = module;
       std::function<torch::Tensor(const torch::Tensor&)> forward;
       if (module->has_single_tensor_forward()) forward = [module](const torch::Tensor& x) { return module->forward(x); };
-      if (!forward && o.loss && (name == o.generator || name == o.discriminator)) {
+      if (!forward && o.recipe && (name == o.generator || name == o.discriminator)) {
         throw OptionError("gan.loss: " + name + "'s forward does not take one tensor (" + file +
-                          "); pack a conditional model's inputs into one tensor to train it here");
+                          "); a model whose forward takes labels or several inputs exports its own step (gan.step)");
       }
       if (!forward && o.inputs.count(name)) {
         throw OptionError("inputs." + name + ": " + name + "'s forward does not take one tensor (" + file + ")");
@@ -256,13 +337,21 @@ class TorchScriptArchitecture : public ckpt::Architecture {
   bool train_step(ckpt::Model& model, std::int64_t step) const override {
     if (model.modules.empty()) return false;  // built without options: nothing to train
     const ScriptOptions& o = options_of(model);
-    if (!o.loss) return false;
+    if (const auto& exported = built(model).step) {
+      std::vector<std::pair<std::string, torch::optim::Optimizer*>> updates;
+      for (const auto& name : o.updates) updates.emplace_back(name, optimizer_named(model, name));
+      exported->run(updates, step);
+      return true;
+    }
+    if (!o.recipe) return false;
     ckpt::torchscript::GanStep gan;
-    gan.loss = *o.loss;
+    gan.recipe = *o.recipe;
     gan.generator = module_named(model, o.generator).forward;
     gan.discriminator = module_named(model, o.discriminator).forward;
-    gan.noise_shape = o.inputs.at(o.generator);
-    gan.image_shape = o.inputs.at(o.discriminator);
+    gan.generator_name = o.generator;
+    gan.discriminator_name = o.discriminator;
+    gan.generator_input_shape = o.inputs.at(o.generator);
+    if (auto it = o.inputs.find(o.discriminator); it != o.inputs.end()) gan.real_shape = it->second;
     gan.generator_optimizer = optimizer_named(model, o.optimizer_over(o.generator));
     gan.discriminator_optimizer = optimizer_named(model, o.optimizer_over(o.discriminator));
     ckpt::torchscript::run_gan_step(gan, step);
@@ -270,11 +359,12 @@ class TorchScriptArchitecture : public ckpt::Architecture {
   }
 
  private:
-  static const ScriptOptions& options_of(const ckpt::Model& model) {
-    const auto* built = model.modules.empty() ? nullptr : dynamic_cast<const BuiltModule*>(model.modules.front().module.get());
-    if (!built) throw std::invalid_argument("this model was not built by the torchscript plugin");
-    return *built->options;
+  static const BuiltModule& built(const ckpt::Model& model) {
+    const auto* module = model.modules.empty() ? nullptr : dynamic_cast<const BuiltModule*>(model.modules.front().module.get());
+    if (!module) throw std::invalid_argument("this model was not built by the torchscript plugin");
+    return *module;
   }
+  static const ScriptOptions& options_of(const ckpt::Model& model) { return *built(model).options; }
   static std::vector<std::int64_t> input_shape(const ckpt::Model& model, const std::string& module) {
     const ScriptOptions& o = options_of(model);
     auto it = o.inputs.find(module);

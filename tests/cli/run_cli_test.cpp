@@ -253,12 +253,14 @@ std::map<std::string, int> expect_same_verdicts(const Json& results, const std::
   return verdicts;
 }
 
-// The default matrix also checks every dcgan checkpoint against the model's exported forms
-// ([[models]] of ckpt-harness.toml): the TorchScript export must give the C++ plugin's verdict
-// on every case; the manifest on every metadata case, and say why it skips the others.
+// The default matrix also checks every dcgan and pix2pix checkpoint against the models'
+// exported forms ([[models]] of ckpt-harness.toml): the TorchScript export must give the C++
+// plugin's verdict on every case; the manifest on every metadata case, and say why it skips
+// the others. pix2pix's export trains with the harness's conditional step (its D judges A
+// and B joined, its G adds an L1 term), so its resume checks pass as the C++ plugin's do.
 TEST_F(RunCli, ExportedFormsGiveTheCppPluginsVerdicts) {
   const CommandResult r = run_command(std::string("cd ") + CKPT_FIXTURES_DIR + "/.. && " + CKPT_HARNESS_BIN +
-                                      " run --filter 'dcgan*' --report-dir " + report_dir() + " 2>&1");
+                                      " run --filter 'dcgan*:pix2pix*' --report-dir " + report_dir() + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const Json j = results();
   std::map<std::string, int> verdicts = expect_same_verdicts(j, "dcgan", 24u * 19u);  // 8 checkpoints x 3 versions
@@ -272,13 +274,32 @@ TEST_F(RunCli, ExportedFormsGiveTheCppPluginsVerdicts) {
   EXPECT_EQ(golden["outcome"], "pass") << golden.dump(1);
   EXPECT_EQ(golden["data"]["elements_outside"], 0);
   EXPECT_EQ(by_plugin["dcgan-torchscript"]["2.0.0/fixtures/dcgan/v2/current.pt/resume-determinism/"]["outcome"], "pass");
+
+  // pix2pix: 4 checkpoints (save_networks files) x 3 versions x 19 cases.
+  verdicts = expect_same_verdicts(j, "pix2pix", 12u * 19u);
+  EXPECT_GT(verdicts["pass"], 100);
+  EXPECT_GT(verdicts["expected-fail"], 15);
+  for (const char* version : {"1.0.0", "2.0.0", "3.0.0"}) {
+    const std::string dir = std::string("fixtures/pix2pix/v") + version[0];
+    for (const char* form : {"pix2pix", "pix2pix-torchscript"}) {
+      const Json& resumed = by_plugin[form][std::string(version) + "/" + dir + "/latest_net_G.pth/resume-determinism/"];
+      EXPECT_EQ(resumed["outcome"], "pass") << form << " " << resumed.dump(1);
+      const Json& golden_g = by_plugin[form][std::string(version) + "/" + dir + "/latest_net_G.pth/golden-output/G"];
+      EXPECT_EQ(golden_g["outcome"], "pass") << form << " " << golden_g.dump(1);
+    }
+  }
+  // The epoch is in the name of save_networks(5)'s files.
+  const Json& epoch = by_plugin["pix2pix-torchscript"]["1.0.0/fixtures/pix2pix/v1/5_net_G.pth/epoch-resume/"];
+  EXPECT_EQ(epoch["outcome"], "pass") << epoch.dump(1);
+  EXPECT_EQ(epoch["data"]["resume_epoch"], 6) << epoch.dump(1);
 }
 
 // The other bundled architectures' exports (fixtures/generate_exports.py, generate_schemas.py)
 // on all their checkpoints, through a copy of the default config that adds them as
 // [[models]]: the optimizers of each TorchScript entry come from the version's manifest.
-// Resume determinism is not compared: these models have no standard GAN step (cyclegan's
-// cycle loss, sngan's conditional one), so their exports offer none.
+// cyclegan's export is its team's own training step (step.pt: the four networks as
+// children, its cycle and identity terms in TorchScript), so its resume determinism is
+// compared too; sngan's export offers no step.
 TEST_F(RunCli, SnganAndCycleganExportsGiveTheCppPluginsVerdicts) {
   const std::filesystem::path root = std::filesystem::path(CKPT_FIXTURES_DIR).parent_path();
   std::ifstream in(root / "ckpt-harness.toml");
@@ -291,10 +312,14 @@ TEST_F(RunCli, SnganAndCycleganExportsGiveTheCppPluginsVerdicts) {
       const std::string manifest = "fixtures/schemas/" + model + "-" + version + ".json";
       std::ifstream schema_file(root / manifest);
       const Json schema = Json::parse(schema_file);
-      std::string files, optimizers;
+      std::string files, optimizers, step;
       for (const auto& m : schema["modules"]) {
         const std::string name = m["name"];
         files += (files.empty() ? "" : ", ") + name + " = \"fixtures/" + model + "/exported/" + version + "/" + name + ".pt\"";
+      }
+      if (model == "cyclegan") {
+        files = "step = \"fixtures/cyclegan/exported/" + version + "/step.pt\"";
+        step = "[models.options]\ngan = { step = \"step\", updates = [\"optimizer_G\", \"optimizer_D\"] }\n";
       }
       for (const auto& o : schema["optimizers"]) {
         const Json& group = o["groups"][0];
@@ -309,7 +334,7 @@ TEST_F(RunCli, SnganAndCycleganExportsGiveTheCppPluginsVerdicts) {
         optimizers += " }\n";
       }
       text += "\n[[models]]\nname = \"" + model + "-torchscript\"\nversion = \"" + version +
-              "\"\nplugin = \"torchscript\"\nfiles = { " + files + " }\n[models.options.optimizers]\n" + optimizers +
+              "\"\nplugin = \"torchscript\"\nfiles = { " + files + " }\n" + step + "[models.options.optimizers]\n" + optimizers +
               "\n[[models]]\nname = \"" + model + "-manifest\"\nversion = \"" + version +
               "\"\nplugin = \"manifest\"\nfiles = { manifest = \"" + manifest + "\" }\n";
     }
@@ -323,13 +348,18 @@ TEST_F(RunCli, SnganAndCycleganExportsGiveTheCppPluginsVerdicts) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const Json j = results();
   for (const auto& [model, cases] : {std::pair<std::string, std::size_t>{"sngan", 9u * 19u}, {"cyclegan", 15u * 20u}}) {
-    const auto verdicts = expect_same_verdicts(j, model, cases, {"resume-determinism"});
+    const auto verdicts =
+        expect_same_verdicts(j, model, cases, model == "sngan" ? std::set<std::string>{"resume-determinism"} : std::set<std::string>{});
     EXPECT_GT(verdicts.at("pass"), 50) << model;
     EXPECT_GT(verdicts.at("expected-fail"), 5) << model;
   }
   auto by_plugin = cases_by_plugin(j);
   EXPECT_EQ(by_plugin["sngan-torchscript"]["3.0.0/fixtures/sngan/v3/checkpoint.pt/golden-output/discriminator"]["outcome"],
             "pass");
+  for (const char* version : {"1.0.0", "2.0.0", "3.0.0"}) {
+    const std::string id = std::string(version) + "/fixtures/cyclegan/v" + version[0] + "/checkpoint.pt/resume-determinism/";
+    EXPECT_EQ(by_plugin["cyclegan-torchscript"][id]["outcome"], "pass") << by_plugin["cyclegan-torchscript"][id].dump(1);
+  }
 }
 
 // A [[models]] entry its generic plugin cannot build fails as its own unit, naming the
@@ -360,6 +390,25 @@ TEST_F(RunCli, ModelEntriesThatCannotBeBuiltSayWhy) {
   EXPECT_TRUE(contains(e, "gan.loss needs inputs.generator")) << e;
   e = error_for("torchscript", "generator = " + g, "options = { gan = { loss = \"wasserstein\" } }\n");
   EXPECT_TRUE(contains(e, "option 'gan.loss' is 'wasserstein': expected bce")) << e;
+  // The training step's options contradict each other, or lack what they need.
+  const std::string both = "generator = " + g + ", discriminator = " + d;
+  const std::string optimizers = "[models.options.optimizers]\ng = { class = \"Adam\", modules = [\"generator\"] }\n"
+                                 "d = { class = \"Adam\", modules = [\"discriminator\"] }\n";
+  e = error_for("torchscript", both, "options.gan = { loss = \"hinge\", discriminator_input = \"input+output\" }\n");
+  EXPECT_TRUE(contains(e, "gan.discriminator_input = \"input+output\" needs gan.generator_input = \"image\"")) << e;
+  e = error_for("torchscript", both, "options.gan = { l1 = 100 }\n");
+  EXPECT_TRUE(contains(e, "gan.l1 needs gan.loss")) << e;
+  e = error_for("torchscript", both, "options.gan = { loss = \"hinge\", generator_input = \"labels\" }\n");
+  EXPECT_TRUE(contains(e, "option 'gan.generator_input' is 'labels': expected noise (G(z)) or image")) << e;
+  e = error_for("torchscript", both, "options.gan = { step = \"generator\", loss = \"bce\" }\n");
+  EXPECT_TRUE(contains(e, "gan.step and gan.loss: an exported step states its own losses")) << e;
+  e = error_for("torchscript", both, "options.gan = { step = \"generator\" }\n");
+  EXPECT_TRUE(contains(e, "gan.step needs gan.updates")) << e;
+  e = error_for("torchscript", both, "options.gan = { step = \"generator\", updates = [\"gg\"] }\n" + optimizers);
+  EXPECT_TRUE(contains(e, "option 'gan.updates' names optimizer 'gg', which has no optimizers.gg.class")) << e;
+  // A module that is not a training step: its methods are named.
+  e = error_for("torchscript", both, "options.gan = { step = \"generator\", updates = [\"g\"] }\n" + optimizers);
+  EXPECT_TRUE(contains(e, "files.generator: '" + exported + "generator.pt' has no method batch(self)")) << e;
   e = error_for("torchscript", "generator = " + g,
                 "options.optimizers.g = { class = \"Adamax\", modules = [\"generator\"] }\n");
   EXPECT_TRUE(contains(e, "optimizers.g: class 'Adamax' is not one LibTorch has (Adam, AdamW, SGD, RMSprop, Adagrad)")) << e;
@@ -386,6 +435,48 @@ TEST_F(RunCli, ModelEntriesThatCannotBeBuiltSayWhy) {
   const CommandResult r = run("--config " + cfg);
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_TRUE(contains(r.out, cfg + ":3:1: [[models]] exp@1: no plugin named 'torchscrpt' (found: ")) << r.out;
+}
+
+// A training step that fails says where and why in one line, not with a TorchScript
+// traceback: the module, the shape it was given and the options that formed it (pix2pix's
+// conditional D given G's output alone), or the exported step's method and the team's own
+// error (an update its loss does not know).
+TEST_F(RunCli, TorchScriptTrainingStepFailuresSayWhere) {
+  const std::string exported = fixture("pix2pix/exported/1.0.0/");
+  const std::string pix2pix = "[[models]]\nname = \"p2p\"\nversion = \"1.0.0\"\nplugin = \"torchscript\"\n"
+                              "files = { G = \"" + exported + "G.pt\", D = \"" + exported + "D.pt\" }\n"
+                              "[models.options]\ninputs = { G = [3, 256, 256], D = [6, 256, 256] }\n"
+                              "gan = { loss = \"non-saturating\", generator = \"G\", discriminator = \"D\", generator_input = \"image\" }\n"
+                              "[models.options.optimizers]\noptimizer_G = { class = \"Adam\", modules = [\"G\"] }\n"
+                              "optimizer_D = { class = \"Adam\", modules = [\"D\"] }\n";
+  const std::string step = fixture("cyclegan/exported/1.0.0/step.pt");
+  const std::string cyclegan = "[[models]]\nname = \"cg\"\nversion = \"1.0.0\"\nplugin = \"torchscript\"\n"
+                               "files = { step = \"" + step + "\" }\n"
+                               "[models.options]\ngan = { step = \"step\", updates = [\"optimizer_G\", \"optimizer_X\"] }\n"
+                               "[models.options.optimizers]\noptimizer_G = { class = \"Adam\", modules = [\"G_A\", \"G_B\"] }\n"
+                               "optimizer_X = { class = \"SGD\", modules = [\"D_A\"], lr = 0.1 }\n";
+  const std::string p2p_files = fixture("pix2pix/v1/latest_net_G.pth"), cg_file = fixture("cyclegan/v1/checkpoint.pt");
+  const CommandResult r = run("--config " + config(pix2pix + cyclegan + "[[checkpoints]]\nplugins = [\"p2p\"]\nlayout = \"net-files\"\n"
+                                                   "files = [\"" + p2p_files + "\"]\n[[checkpoints]]\nplugins = [\"cg\"]\n"
+                                                   "files = [\"" + cg_file + "\"]\n"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const Json j = results();
+  const Json& conditional = case_of(unit(j, "p2p@1.0.0/" + p2p_files), "resume-determinism");
+  const std::string m = conditional["message"];
+  EXPECT_NE(conditional["outcome"], "pass") << conditional.dump(1);
+  EXPECT_TRUE(contains(m, "the training step (gan.loss = non-saturating, gan.generator_input = image, "
+                          "gan.discriminator_input = output) failed: D's forward on [4, 3, 256, 256]: ")) << m;
+  EXPECT_TRUE(contains(m, "to have 6 channels, but got 3 channels instead")) << m;
+  EXPECT_TRUE(contains(m, "gan.discriminator_input")) << m;
+  EXPECT_FALSE(contains(m, "Traceback")) << m;
+  EXPECT_EQ(outcome(unit(j, "p2p@1.0.0/" + p2p_files), "strict-load", "G"), "pass");  // the rest of the unit runs
+
+  const Json& own = case_of(unit(j, "cg@1.0.0/" + cg_file), "resume-determinism");
+  const std::string o = own["message"];
+  EXPECT_NE(own["outcome"], "pass") << own.dump(1);
+  EXPECT_TRUE(contains(o, "the exported training step (" + step + ") failed in loss(\"optimizer_X\", batch): ")) << o;
+  EXPECT_TRUE(contains(o, "TrainStep.loss: no optimizer named optimizer_X")) << o;
+  EXPECT_FALSE(contains(o, "Traceback")) << o;
 }
 
 // Generic plugins are checked through their [[models]] entries only: a broad selector does
@@ -653,6 +744,39 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<std::vector<std::string>>& info) {
       return info.param[0].empty() ? std::string("well_behaved") : info.param[0];
     });
+
+// The worker that describes the run builds a model of every plugin and keeps each for a unit
+// of that plugin; once it serves a unit, it drops the others: kept, they would hold the whole
+// run's models in one worker (a full-size model is gigabytes) until it exits. One worker
+// here, two plugin versions: after both are described (built, built), the first unit takes
+// its spare and the other's is freed before anything else is built.
+TEST_F(RunCli, TheDescribingWorkerDropsSparesItDoesNotUse) {
+  const std::string log = (dir_ / "models.log").string();
+  const std::string path = (dir_ / "harness.toml").string();
+  std::ofstream(path) << "[run]\njobs = 1\n[plugins]\npaths = [\"" << CKPT_TEST_MISBEHAVING << "\", \"" << CKPT_TEST_MISBEHAVING_V2
+                      << "\"]\n[plugins.misbehaving]\noptions = { log = \"" << log << "\" }\n"
+                      << "[scenarios]\nrun = [\"strict-load\"]\n"
+                      << "[[checkpoints]]\nfiles = [\"" << fixture("cuda_location.pt") << "\"]\nplugins = [\"misbehaving\"]\n"
+                      << "layout = \"state-dict\"\n";
+  const CommandResult r = run("--config " + path);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream in(log);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  // built A, built B (described); the first unit (X) takes its spare and Y's is freed; X's
+  // model is freed when its unit ends; Y's unit builds its own. Kept, Y's spare would have
+  // served Y's unit: built, built, freed, freed.
+  ASSERT_EQ(lines.size(), 6u) << testing::PrintToString(lines) << r.out;
+  EXPECT_EQ(lines[0].substr(0, 6), "built ");
+  EXPECT_EQ(lines[1].substr(0, 6), "built ");
+  EXPECT_NE(lines[0], lines[1]);
+  const std::string other = lines[2].substr(6);
+  EXPECT_EQ(lines[2], "freed " + other) << testing::PrintToString(lines);
+  EXPECT_EQ(lines[3].substr(0, 6), "freed ");
+  EXPECT_NE(lines[3], lines[2]);
+  EXPECT_EQ(lines[4], "built " + other) << testing::PrintToString(lines);
+  EXPECT_EQ(lines[5], "freed " + other) << testing::PrintToString(lines);
+}
 
 TEST_F(RunCli, GoldenOutputsThatDifferFail) {
   // The 1.x checkpoint with outputs recorded from the 2.x model: same inputs, other weights.

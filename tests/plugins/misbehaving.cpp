@@ -5,11 +5,19 @@
 //   stuck_training        a submodule ignores eval()                -> eval-mode
 //   stuck_eval            a submodule ignores train()               -> train-mode
 //   nondeterministic      the training step adds unseeded noise     -> resume-determinism
+// and, for the worker's tests, `log = PATH`: each model appends "built VERSION" to PATH when
+// it is made and "freed VERSION" when it is destroyed (CKPT_TEST_MISBEHAVING_VERSION builds
+// a second version of this plugin).
 #include <torch/nn/functional/linear.h>
 
 #include "linear_model.hpp"
 
+#include <fstream>
 #include <random>
+
+#ifndef CKPT_TEST_MISBEHAVING_VERSION
+#define CKPT_TEST_MISBEHAVING_VERSION "1.0.0"
+#endif
 
 namespace {
 
@@ -24,11 +32,22 @@ struct Head : torch::nn::Module {
   void train(bool on) override { torch::nn::Module::train(stuck == 0 ? on : stuck > 0); }
 };
 
+// Appends "built VERSION" to the log when made, "freed VERSION" when destroyed.
+struct LifeLog {
+  std::string path;
+  explicit LifeLog(std::string p) : path(std::move(p)) { write("built"); }
+  ~LifeLog() { write("freed"); }
+  void write(const char* what) const {
+    if (!path.empty()) std::ofstream(path, std::ios::app) << what << " " << CKPT_TEST_MISBEHAVING_VERSION << "\n";
+  }
+};
+
 struct Net : torch::nn::Module {
   torch::Tensor weight, bias;
   std::shared_ptr<Head> head = std::make_shared<Head>();
   Faults faults;
-  explicit Net(const Faults& f) : faults(f) {
+  LifeLog life;
+  Net(const Faults& f, const std::string& log) : faults(f), life(log) {
     weight = register_parameter("weight", torch::randn({2, 2}));
     bias = register_parameter("bias", torch::zeros({2}));
     register_module("head", head);
@@ -52,11 +71,11 @@ class Misbehaving : public ckpt::Architecture {
  public:
   ckpt::Model build(const ckpt::Options& options) const override {
     ckpt::check_known_options(options, {"dropout_in_eval", "batch_stats_in_eval", "stuck_training", "stuck_eval",
-                                        "nondeterministic"});
+                                        "nondeterministic", "log"});
     Faults f{flag(options, "dropout_in_eval"), flag(options, "batch_stats_in_eval"), flag(options, "stuck_training"),
              flag(options, "stuck_eval"), flag(options, "nondeterministic")};
     torch::manual_seed(0);
-    return ckpt_test::one_module_model(std::make_shared<Net>(f));
+    return ckpt_test::one_module_model(std::make_shared<Net>(f, options.count("log") ? options.at("log") : ""));
   }
 
   torch::Tensor sample_input(const ckpt::Model& model, const std::string& module, std::int64_t batch) const override {
@@ -79,4 +98,4 @@ class Misbehaving : public ckpt::Architecture {
 
 }  // namespace
 
-CKPT_PLUGIN(Misbehaving, "misbehaving", "1.0.0", "Loads a Linear(2, 2) state dict, then misbehaves as its options say")
+CKPT_PLUGIN(Misbehaving, "misbehaving", CKPT_TEST_MISBEHAVING_VERSION, "Loads a Linear(2, 2) state dict, then misbehaves as its options say")
