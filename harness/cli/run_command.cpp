@@ -17,6 +17,7 @@
 #include "confine/confined_open.hpp"
 #include "config/config.hpp"
 #include "plugin_host/plugin_paths.hpp"
+#include "protocol/unit_request.hpp"
 #include "reports/atomic_file.hpp"
 #include "reports/console_reporter.hpp"
 #include "reports/progressive_junit.hpp"
@@ -213,7 +214,8 @@ UnitResult entry_failure_unit(const HarnessConfig& config, const ModelEntry& ent
                               const std::string& error) {
   const std::string label = entry.name + "@" + entry.version;
   UnitResult u = error_unit(UnitKind::kPluginFile, "model/" + label, "plugin-load",
-                            "[[models]] " + label + " (" + config.file + ":" + std::to_string(entry.where.line) + "): " + error);
+                            "[[models]] " + label + " (" + config.file + ":" + std::to_string(entry.where.line) +
+                                "): " + with_shown_files(shown_model_files(config, entry.options), error));
   u.plugin = PluginRef{entry.name, entry.version, shown_path(config, file)};
   return u;
 }
@@ -238,6 +240,7 @@ DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions&
   for (const auto& file : files) {
     protocol::DescribeRequest request;
     request.file = file;
+    request.shown_file = shown_path(config, file);
     request.options = options;
     request.selectors = selectors;
     requests.push_back(std::move(request));
@@ -278,6 +281,7 @@ DescribedPlugins describe_plugins(const HarnessConfig& config, const RunOptions&
     }
     protocol::DescribeRequest request;
     request.file = generic->file;
+    request.shown_file = shown_path(config, generic->file);
     request.options = entry.options;
     request.as = std::make_pair(entry.name, entry.version);
     entry_requests.push_back(std::move(request));

@@ -535,6 +535,15 @@ std::string shown_path(const HarnessConfig& config, const std::string& file) {
   return from_config.string();
 }
 
+std::map<std::string, std::string> shown_model_files(const HarnessConfig& config,
+                                                     const std::map<std::string, std::string>& options) {
+  std::map<std::string, std::string> out;
+  for (const auto& [option, value] : options) {
+    if (option.rfind("files.", 0) == 0) out[value] = shown_path(config, value);
+  }
+  return out;
+}
+
 std::string named_like_config(const HarnessConfig& config, const std::string& file) {
   const std::string from_config = shown_path(config, file);
   if (std::filesystem::path(from_config).is_absolute()) return from_config;

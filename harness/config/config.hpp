@@ -164,6 +164,10 @@ std::string config_relative(const HarnessConfig& config, const std::string& path
 // the repository), so results and baselines are the same from any checkout. A file outside
 // the repository (--allow-path, an installed plugin) keeps its absolute path.
 std::string shown_path(const HarnessConfig& config, const std::string& file);
+// The files a [[models]] entry's options give its plugin (files.*, resolved to open), each
+// -> its shown_path: what a plugin's messages are rewritten with.
+std::map<std::string, std::string> shown_model_files(const HarnessConfig& config,
+                                                     const std::map<std::string, std::string>& options);
 // A file beside the config named as the config itself was named on the command line
 // ("ci/baseline.toml" for --config ci/harness.toml): for messages and source places.
 std::string named_like_config(const HarnessConfig& config, const std::string& file);

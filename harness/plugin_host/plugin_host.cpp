@@ -43,17 +43,18 @@ const Optimizer* LoadedModel::optimizer(const std::string& name) const {
   return nullptr;
 }
 
-std::shared_ptr<Plugin> Plugin::load(const std::string& path) {
+std::shared_ptr<Plugin> Plugin::load(const std::string& path, const std::string& shown) {
+  const std::string& named = shown.empty() ? path : shown;
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw PluginError(path, "no such plugin file");
-  if (!S_ISREG(st.st_mode)) throw PluginError(path, "is not a file: expected a plugin shared library (.so)");
+  if (::stat(path.c_str(), &st) != 0) throw PluginError(named, "no such plugin file");
+  if (!S_ISREG(st.st_mode)) throw PluginError(named, "is not a file: expected a plugin shared library (.so)");
 
   // Before dlopen: a plugin of another LibTorch would fail to find its libraries, or load a
   // second LibTorch beside this one.
   const std::string this_libtorch = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR);
   for (const LinkedLibtorch& linked : linked_libtorch(path)) {
     if (linked.version == this_libtorch) continue;
-    throw PluginError(path, "built against LibTorch " + linked.version + " (it needs " + linked.soname +
+    throw PluginError(named, "built against LibTorch " + linked.version + " (it needs " + linked.soname +
                                 "), this harness uses LibTorch " + this_libtorch +
                                 ": rebuild the plugin against LibTorch " + this_libtorch +
                                 ", or run it with a ckpt-harness built for LibTorch " + linked.version);
@@ -67,40 +68,40 @@ std::shared_ptr<Plugin> Plugin::load(const std::string& path) {
     // the reason ("undefined symbol: ...", "invalid ELF header").
     const char* reason = ::dlerror();
     if (auto mismatch = elf_machine_mismatch(path)) {
-      throw PluginError(path, "cannot load it as a shared library: " + *mismatch + ": rebuild the plugin on this machine");
+      throw PluginError(named, "cannot load it as a shared library: " + *mismatch + ": rebuild the plugin on this machine");
     }
-    throw PluginError(path, "cannot load it as a shared library (" + (reason ? std::string(reason) : ec.message()) +
+    throw PluginError(named, "cannot load it as a shared library (" + (reason ? std::string(reason) : ec.message()) +
                                 "): rebuild the plugin for this machine against this harness and its LibTorch");
   }
   if (!library->has(kDescriptorSymbol)) {
-    throw PluginError(path, "not a ckpt-harness plugin: it exports no `ckpt_plugin_descriptor` (export the "
+    throw PluginError(named, "not a ckpt-harness plugin: it exports no `ckpt_plugin_descriptor` (export the "
                             "architecture with CKPT_PLUGIN from <ckpt/plugin.hpp>)");
   }
   const PluginDescriptor* d = library->get_alias<PluginDescriptorFn>(kDescriptorSymbol)();
-  if (d == nullptr) throw PluginError(path, "its plugin descriptor is null");
+  if (d == nullptr) throw PluginError(named, "its plugin descriptor is null");
   if (d->abi_version != kPluginAbiVersion) {
-    throw PluginError(path, "built for plugin ABI v" + std::to_string(d->abi_version) + ", this harness loads v" +
+    throw PluginError(named, "built for plugin ABI v" + std::to_string(d->abi_version) + ", this harness loads v" +
                                 std::to_string(kPluginAbiVersion) + ": rebuild the plugin against this harness's <ckpt/plugin.hpp>");
   }
   if (d->torch_major != TORCH_VERSION_MAJOR || d->torch_minor != TORCH_VERSION_MINOR) {
-    throw PluginError(path, "built against LibTorch " + std::to_string(d->torch_major) + "." +
+    throw PluginError(named, "built against LibTorch " + std::to_string(d->torch_major) + "." +
                                 std::to_string(d->torch_minor) + ", this harness uses LibTorch " + this_libtorch +
                                 ": rebuild the plugin against the same LibTorch");
   }
   if (d->cxx11_abi != _GLIBCXX_USE_CXX11_ABI) {
-    throw PluginError(path, "built with _GLIBCXX_USE_CXX11_ABI=" + std::to_string(d->cxx11_abi) + ", this harness uses " +
+    throw PluginError(named, "built with _GLIBCXX_USE_CXX11_ABI=" + std::to_string(d->cxx11_abi) + ", this harness uses " +
                                 std::to_string(_GLIBCXX_USE_CXX11_ABI) + ": rebuild it with the same libstdc++ ABI");
   }
   if (!library->has(kFactorySymbol)) {
-    throw PluginError(path, "exports a descriptor but no `" + kFactorySymbol + "` factory (use CKPT_PLUGIN)");
+    throw PluginError(named, "exports a descriptor but no `" + kFactorySymbol + "` factory (use CKPT_PLUGIN)");
   }
   std::shared_ptr<Plugin> plugin(new Plugin());
-  plugin->info_ = {path, safe_text(d->name), safe_text(d->version), safe_text(d->description), d->abi_version};
-  if (plugin->info_.name.empty()) throw PluginError(path, "its descriptor has an empty name");
+  plugin->info_ = {named, safe_text(d->name), safe_text(d->version), safe_text(d->description), d->abi_version};
+  if (plugin->info_.name.empty()) throw PluginError(named, "its descriptor has an empty name");
   plugin->library_ = library;
   auto& factory = library->get_alias<PluginFactory>(kFactorySymbol);
   plugin->architecture_ = plugin->call("create the architecture", [&factory] { return factory(); });
-  if (!plugin->architecture_) throw PluginError(path, "its factory returned no architecture");
+  if (!plugin->architecture_) throw PluginError(named, "its factory returned no architecture");
   return plugin;
 }
 

@@ -53,8 +53,10 @@ class LoadedModel {
 class Plugin {
  public:
   // Checks, in order: a regular file, loadable with every symbol resolved (RTLD_NOW),
-  // the CKPT_PLUGIN entry points, ABI version, LibTorch version, libstdc++ ABI.
-  static std::shared_ptr<Plugin> load(const std::string& path);
+  // the CKPT_PLUGIN entry points, ABI version, LibTorch version, libstdc++ ABI. `shown`: the
+  // path as errors and info().path name it (a run's: relative to the config's repository);
+  // default `path`.
+  static std::shared_ptr<Plugin> load(const std::string& path, const std::string& shown = "");
   ~Plugin();
 
   const PluginInfo& info() const { return info_; }

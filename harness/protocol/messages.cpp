@@ -78,8 +78,8 @@ std::string new_nonce() {
 // --- encoding ---------------------------------------------------------------------------------
 
 std::string encode(const DescribeRequest& m) {
-  json j{{"op", to_string(Op::kDescribe)}, {"nonce", m.nonce}, {"file", m.file}, {"options", m.options},
-         {"selectors", m.selectors}};
+  json j{{"op", to_string(Op::kDescribe)}, {"nonce", m.nonce}, {"file", m.file}, {"shown_file", m.shown_file},
+         {"options", m.options}, {"selectors", m.selectors}};
   if (m.as) j["as"] = {{"name", m.as->first}, {"version", m.as->second}};
   return line_of(j);
 }
@@ -137,6 +137,7 @@ DescribeRequest describe_from_json(const json& j) {
   DescribeRequest m;
   m.nonce = j.at("nonce").get<std::string>();
   m.file = j.at("file").get<std::string>();
+  m.shown_file = j.value("shown_file", m.file);
   m.options = j.at("options");
   m.selectors = j.value("selectors", json::array());
   if (j.contains("as")) m.as = std::make_pair(j.at("as").at("name").get<std::string>(), j.at("as").at("version").get<std::string>());

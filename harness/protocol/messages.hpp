@@ -60,6 +60,7 @@ std::string new_nonce();
 struct DescribeRequest {
   std::string nonce;
   std::string file;
+  std::string shown_file;  // `file` as messages name it (relative to the config's repository)
   nlohmann::json options = nlohmann::json::object();  // {NAME: {k: v}}, or the entry's {k: v} with `as`
   nlohmann::json selectors = nlohmann::json::array();  // [[NAME, VERSION-GLOB], ...]
   std::optional<std::pair<std::string, std::string>> as;  // a [[models]] entry: (name, version)

@@ -55,7 +55,8 @@ json to_json(const UnitRequest& r) {
                      {"key_rules", rules}, {"components", r.locator.components}, {"epoch_from", r.locator.epoch_from}};
   json cases = json::array();
   for (const auto& c : r.cases) cases.push_back({c.scenario, c.component});
-  return json{{"id", r.id},           {"plugin_file", r.plugin_file}, {"options", r.options},
+  return json{{"id", r.id},           {"plugin_file", r.plugin_file}, {"shown_plugin_file", r.shown_plugin_file},
+              {"options", r.options}, {"shown_files", r.shown_files},
               {"checkpoint", r.checkpoint}, {"golden", r.golden},     {"locator", locator},
               {"cases", cases},               {"settings", settings_json(r.settings)},
               {"allowed_globals", r.allowed_globals}, {"max_file_bytes", r.max_file_bytes},
@@ -66,7 +67,9 @@ UnitRequest request_from_json(const json& j) {
   UnitRequest r;
   r.id = j.at("id").get<std::string>();
   r.plugin_file = j.at("plugin_file").get<std::string>();
+  r.shown_plugin_file = j.value("shown_plugin_file", r.plugin_file);
   r.options = j.at("options").get<std::map<std::string, std::string>>();
+  r.shown_files = j.value("shown_files", std::map<std::string, std::string>{});
   r.checkpoint = j.at("checkpoint").get<std::string>();
   r.golden = j.at("golden").get<std::string>();
   const json& locator = j.at("locator");
@@ -84,6 +87,16 @@ UnitRequest request_from_json(const json& j) {
   r.max_file_bytes = j.at("max_file_bytes").get<std::uint64_t>();
   r.confine_to = j.at("confine_to").get<std::vector<std::string>>();
   return r;
+}
+
+std::string with_shown_files(const std::map<std::string, std::string>& shown_files, std::string text) {
+  for (const auto& [resolved, shown] : shown_files) {
+    if (resolved.empty() || resolved == shown) continue;
+    for (std::size_t at = text.find(resolved); at != std::string::npos; at = text.find(resolved, at + shown.size())) {
+      text.replace(at, resolved.size(), shown);
+    }
+  }
+  return text;
 }
 
 std::string golden_path_for(const std::string& checkpoint, const std::string& libtorch) {

@@ -20,7 +20,11 @@ struct PlannedCase {
 struct UnitRequest {
   std::string id;
   std::string plugin_file;                    // "" for a checkpoint no plugin is meant for
+  std::string shown_plugin_file;              // as messages name it (relative to the config's repository)
   std::map<std::string, std::string> options; // the plugin's build options
+  // The files a [[models]] entry gives its plugin (files.* options, resolved to open):
+  // resolved path -> as messages name it (relative to the config's repository).
+  std::map<std::string, std::string> shown_files;
   std::string checkpoint;                     // path the worker opens
   std::string golden;                         // recorded outputs beside it (may not exist)
   LocatorSpec locator;                        // where the components are
@@ -32,6 +36,9 @@ struct UnitRequest {
   // the config's repository and --allow-path (resolved); empty: anywhere.
   std::vector<std::string> confine_to{};
 };
+
+// `text` (a plugin's message) with each resolved file of `shown_files` named as shown.
+std::string with_shown_files(const std::map<std::string, std::string>& shown_files, std::string text);
 
 nlohmann::json to_json(const UnitRequest& request);
 UnitRequest request_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception

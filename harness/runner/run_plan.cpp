@@ -120,7 +120,9 @@ RunPlan plan_run(const HarnessConfig& config, const std::vector<DescribedPlugin>
         UnitRequest& q = unit.request;
         q.id = r.id;
         q.plugin_file = p ? p->file : "";
+        q.shown_plugin_file = r.plugin.file;
         if (p) q.options = p->options;
+        q.shown_files = shown_model_files(config, q.options);
         q.checkpoint = file;
         q.golden = golden_path_for(file);
         q.locator = group.locator;

@@ -60,7 +60,8 @@ CaseResult run_case(UnitContext& ctx, const PlannedCase& planned, bool& out_of_m
   } catch (const KeyRuleError& e) {
     return make_case(Outcome::kFail, std::string("key rules: ") + e.what(), e.what());
   } catch (const PluginError& e) {
-    return make_case(Outcome::kError, std::string("plugin: ") + e.what(), e.what());
+    const std::string what = with_shown_files(ctx.request().shown_files, e.what());
+    return make_case(Outcome::kError, "plugin: " + what, what);
   } catch (const std::bad_alloc&) {
     out_of_memory = true;
     return make_case(Outcome::kError, "out of memory (the worker's memory limit, [run] memory_limit_mib)");

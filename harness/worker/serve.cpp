@@ -63,10 +63,11 @@ protocol::Envelope envelope(const std::string& nonce, const std::string& unit = 
 
 class PluginCache {
  public:
-  std::shared_ptr<Plugin> get(const std::string& file) {
+  // `shown`: the file as messages name it.
+  std::shared_ptr<Plugin> get(const std::string& file, const std::string& shown) {
     auto it = plugins_.find(file);
     if (it != plugins_.end()) return it->second;
-    auto plugin = Plugin::load(file);
+    auto plugin = Plugin::load(file, shown);
     plugins_[file] = plugin;
     return plugin;
   }
@@ -160,7 +161,7 @@ protocol::Described describe(PluginCache& cache, const protocol::DescribeRequest
   protocol::Described reply;
   const std::string& file = request.file;
   try {
-    auto plugin = cache.get(file);
+    auto plugin = cache.get(file, request.shown_file);
     const PluginInfo& info = plugin->info();
     // A [[models]] entry is described as itself: the generic plugin builds it from the
     // entry's own options, always (the config names it for a run).
@@ -183,7 +184,7 @@ protocol::Described describe(PluginCache& cache, const protocol::DescribeRequest
   } catch (const PluginError& e) {
     reply.error = e.what();
   } catch (const std::bad_alloc&) {
-    reply.error = file + ": out of memory while building the model ([run] memory_limit_mib)";
+    reply.error = request.shown_file + ": out of memory while building the model ([run] memory_limit_mib)";
     reply.replace = true;
   }
   return reply;
@@ -195,11 +196,11 @@ bool run(PluginCache& cache, const OpenFiles& open_files, const protocol::RunReq
   std::string plugin_error;
   if (!request.plugin_file.empty()) {
     try {
-      plugin = cache.get(request.plugin_file);
+      plugin = cache.get(request.plugin_file, request.shown_plugin_file);
     } catch (const PluginError& e) {
       plugin_error = e.what();
     } catch (const std::bad_alloc&) {
-      plugin_error = request.plugin_file + ": out of memory while loading the plugin ([run] memory_limit_mib)";
+      plugin_error = request.shown_plugin_file + ": out of memory while loading the plugin ([run] memory_limit_mib)";
     }
   }
   UnitCallbacks callbacks;

@@ -45,15 +45,34 @@ TEST(Protocol, RepliesRoundTripWithTheirEnvelope) {
 TEST(Protocol, RequestsRoundTrip) {
   protocol::DescribeRequest d;
   d.nonce = protocol::new_nonce();
-  d.file = "plugins/x.so";
+  d.file = "/checkout/build/plugins/x.so";
+  d.shown_file = "build/plugins/x.so";
   d.as = std::make_pair(std::string("dcgan-ts"), std::string("2.0.0"));
   const nlohmann::json j = nlohmann::json::parse(protocol::encode(d));
   EXPECT_EQ(protocol::request_op(j), Op::kDescribe);
   const protocol::DescribeRequest back = protocol::describe_from_json(j);
   EXPECT_EQ(back.nonce, d.nonce);
+  EXPECT_EQ(back.shown_file, "build/plugins/x.so");
   ASSERT_TRUE(back.as.has_value());
   EXPECT_EQ(back.as->second, "2.0.0");
   EXPECT_THROW(protocol::request_op(nlohmann::json{{"op", "case"}}), std::invalid_argument);  // a reply op is no request
+}
+
+// A unit's plugin file and its [[models]] files travel resolved (to open) and as shown (for
+// messages), and a plugin's message names each as shown.
+TEST(Protocol, UnitRequestsCarryTheShownNamesOfTheirFiles) {
+  protocol::RunRequest run;
+  run.unit.id = "ts@1.0.0/a.pt";
+  run.unit.plugin_file = "/checkout/build/plugins/torchscript.so";
+  run.unit.shown_plugin_file = "build/plugins/torchscript.so";
+  run.unit.options = {{"files.step", "/checkout/exported/step.pt"}};
+  run.unit.shown_files = {{"/checkout/exported/step.pt", "exported/step.pt"}};
+  const UnitRequest back = protocol::run_from_json(nlohmann::json::parse(protocol::encode(run))).unit;
+  EXPECT_EQ(back.shown_plugin_file, "build/plugins/torchscript.so");
+  EXPECT_EQ(back.shown_files, run.unit.shown_files);
+  EXPECT_EQ(with_shown_files(back.shown_files, "the step (/checkout/exported/step.pt) failed; /checkout/exported/step.pt: no"),
+            "the step (exported/step.pt) failed; exported/step.pt: no");
+  EXPECT_EQ(with_shown_files({}, "/checkout/exported/step.pt"), "/checkout/exported/step.pt");
 }
 
 TEST(Protocol, LinesThatAreNoReplySayWhy) {
