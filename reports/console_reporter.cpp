@@ -1,5 +1,6 @@
 #include "reports/console_reporter.hpp"
 #include "reports/text_sanitizer.hpp"
+#include "reports/version_matrix.hpp"
 #include "results/counted.hpp"
 
 #include <algorithm>
@@ -17,15 +18,9 @@ std::string upper(const char* text) {
   return s;
 }
 
-std::string seconds_text(double s) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f s", s);
-  return text;
-}
 
 std::string pad(const std::string& s, std::size_t width) { return s.size() >= width ? s : s + std::string(width - s.size(), ' '); }
 
-std::string case_name(const CaseResult& c) { return c.component.empty() ? c.scenario : c.scenario + "[" + c.component + "]"; }
 
 bool notable(const CaseResult& c) { return c.outcome == Outcome::kFail || c.outcome == Outcome::kError; }
 
@@ -71,7 +66,7 @@ void ConsoleReporter::on_unit_end(const UnitResult& unit, std::size_t done, std:
   std::set<std::string> hinted;  // a hint shared by the unit's cases (strict and relaxed, G and D) once
   for (const auto& c : unit.cases) {
     if (notable(c) || verbose_) {
-      out_ << "    " << painted(c.outcome, pad(to_string(c.outcome), 13)) << " " << one_line(case_name(c)) << ": "
+      out_ << "    " << painted(c.outcome, pad(to_string(c.outcome), 13)) << " " << one_line(c.label()) << ": "
            << console_line(c.message) << "\n";
       const std::string hint = hint_of(c);
       if (notable(c) && !hint.empty() && hinted.insert(hint).second) out_ << "                  hint: " << console_line(hint) << "\n";
@@ -88,21 +83,10 @@ bool ConsoleReporter::notable_unit(const UnitResult& unit) {
 }
 
 void write_console_matrix(const RunResult& run, std::ostream& out) {
-  std::map<std::string, std::vector<const UnitResult*>> by_plugin;
-  for (const auto& u : run.units) {
-    if (!u.plugin.name.empty()) by_plugin[u.plugin.name].push_back(&u);
-  }
-  for (const auto& [name, units] : by_plugin) {
-    std::vector<std::string> versions, checkpoints;
-    std::map<std::pair<std::string, std::string>, Outcome> cell;
-    for (const UnitResult* u : units) {
-      if (std::find(versions.begin(), versions.end(), u->plugin.version) == versions.end()) versions.push_back(u->plugin.version);
-      if (std::find(checkpoints.begin(), checkpoints.end(), u->checkpoint) == checkpoints.end()) checkpoints.push_back(u->checkpoint);
-      cell[{u->checkpoint, u->plugin.version}] = u->worst();
-    }
-    const std::string corner = name + " (checkpoint \\ plugin version)";
+  for (const VersionMatrix& m : version_matrices(run)) {
+    const std::string corner = m.plugin + " (checkpoint \\ plugin version)";
     std::size_t width = corner.size() + 2;
-    for (const auto& c : checkpoints) width = std::max(width, one_line(c).size() + 2);
+    for (const auto& c : m.checkpoints) width = std::max(width, one_line(c).size() + 2);
     // Rows without trailing blanks: logs and copied tables stay clean.
     auto row = [&out, width](const std::string& first, const std::vector<std::string>& cells) {
       std::string line = pad(one_line(first), width);
@@ -111,12 +95,12 @@ void write_console_matrix(const RunResult& run, std::ostream& out) {
       out << line << "\n";
     };
     out << "\n";
-    row(corner, versions);
-    for (const auto& c : checkpoints) {
+    row(corner, m.versions);
+    for (const auto& c : m.checkpoints) {
       std::vector<std::string> cells;
-      for (const auto& v : versions) {
-        auto it = cell.find({c, v});
-        cells.push_back(it == cell.end() ? "-" : to_string(it->second));
+      for (const auto& v : m.versions) {
+        const UnitResult* u = m.at(c, v);
+        cells.push_back(u ? to_string(u->worst()) : "-");
       }
       row(c, cells);
     }
@@ -125,7 +109,6 @@ void write_console_matrix(const RunResult& run, std::ostream& out) {
 
 void ConsoleReporter::on_run_end(const RunResult& run) {
   write_console_matrix(run, out_);
-  const Totals t = run.totals();
   std::vector<std::string> failures, stale;
   for (const auto& u : run.units) {
     std::set<std::string> hinted;
@@ -147,11 +130,8 @@ void ConsoleReporter::on_run_end(const RunResult& run) {
     for (const auto& s : stale) out_ << "  " << console_line(s) << "\n";
   }
   for (const auto& n : run.notes) out_ << "note: " << console_line(n) << "\n";
-  out_ << "\n" << counted(t.cases, "case") << " in " << counted(run.units.size(), "unit") << ": " << t.passed << " passed, " << t.failed
-       << " failed, " << t.errors << " errors, " << t.expected_failures << " expected failures, " << t.skipped
-       << " skipped (" << seconds_text(run.seconds) << ")" << (run.interrupted ? " INTERRUPTED" : "") << "\n";
-  const bool passed = t.failed + t.errors == 0 && !run.interrupted;
-  out_ << (passed ? painted(Outcome::kPass, "PASSED: every checkpoint behaves as expected")
+  out_ << "\n" << run.summary() << " (" << seconds_text(run.seconds) << ")" << (run.interrupted ? " INTERRUPTED" : "") << "\n";
+  out_ << (run.passed() ? painted(Outcome::kPass, "PASSED: every checkpoint behaves as expected")
                   : painted(Outcome::kFail, "FAILED: see the cases above"))
        << "\n";
   out_.flush();

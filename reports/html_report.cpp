@@ -7,6 +7,7 @@
 #include <set>
 
 #include "reports/text_sanitizer.hpp"
+#include "reports/version_matrix.hpp"
 #include "reports/xml_writer.hpp"
 #include "results/counted.hpp"
 
@@ -26,13 +27,7 @@ std::string anchor(const std::string& unit_id) {
   return out;
 }
 
-std::string seconds_text(double s) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f s", s);
-  return text;
-}
 
-std::string case_name(const CaseResult& c) { return c.component.empty() ? c.scenario : c.scenario + "[" + c.component + "]"; }
 
 // A table from rows of {key, checkpoint, model} in the case's structured data.
 void write_table(std::ostream& out, const nlohmann::json& rows, const char* title) {
@@ -63,7 +58,7 @@ void write_case(std::ostream& out, const CaseResult& c) {
   const std::string outcome = to_string(c.outcome);
   out << "<details class=\"case " << outcome << "\" data-outcome=\"" << outcome << "\""
       << (c.outcome == Outcome::kFail || c.outcome == Outcome::kError ? " open" : "") << "><summary><span class=\"badge "
-      << outcome << "\">" << outcome << "</span> <b>" << esc(case_name(c)) << "</b> " << esc(c.message)
+      << outcome << "\">" << outcome << "</span> <b>" << esc(c.label()) << "</b> " << esc(c.message)
       << " <span class=\"time\">" << seconds_text(c.seconds) << "</span></summary>";
   write_keys(out, c.data.value("missing", nlohmann::json()), "missing");
   write_keys(out, c.data.value("unexpected", nlohmann::json()), "unexpected");
@@ -76,34 +71,24 @@ void write_case(std::ostream& out, const CaseResult& c) {
 }
 
 void write_matrix(std::ostream& out, const RunResult& run) {
-  std::map<std::string, std::vector<const UnitResult*>> by_plugin;
-  for (const auto& u : run.units) {
-    if (!u.plugin.name.empty()) by_plugin[u.plugin.name].push_back(&u);
-  }
-  for (const auto& [name, units] : by_plugin) {
-    std::vector<std::string> versions, checkpoints;
-    std::map<std::pair<std::string, std::string>, const UnitResult*> cell;
-    for (const UnitResult* u : units) {
-      if (std::find(versions.begin(), versions.end(), u->plugin.version) == versions.end()) versions.push_back(u->plugin.version);
-      if (std::find(checkpoints.begin(), checkpoints.end(), u->checkpoint) == checkpoints.end()) checkpoints.push_back(u->checkpoint);
-      cell[{u->checkpoint, u->plugin.version}] = u;
-    }
+  for (const VersionMatrix& m : version_matrices(run)) {
+    const std::string& name = m.plugin;
     out << "<h2>" << esc(name) << ": checkpoints &times; plugin versions</h2><table class=\"matrix\"><tr><th>checkpoint</th>";
-    for (const auto& v : versions) out << "<th>" << esc(name + " " + v) << "</th>";
+    for (const auto& v : m.versions) out << "<th>" << esc(name + " " + v) << "</th>";
     out << "</tr>\n";
-    for (const auto& c : checkpoints) {
+    for (const auto& c : m.checkpoints) {
       out << "<tr><th><code>" << esc(c) << "</code></th>";
-      for (const auto& v : versions) {
-        auto it = cell.find({c, v});
-        if (it == cell.end()) {
+      for (const auto& v : m.versions) {
+        const UnitResult* cell = m.at(c, v);
+        if (!cell) {
           out << "<td class=\"none\">&ndash;</td>";
           continue;
         }
-        const UnitResult& u = *it->second;
+        const UnitResult& u = *cell;
         const std::string worst = to_string(u.worst());
         out << "<td class=\"cell " << worst << "\"><a href=\"#" << anchor(u.id) << "\">" << worst << "</a><div class=\"strip\">";
         for (const auto& k : u.cases) {
-          out << "<span class=\"" << to_string(k.outcome) << "\" title=\"" << esc(case_name(k) + ": " + to_string(k.outcome))
+          out << "<span class=\"" << to_string(k.outcome) << "\" title=\"" << esc(k.label() + ": " + to_string(k.outcome))
               << "\"></span>";
         }
         out << "</div></td>";
@@ -150,7 +135,7 @@ document.getElementById('filters').classList.remove('hidden');})();
 
 void write_html_report(const RunResult& run, std::ostream& out, const HtmlOptions& options) {
   const Totals t = run.totals();
-  const bool passed = t.failed + t.errors == 0 && !run.interrupted;
+  const bool passed = run.passed();
   const Environment& e = run.environment;
   out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ckpt-harness: "
       << (passed ? "passed" : "FAILED") << "</title>\n";
@@ -160,9 +145,7 @@ void write_html_report(const RunResult& run, std::ostream& out, const HtmlOption
     out << "<style>\n" << html_report_css() << "</style>\n";
   }
   out << "</head><body>\n<header><h1>ckpt-harness <span class=\"verdict " << (passed ? "passed" : "failed") << "\">"
-      << (passed ? "PASSED" : run.interrupted ? "INTERRUPTED" : "FAILED") << "</span></h1>\n<p>" << counted(t.cases, "case") << " in "
-      << counted(run.units.size(), "unit") << ": " << t.passed << " passed, " << t.failed << " failed, " << t.errors << " errors, "
-      << t.expected_failures << " expected failures, " << t.skipped << " skipped, " << t.stale
+      << (passed ? "PASSED" : run.interrupted ? "INTERRUPTED" : "FAILED") << "</span></h1>\n<p>" << run.summary() << ", " << t.stale
       << " stale expectations; " << seconds_text(run.seconds) << "</p>\n<p class=\"env\">ckpt-harness " << esc(e.harness_version)
       << ", LibTorch " << esc(e.torch_version) << ", host " << esc(e.hostname) << ", config <code>" << esc(e.config_file)
       << "</code>, started " << esc(e.started_at) << (e.shard.empty() ? "" : ", shard " + esc(e.shard)) << "</p>\n";

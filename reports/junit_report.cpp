@@ -10,7 +10,7 @@ namespace ckpt {
 namespace {
 constexpr std::size_t kMaxDetailBytes = 64 * 1024;
 
-std::string seconds_text(double s) {
+std::string junit_time(double s) {  // the time attribute: seconds, no unit
   char text[32];
   std::snprintf(text, sizeof text, "%.3f", s < 0 ? 0.0 : s);  // C locale: a '.' always
   return text;
@@ -28,7 +28,6 @@ std::string junit_timestamp(const std::string& utc) {
   return utc.size() >= 19 ? utc.substr(0, 19) : "1970-01-01T00:00:00";
 }
 
-std::string case_name(const CaseResult& c) { return c.component.empty() ? c.scenario : c.scenario + "[" + c.component + "]"; }
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
@@ -66,7 +65,7 @@ void write_junit_report(const RunResult& run, std::ostream& out) {
                             {"failures", std::to_string(t.failed)},
                             {"errors", std::to_string(t.errors)},
                             {"skipped", std::to_string(t.skipped)},
-                            {"time", seconds_text(unit.seconds)},
+                            {"time", junit_time(unit.seconds)},
                             {"timestamp", junit_timestamp(env.started_at)},
                             {"hostname", env.hostname.empty() ? "localhost" : one_line(env.hostname)}});
     {
@@ -82,8 +81,8 @@ void write_junit_report(const RunResult& run, std::ostream& out) {
     std::string expectations;
     for (const CaseResult& c : unit.cases) {
       XmlWriter::Scope testcase(xml, "testcase", {{"classname", one_line(classname)},
-                                                  {"name", one_line(case_name(c))},
-                                                  {"time", seconds_text(c.seconds)}});
+                                                  {"name", one_line(c.label())},
+                                                  {"time", junit_time(c.seconds)}});
       const std::string text = sanitize_capped(c.details.empty() ? c.message : c.message + "\n\n" + c.details, kMaxDetailBytes);
       switch (c.outcome) {
         case Outcome::kFail: xml.leaf("failure", {{"message", one_line(first_line(c.message))}, {"type", c.scenario}}, text); break;
@@ -92,7 +91,7 @@ void write_junit_report(const RunResult& run, std::ostream& out) {
         case Outcome::kPass:
         case Outcome::kExpectedFail: break;
       }
-      if (!c.expectation.empty()) expectations += case_name(c) + ": " + c.expectation + "\n";
+      if (!c.expectation.empty()) expectations += c.label() + ": " + c.expectation + "\n";
     }
     xml.leaf("system-out", {}, expectations);
     xml.leaf("system-err", {}, sanitize_capped(unit.worker_log, kMaxDetailBytes));

@@ -11,14 +11,16 @@
 #include "reports/atomic_file.hpp"
 #include "reports/html_report.hpp"
 #include "reports/json_report.hpp"
+#include "results/counted.hpp"
 #include "reports/junit_report.hpp"
 
 namespace ckpt {
 
-std::vector<std::string> report_formats() { return {"json", "junit", "html"}; }
-
 std::string report_file_name(const std::string& format) {
-  return format == "junit" ? "junit.xml" : format == "html" ? "report.html" : "results.json";
+  for (const auto& f : all_report_formats()) {
+    if (format == f.name) return f.file;
+  }
+  throw std::invalid_argument("unknown report format '" + format + "'");
 }
 
 std::vector<std::string> html_asset_modes() { return {"inline", "beside"}; }
@@ -93,9 +95,7 @@ std::vector<std::string> write_reports(const RunResult& run, const std::string& 
     c.scenario = "junit";
     c.outcome = Outcome::kError;
     c.message = "junit.xml could not be written in full (" + junit_failure + "); the run itself had " +
-                std::to_string(t.cases) + " cases: " + std::to_string(t.passed) + " passed, " + std::to_string(t.failed) +
-                " failed, " + std::to_string(t.errors) + " errors, " + std::to_string(t.expected_failures) +
-                " expected failures, " + std::to_string(t.skipped) + " skipped" + (run.interrupted ? ", interrupted" : "");
+                counted(t.cases, "case") + ": " + t.text() + (run.interrupted ? ", interrupted" : "");
     unit.cases.push_back(std::move(c));
     summary.units.push_back(std::move(unit));
     write(report_file_name("junit"), [&](std::ostream& out) { write_junit_report(summary, out); });

@@ -6,11 +6,11 @@
 #include <vector>
 
 #include "confine/confined_open.hpp"
+#include "results/report_formats.hpp"
 #include "results/result_model.hpp"
 
 namespace ckpt {
 
-std::vector<std::string> report_formats();  // known formats
 std::string report_file_name(const std::string& format);
 
 // "inline": report.html holds its style and script; "beside": they go to report.css and

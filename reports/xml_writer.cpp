@@ -1,5 +1,7 @@
 #include "reports/xml_writer.hpp"
 
+#include <stdexcept>
+
 #include "reports/text_sanitizer.hpp"
 
 namespace ckpt {
@@ -48,6 +50,7 @@ void XmlWriter::open(const std::string& name, const std::vector<std::pair<std::s
 }
 
 void XmlWriter::text(const std::string& text) {
+  if (open_.empty()) throw std::logic_error("XmlWriter::text: no element is open (text outside the root element)");
   if (text.empty()) return;
   finish_start_tag();
   out_ << xml_escape_text(text);
@@ -55,6 +58,7 @@ void XmlWriter::text(const std::string& text) {
 }
 
 void XmlWriter::close() {
+  if (open_.empty()) throw std::logic_error("XmlWriter::close: no element is open");
   const std::string name = open_.back();
   open_.pop_back();
   if (in_start_tag_) {

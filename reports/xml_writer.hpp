@@ -11,8 +11,9 @@ class XmlWriter {
  public:
   explicit XmlWriter(std::ostream& out);
   void open(const std::string& name, const std::vector<std::pair<std::string, std::string>>& attributes = {});
-  void text(const std::string& text);  // inside the element last opened
-  void close();                        // the element last opened
+  // Inside the element last opened; with none open, std::logic_error (a reporter's bug).
+  void text(const std::string& text);
+  void close();  // the element last opened; with none, std::logic_error
   void leaf(const std::string& name, const std::vector<std::pair<std::string, std::string>>& attributes,
             const std::string& text = "");
 

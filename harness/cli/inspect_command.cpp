@@ -9,6 +9,7 @@
 #include "engine/locator.hpp"
 #include "cli/tree_view.hpp"
 #include "cli/version.hpp"
+#include "results/exit_codes.hpp"
 
 namespace ckpt {
 
@@ -69,12 +70,12 @@ int run_inspect(const InspectOptions& given) {
       }
     } catch (const ConfigError& e) {
       std::cerr << "error [config]: " << e.what() << "\n";
-      return 2;
+      return kExitUsage;
     }
   }
   if (options.files.empty()) {
     std::cerr << "error: name checkpoint files, or a config with --config\n";
-    return 2;
+    return kExitUsage;
   }
   ReadOptions read_options;
   if (options.max_file_mib > 0) read_options.max_file_bytes = options.max_file_mib << 20;

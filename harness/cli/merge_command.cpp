@@ -8,6 +8,7 @@
 
 #include "reports/atomic_file.hpp"
 #include "reports/report_files.hpp"
+#include "results/exit_codes.hpp"
 
 namespace ckpt {
 
@@ -63,7 +64,7 @@ int run_merge(const MergeOptions& o) {
       shards.emplace_back(file, run_from_json(nlohmann::json::parse(in)));
     } catch (const nlohmann::json::exception& e) {
       std::cerr << "error [merge]: " << file << ": not a ckpt-harness results file: " << e.what() << "\n";
-      return 2;
+      return kExitUsage;
     }
   }
   RunResult merged;
@@ -71,20 +72,18 @@ int run_merge(const MergeOptions& o) {
     merged = merge_results(shards);
   } catch (const std::runtime_error& e) {
     std::cerr << "error [merge]: " << e.what() << "\n";
-    return 2;
+    return kExitUsage;
   }
   const Totals t = merged.totals();
-  std::cout << "merged " << shards.size() << " file(s): " << merged.units.size() << " units, " << t.cases << " cases: "
-            << t.passed << " passed, " << t.failed << " failed, " << t.errors << " errors, " << t.expected_failures
-            << " expected failures, " << t.skipped << " skipped\n";
+  std::cout << "merged " << shards.size() << " file(s): " << merged.summary() << "\n";
   try {
     for (const auto& path : write_reports(merged, o.out, o.formats, ReportOptions{o.html_assets})) std::cout << "report: " << path << "\n";
   } catch (const ReportWriteError& e) {
     std::cerr << "error [report]: " << e.what() << "\n";
-    return 4;
+    return kExitReportFailed;
   }
   if (merged.interrupted) return 130;
-  return t.failed + t.errors > 0 ? 1 : 0;
+  return t.unexpected() ? kExitUnexpected : kExitOk;
 }
 
 }  // namespace ckpt

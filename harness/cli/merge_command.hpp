@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "results/report_formats.hpp"
 #include "results/result_model.hpp"
 
 namespace CLI {
@@ -17,7 +18,7 @@ namespace ckpt {
 struct MergeOptions {
   std::vector<std::string> inputs;
   std::string out = "ckpt-harness-report";
-  std::vector<std::string> formats = {"json", "junit", "html"};
+  std::vector<std::string> formats = report_formats();
   std::string html_assets = "inline";
 };
 

@@ -7,6 +7,8 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "results/exit_codes.hpp"
+
 namespace ckpt {
 namespace {
 namespace fs = std::filesystem;
@@ -57,13 +59,13 @@ int run_new_plugin(const NewPluginOptions& o) {
     files = plugin_project_files(o.name);
   } catch (const std::invalid_argument& e) {
     std::cerr << "error [new-plugin]: " << e.what() << "\n";
-    return 2;
+    return kExitUsage;
   }
   const fs::path dir = o.out.empty() ? fs::path(o.name) : fs::path(o.out);
   for (const auto& [file, text] : files) {
     if (!o.force && fs::exists(dir / file)) {
       std::cerr << "error [new-plugin]: " << (dir / file).string() << " already exists (nothing written; --force overwrites)\n";
-      return 2;
+      return kExitUsage;
     }
   }
   std::error_code ec;
@@ -73,12 +75,12 @@ int run_new_plugin(const NewPluginOptions& o) {
     out << text;
     if (!out.flush()) {
       std::cerr << "error [new-plugin]: cannot write " << (dir / file).string() << "\n";
-      return 2;
+      return kExitUsage;
     }
     std::cout << "wrote " << (dir / file).string() << "\n";
   }
   std::cout << "next: see " << (dir / "README.md").string() << " (build, save a checkpoint, run the checks)\n";
-  return 0;
+  return kExitOk;
 }
 
 void add_new_plugin_command(CLI::App& app, NewPluginOptions& o, int& exit_code) {

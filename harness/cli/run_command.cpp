@@ -370,7 +370,7 @@ int write_expectations_baseline(const RunResult& run, const HarnessConfig& confi
 int exit_code_of(const RunResult& run, bool fail_on_stale) {
   if (run.interrupted) return kExitInterrupted;
   const Totals t = run.totals();
-  return t.failed + t.errors > 0 || (fail_on_stale && t.stale > 0) ? 1 : 0;
+  return t.unexpected() || (fail_on_stale && t.stale > 0) ? kExitUnexpected : kExitOk;
 }
 }  // namespace
 
@@ -506,10 +506,10 @@ int run_harness(const RunOptions& o) {
   } catch (const ConfigError& e) {
     std::cerr << "error [config]: " << e.what() << "\n";
     report_early_end(report_dir, report_roots, o, "config", e.what());
-    return 2;
+    return kExitUsage;
   } catch (const UsageError& e) {
     std::cerr << "error [usage]: " << e.what() << "\n";
-    return 2;
+    return kExitUsage;
   }
 }
 

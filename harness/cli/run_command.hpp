@@ -9,15 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "results/exit_codes.hpp"
+
 namespace CLI {
 class App;
 }
 
 namespace ckpt {
-
-inline constexpr int kExitNothingSelected = 3;
-inline constexpr int kExitReportFailed = 4;
-inline constexpr int kExitInterrupted = 130;
 
 struct RunOptions {
   std::string config = "ckpt-harness.toml";

@@ -8,6 +8,7 @@
 #include "results/counted.hpp"
 #include "reader/read_error.hpp"
 #include "reports/atomic_file.hpp"
+#include "results/exit_codes.hpp"
 #include "schema/checkpoint_schema.hpp"
 #include "schema/schema_diff.hpp"
 
@@ -83,7 +84,7 @@ int run_schema(const SchemaOptions& o) {
                         "' looks (where they are: --map NAME=PATH, or another --layout)");
     }
     write_output(o.out, to_json(schema).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-    return 0;
+    return kExitOk;
   } catch (const ReadError& e) {
     report(e, to_string(e.kind()));
   } catch (const SchemaError& e) {
@@ -94,9 +95,9 @@ int run_schema(const SchemaOptions& o) {
     report(e, "key rule");
   } catch (const ReportWriteError& e) {  // the manifest could not be written
     report(e, "output");
-    return 2;
+    return kExitUsage;
   }
-  return 1;
+  return kExitUnexpected;  // an unreadable checkpoint: no schema, as diff fails on it
 }
 
 int run_schema_diff(const SchemaDiffOptions& o) {
@@ -115,23 +116,23 @@ int run_schema_diff(const SchemaDiffOptions& o) {
     diff = diff_schemas(before, after);
   } catch (const ReadError& e) {
     report(e, to_string(e.kind()));
-    return 2;
+    return kExitUsage;
   } catch (const SchemaError& e) {
     report(e, "schema");
-    return 2;
+    return kExitUsage;
   } catch (const LayoutError& e) {
     report(e, "layout");
-    return 2;
+    return kExitUsage;
   } catch (const KeyRuleError& e) {
     report(e, "key rule");
-    return 2;
+    return kExitUsage;
   }
   if (o.json) {
     std::cout << schema_diff_json(diff).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     write_schema_diff_text(std::cout, diff);
   }
-  return diff.strictly_loadable() ? 0 : 1;
+  return diff.strictly_loadable() ? kExitOk : kExitUnexpected;
 }
 
 }  // namespace ckpt

@@ -131,9 +131,10 @@ void read_run(const TomlFields& f, HarnessConfig& config) {
   if (auto v = f.strings("formats")) {
     r.formats.clear();
     for (const Located& l : *v) {
-      if (l.value != "json" && l.value != "junit" && l.value != "html") {  // reports/report_files.hpp
+      const std::vector<std::string> known = report_formats();
+      if (std::find(known.begin(), known.end(), l.value) == known.end()) {
         fail_config({f.file(), l.line, l.column},
-                    "[run] formats: unknown format '" + l.value + "' (known: 'json', 'junit', 'html')");
+                    "[run] formats: unknown format '" + l.value + "' (known: " + join_words(known) + ")");
       }
       r.formats.push_back(l.value);
     }

@@ -13,6 +13,7 @@
 
 #include "config/path_confinement.hpp"
 #include "engine/locator.hpp"
+#include "results/report_formats.hpp"
 
 namespace ckpt {
 
@@ -46,7 +47,7 @@ struct RunSettings {
   double cpu_seconds_per_unit = 0;       // CPU time a unit may use; 0: timeout_seconds x cores
   std::uint64_t max_file_mib = 0;        // 0: the reader's default cap
   std::string report_dir = "ckpt-harness-report";
-  std::vector<std::string> formats = {"json", "junit", "html"};  // results.json, junit.xml, report.html
+  std::vector<std::string> formats = report_formats();  // results/report_formats.hpp
   std::string html_assets = "inline";    // or "beside": report.css / report.js next to report.html
   std::string expectations_file;         // absolute; "" when none
   bool fail_on_stale_expectations = false;

@@ -14,8 +14,8 @@
 namespace ckpt {
 
 namespace {
-constexpr const char* kDescriptorSymbol = "ckpt_plugin_descriptor";
-const std::string kFactorySymbol = "ckpt_plugin_create_v" + std::to_string(kPluginAbiVersion);
+const std::string kDescriptorSymbol = kPluginDescriptorSymbol;
+const std::string kFactorySymbol = kPluginFactorySymbol;
 
 std::string safe_text(const char* text) { return text ? std::string(text) : std::string("<null>"); }
 }  // namespace
@@ -74,7 +74,7 @@ std::shared_ptr<Plugin> Plugin::load(const std::string& path, const std::string&
                                 "): rebuild the plugin for this machine against this harness and its LibTorch");
   }
   if (!library->has(kDescriptorSymbol)) {
-    throw PluginError(named, "not a ckpt-harness plugin: it exports no `ckpt_plugin_descriptor` (export the "
+    throw PluginError(named, "not a ckpt-harness plugin: it exports no `" + kDescriptorSymbol + "` (export the "
                             "architecture with CKPT_PLUGIN from <ckpt/plugin.hpp>)");
   }
   const PluginDescriptor* d = library->get_alias<PluginDescriptorFn>(kDescriptorSymbol)();

@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "reader/checkpoint_builder.hpp"
+#include "reader/format_readers.hpp"
 #include "reader/read_error.hpp"
 #include "reader/zip_archive.hpp"
 

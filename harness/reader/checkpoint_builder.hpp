@@ -30,14 +30,4 @@ class CheckpointBuilder {
   std::vector<PendingGlobal> globals_;
 };
 
-// Format readers; each expects the bytes its sniffer accepted.
-Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOptions& options);
-Checkpoint read_torch_legacy(std::shared_ptr<const ByteSource> source, const ReadOptions& options);
-Checkpoint read_safetensors(std::shared_ptr<const ByteSource> source, const ReadOptions& options);
-Checkpoint read_safetensors_index(std::shared_ptr<const ByteSource> source, const ReadOptions& options);
-
-bool looks_like_torch_legacy(const ByteSource& source);
-bool looks_like_safetensors(const ByteSource& source);
-bool looks_like_safetensors_index(const ByteSource& source);
-
 }  // namespace ckpt

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "reader/checkpoint_builder.hpp"
+#include "reader/format_readers.hpp"
 #include "reader/read_error.hpp"
 
 namespace ckpt {

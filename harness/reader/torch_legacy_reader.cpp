@@ -4,6 +4,7 @@
 // five with the same unpickler, so a global in any of them would run: every one is
 // scanned, and its globals are findings like the main pickle's.
 #include "reader/checkpoint_builder.hpp"
+#include "reader/format_readers.hpp"
 #include "reader/read_error.hpp"
 #include "reader/storage_table.hpp"
 

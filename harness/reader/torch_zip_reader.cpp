@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "reader/checkpoint_builder.hpp"
+#include "reader/format_readers.hpp"
 #include "reader/read_error.hpp"
 #include "reader/storage_table.hpp"
 #include "reader/zip_archive.hpp"

@@ -1,5 +1,9 @@
 #include "results/result_model.hpp"
 
+#include <cstdio>
+
+#include "results/counted.hpp"
+
 #include <algorithm>
 
 namespace ckpt {
@@ -7,6 +11,12 @@ namespace ckpt {
 std::string CaseResult::id(const std::string& unit_id) const {
   return unit_id + "/" + scenario + (component.empty() ? "" : "/" + component);
 }
+
+std::string case_label(const std::string& scenario, const std::string& component) {
+  return component.empty() ? scenario : scenario + "[" + component + "]";
+}
+
+std::string CaseResult::label() const { return case_label(scenario, component); }
 
 std::string PluginRef::label() const { return name.empty() ? "(no plugin)" : name + "@" + version; }
 
@@ -33,6 +43,23 @@ void Totals::add(const CaseResult& c) {
     case Outcome::kExpectedFail: ++expected_failures; break;
   }
   if (c.stale_expectation) ++stale;
+}
+
+std::string Totals::text() const {
+  return std::to_string(passed) + " passed, " + std::to_string(failed) + " failed, " + std::to_string(errors) + " errors, " +
+         std::to_string(expected_failures) + " expected failures, " + std::to_string(skipped) + " skipped";
+}
+
+bool RunResult::passed() const { return !totals().unexpected() && !interrupted; }
+
+std::string RunResult::summary() const {
+  return counted(totals().cases, "case") + " in " + counted(units.size(), "unit") + ": " + totals().text();
+}
+
+std::string seconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f s", seconds);
+  return text;
 }
 
 Totals RunResult::totals() const {
@@ -153,6 +180,19 @@ json to_json(const RunResult& r) {
 RunResult run_from_json(const json& j) {
   if (j.value("schema", "") != "ckpt-harness.results") {
     throw json::other_error::create(501, "not a ckpt-harness results file (schema is not ckpt-harness.results)", &j);
+  }
+  // Older versions are read (what they lack has defaults); a newer one may mean what this
+  // harness cannot know.
+  const json* version = j.contains("schema_version") ? &j.at("schema_version") : nullptr;
+  if (!version || !version->is_number_integer() || version->get<int>() < 1) {
+    throw json::other_error::create(501, "no results schema_version (an integer from 1) beside its schema", &j);
+  }
+  if (version->get<int>() > kResultsSchemaVersion) {
+    throw json::other_error::create(
+        501,
+        "results schema version " + std::to_string(version->get<int>()) + " is newer than this ckpt-harness reads (up to " +
+            std::to_string(kResultsSchemaVersion) + "): read it with the ckpt-harness that wrote it, or a newer one",
+        &j);
   }
   RunResult r;
   const json& e = j.at("environment");

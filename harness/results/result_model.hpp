@@ -25,7 +25,12 @@ struct CaseResult {
   double seconds = 0;
 
   std::string id(const std::string& unit_id) const;  // unit id + "/scenario[/component]"
+  std::string label() const;  // as people read it: "strict-load[generator]", "format"
 };
+
+// "strict-load[generator]", or the scenario alone when it is not per component: the one
+// spelling of a case in reports, the console and the supervisor's notes.
+std::string case_label(const std::string& scenario, const std::string& component);
 
 struct PluginRef {
   std::string name;     // "" for a checkpoint no plugin is meant for (format only)
@@ -72,6 +77,9 @@ struct Environment {
 struct Totals {
   std::size_t cases = 0, passed = 0, failed = 0, errors = 0, skipped = 0, expected_failures = 0, stale = 0;
   void add(const CaseResult& c);
+  bool unexpected() const { return failed + errors > 0; }  // what fails a run
+  // "1599 passed, 0 failed, 0 errors, 368 expected failures, 772 skipped": every summary's counts.
+  std::string text() const;
 };
 
 struct RunResult {
@@ -81,7 +89,15 @@ struct RunResult {
   bool interrupted = false;
   std::vector<std::string> notes;  // run-level problems (a plugin that would not load, ...)
   Totals totals() const;
+  // The verdict: nothing unexpected, and not interrupted (stale expectations aside: the
+  // command decides whether they fail it).
+  bool passed() const;
+  // "2739 cases in 153 units: 1599 passed, ... 772 skipped": the summary line.
+  std::string summary() const;
 };
+
+// "0.42 s": a duration as people read it (the reports, the console).
+std::string seconds_text(double seconds);
 
 nlohmann::json to_json(const CaseResult& c);
 CaseResult case_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception

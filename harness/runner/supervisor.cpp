@@ -338,9 +338,6 @@ CaseResult error_case(const PlannedCase& planned, std::string message, std::stri
   return c;
 }
 
-std::string case_label(const std::string& scenario, const std::string& component) {
-  return component.empty() ? scenario : scenario + "[" + component + "]";
-}
 }  // namespace
 
 std::vector<UnitResult> Supervisor::run(std::vector<UnitPlan> units, const std::function<void(UnitResult&)>& finish,

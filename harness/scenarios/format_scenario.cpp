@@ -4,7 +4,7 @@
 #include "reader/checkpoint_summary.hpp"
 #include "reader/read_error.hpp"
 #include "scenarios/case_text.hpp"
-#include "scenarios/scenario_catalog.hpp"
+#include "scenarios/scenario_functions.hpp"
 
 namespace ckpt {
 

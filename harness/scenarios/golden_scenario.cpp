@@ -15,7 +15,7 @@
 #include <filesystem>
 
 #include "scenarios/case_text.hpp"
-#include "scenarios/scenario_catalog.hpp"
+#include "scenarios/scenario_functions.hpp"
 #include "tensor/materialize.hpp"
 
 namespace ckpt {

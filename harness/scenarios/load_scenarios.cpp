@@ -5,7 +5,7 @@
 
 #include "reader/dtype.hpp"
 #include "scenarios/case_text.hpp"
-#include "scenarios/scenario_catalog.hpp"
+#include "scenarios/scenario_functions.hpp"
 #include "results/counted.hpp"
 
 namespace ckpt {

@@ -7,7 +7,7 @@
 #include <ATen/ops/equal.h>
 
 #include "scenarios/case_text.hpp"
-#include "scenarios/scenario_catalog.hpp"
+#include "scenarios/scenario_functions.hpp"
 
 namespace ckpt {
 

@@ -1,6 +1,6 @@
 // optimizer-state: the saved state of one optimizer against the plugin's optimizer.
 #include "scenarios/case_text.hpp"
-#include "scenarios/scenario_catalog.hpp"
+#include "scenarios/scenario_functions.hpp"
 
 namespace ckpt {
 

@@ -19,7 +19,7 @@
 #include "reader/training_state.hpp"
 #include "engine/locator.hpp"
 #include "scenarios/case_text.hpp"
-#include "scenarios/scenario_catalog.hpp"
+#include "scenarios/scenario_functions.hpp"
 #include "tensor/materialize.hpp"
 
 namespace ckpt {

@@ -9,7 +9,7 @@
 #include "engine/key_rules.hpp"
 #include "reader/read_error.hpp"
 #include "scenarios/case_text.hpp"
-#include "scenarios/scenario_catalog.hpp"
+#include "scenarios/scenario_functions.hpp"
 
 namespace ckpt {
 
@@ -33,6 +33,15 @@ const std::map<std::string, ScenarioFn>& scenario_functions() {
   return kFunctions;
 }
 
+}  // namespace
+
+std::vector<std::string> runnable_scenarios() {
+  std::vector<std::string> names;
+  for (const auto& [name, fn] : scenario_functions()) names.push_back(name);
+  return names;
+}
+
+namespace {
 // One case, whatever it throws. A checkpoint that cannot be read fails `format` and skips
 // the rest; a plugin's exception is an error (the check could not run); bad data in the
 // checkpoint found while loading is a failure of that checkpoint.

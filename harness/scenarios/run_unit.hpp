@@ -21,6 +21,10 @@ struct UnitOutcome {
   bool out_of_memory = false;  // the worker should be replaced
 };
 
+// The scenarios this worker runs: each of results/scenarios.hpp's catalogue has a function
+// here (a test keeps the two lists equal).
+std::vector<std::string> runnable_scenarios();
+
 // `prebuilt`: a model the plugin built with the unit's options that nothing has used yet
 // (the worker's describe step), so the unit does not build its own.
 UnitOutcome run_unit(const UnitRequest& request, std::shared_ptr<Plugin> plugin, const UnitCallbacks& callbacks,

@@ -1,20 +1,28 @@
 #include "worker/plugin_lookup.hpp"
 
-#include <fnmatch.h>
-
 #include <filesystem>
+#include <set>
 
 namespace ckpt {
 
 namespace fs = std::filesystem;
 
+namespace {
+std::string ambiguous(const std::set<std::string>& names) {
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  return "matches plugins of " + std::to_string(names.size()) + " names (" + list +
+         "): give one name (the version may stay a glob, dcgan@2.*)";
+}
+}  // namespace
+
 std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::vector<std::string>& dirs) {
   if (name_or_path.find('/') != std::string::npos || fs::exists(name_or_path)) return Plugin::load(name_or_path);
-  const auto at = name_or_path.find('@');
-  const std::string name = name_or_path.substr(0, at);
-  const std::string version_glob = at == std::string::npos ? "*" : name_or_path.substr(at + 1);
+  // NAME@VERSION-GLOB as a config's plugin selectors read it: globs in both parts.
+  const PluginSelector wanted = parse_plugin_selector(name_or_path, {});
   std::string refused;
   std::string seen;
+  std::set<std::string> names;  // of the plugins it matches
   std::shared_ptr<Plugin> best;
   for (const auto& dir : dirs) {
     for (const auto& candidate : plugin_files_in(dir)) {
@@ -22,13 +30,15 @@ std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::
         auto plugin = Plugin::load(candidate);
         const PluginInfo& info = plugin->info();
         seen += (seen.empty() ? "" : ", ") + info.name + "@" + info.version;
-        if (info.name != name || ::fnmatch(version_glob.c_str(), info.version.c_str(), 0) != 0) continue;
+        if (!wanted.matches(info.name, info.version)) continue;
+        names.insert(info.name);
         if (!best || compare_versions(info.version, best->info().version) > 0) best = plugin;
       } catch (const PluginError& e) {
         refused += std::string("\n  refused: ") + e.what();
       }
     }
   }
+  if (names.size() > 1) throw PluginError(name_or_path, ambiguous(names));
   if (best) return best;
   std::string searched;
   for (const auto& d : dirs) searched += (searched.empty() ? "" : ", ") + d;
@@ -50,12 +60,13 @@ ConfiguredPlugin configured_plugin(const std::string& name_or_path, const std::v
   const ModelEntry* entry = nullptr;
   if (config && name_or_path.find('/') == std::string::npos) {
     const PluginSelector wanted = parse_plugin_selector(name_or_path, {});
+    std::set<std::string> names;
     for (const auto& m : config->models) {
-      if (m.name == wanted.name && wanted.matches(m.name, m.version) &&
-          (!entry || compare_versions(entry->version, m.version) < 0)) {
-        entry = &m;
-      }
+      if (!wanted.matches(m.name, m.version)) continue;
+      names.insert(m.name);
+      if (!entry || compare_versions(entry->version, m.version) < 0) entry = &m;
     }
+    if (names.size() > 1) throw PluginError(name_or_path, "[[models]] entries: " + ambiguous(names));
   }
   if (entry) {
     out.plugin = find_plugin(entry->plugin, dirs);

@@ -21,6 +21,7 @@
 #include "plugin_host/plugin_host.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/unit_request.hpp"
+#include "results/exit_codes.hpp"
 #include "scenarios/run_unit.hpp"
 #include "worker/file_digest.hpp"
 
@@ -233,7 +234,7 @@ int serve(int reply_descriptor) {
   if (::fcntl(kRequestFd, F_GETFD) < 0 || reply_fd < 0 || ::fcntl(reply_fd, F_GETFD) < 0) {
     std::cerr << "error: `serve` is the worker of `ckpt-harness run`, which starts it with its requests on fd "
               << kRequestFd << " and replies on the fd it names with --reply-fd\n";
-    return 2;
+    return kExitUsage;
   }
   ::fcntl(kRequestFd, F_SETFD, FD_CLOEXEC);
   ::fcntl(reply_fd, F_SETFD, FD_CLOEXEC);
@@ -274,7 +275,7 @@ int serve(int reply_descriptor) {
   }
   std::free(line);
   std::fflush(stdout);
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace ckpt

@@ -13,6 +13,7 @@
 #include "engine/torch_schema.hpp"
 #include "engine/optimizer_state.hpp"
 #include "reader/read_error.hpp"
+#include "results/exit_codes.hpp"
 #include "worker/diff_view.hpp"
 #include "protocol/unit_request.hpp"
 #include "reports/atomic_file.hpp"
@@ -110,7 +111,7 @@ int run_diff(const DiffArgs& a) {
   } else {
     write_diff_text(std::cout, report, model);
   }
-  return report.strictly_compatible() ? 0 : 1;
+  return report.strictly_compatible() ? kExitOk : kExitUnexpected;
 }
 
 struct RecordGoldenArgs : CheckpointArgs {
@@ -137,10 +138,10 @@ int run_record_golden(const RecordGoldenArgs& a) {
     std::cout << "\n";
     for (const auto& s : r.skipped) std::cout << "  not recorded: " << s << "\n";
     std::cout << "wrote " << r.file << " (the golden-output scenario compares later model versions with it)\n";
-    return 0;
+    return kExitOk;
   } catch (const GoldenRecordError& e) {
     std::cerr << "error [record-golden]: " << a.checkpoint << ": " << e.what() << "\n";
-    return 1;
+    return kExitUnexpected;
   }
 }
 
@@ -161,9 +162,9 @@ int run_schema(const SchemaArgs& a) {
     write_output(a.out, to_json(schema_of_model(info, model)).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   } catch (const std::invalid_argument& e) {  // a tensor type no checkpoint can hold
     std::cerr << "error [schema]: " << plugin->info().path << ": " << e.what() << "\n";
-    return 2;
+    return kExitUsage;
   }
-  return 0;
+  return kExitOk;
 }
 
 // What a built model holds, for `plugins`.
@@ -197,7 +198,7 @@ int run_plugins(const std::vector<std::string>& paths, const std::vector<std::st
   const Options overrides = parse_options(options);
   if (sources.empty()) {
     std::cerr << "no plugin directory found: give plugin files or directories\n";
-    return 2;
+    return kExitUsage;
   }
   int status = 0;
   for (const auto& source : sources) {
@@ -297,19 +298,19 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   } catch (const PluginError& e) {
     std::cerr << "error [plugin]: " << e.what() << "\n";
-    return 2;
+    return kExitUsage;
   } catch (const ConfigError& e) {
     std::cerr << "error [config]: " << e.what() << "\n";
-    return 2;
+    return kExitUsage;
   } catch (const LayoutError& e) {
     std::cerr << "error [layout]: " << e.what() << "\n";
-    return 2;
+    return kExitUsage;
   } catch (const ReadError& e) {
     std::cerr << "error [" << to_string(e.kind()) << "]: " << e.what() << "\n";
-    return 1;
+    return kExitUnexpected;
   } catch (const ReportWriteError& e) {  // an output file (schema --out) could not be written
     std::cerr << "error [output]: " << e.what() << "\n";
-    return 2;
+    return kExitUsage;
   }
   return status;
 }

@@ -42,6 +42,7 @@
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
+#include "support/text_helpers.hpp"
 #include "support/zip_builder.hpp"
 
 namespace ckpt::test {
@@ -93,12 +94,6 @@ struct Entry {
   std::vector<std::string> words;    // each in the finding's message (or in the output)
 };
 
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void PrintTo(const Entry& e, std::ostream* os) { *os << e.id; }
 

@@ -13,6 +13,7 @@
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
+#include "support/text_helpers.hpp"
 #include "support/zip_builder.hpp"
 
 namespace ckpt::test {
@@ -22,7 +23,6 @@ using CliRun = CommandResult;
 
 CliRun run(const std::string& args) { return run_command(std::string(CKPT_HARNESS_BIN) + " " + args + " 2>&1"); }
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 // Expects every one of `lines` in `out`.
 void expect_lines(const std::string& out, std::initializer_list<const char*> lines) {
@@ -374,6 +374,18 @@ TEST(DiffCli, UsageAndPluginErrorsExitTwo) {
   const CliRun bad_option = run("diff " + fixture("dcgan/current.pt") + " --plugin dcgan --option ngf=zero");
   EXPECT_EQ(bad_option.exit_code, 2);
   EXPECT_TRUE(contains(bad_option.out, "option 'ngf' is 'zero': expected an integer")) << bad_option.out;
+}
+
+// --plugin takes NAME@VERSION as a config's selectors do, globs in both parts; a glob that
+// matches plugins of several names is refused, naming them.
+TEST(DiffCli, PluginSelectorsAreTheConfigs) {
+  const CliRun glob = run("diff " + fixture("dcgan/v2/current.pt") + " --plugin 'dcg*@2.*' --option nz=16 --option ngf=4 "
+                          "--option ndf=4");
+  EXPECT_EQ(glob.exit_code, 0) << glob.out;
+  EXPECT_TRUE(contains(glob.out, "against plugin dcgan 2.0.0")) << glob.out;
+  const CliRun several = run("diff " + fixture("dcgan/current.pt") + " --plugin '*gan@1.*'");
+  EXPECT_EQ(several.exit_code, 2) << several.out;
+  EXPECT_TRUE(contains(several.out, "matches plugins of 3 names (cyclegan, dcgan, sngan): give one name")) << several.out;
 }
 
 TEST(PluginsCli, PluginsFromTheConfig) {

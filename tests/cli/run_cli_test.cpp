@@ -17,6 +17,7 @@
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
+#include "support/text_helpers.hpp"
 #include "support/zip_builder.hpp"
 
 namespace ckpt::test {
@@ -24,7 +25,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 // The configs of these tests lie in temporary directories and name the fixtures and the
 // test plugins where they are.
@@ -932,14 +932,10 @@ TEST_F(RunCli, ShardsMergeIntoTheUnsplitRun) {
   EXPECT_EQ(outcomes(joined), outcomes(whole));
   EXPECT_EQ(joined["totals"], whole["totals"]);
   // The reports themselves are the unsplit run's, times and hosts aside.
-  auto text = [](const std::string& path) {
-    std::ifstream file(path);
-    return std::string((std::istreambuf_iterator<char>(file)), {});
-  };
-  EXPECT_EQ(mask_junit(text(merged + "/junit.xml")), mask_junit(text(report_dir() + "/junit.xml")));
+  EXPECT_EQ(mask_junit(file_bytes(merged + "/junit.xml")), mask_junit(file_bytes(report_dir() + "/junit.xml")));
   // ... and the page says, in one note, that it was merged.
-  const std::string merged_page = masked(text(merged + "/report.html"), R"(<p class="note">merged from 3 result file\(s\) \(shards 1/3, 2/3, 3/3\)</p>\n)", "");
-  EXPECT_EQ(mask_html(merged_page), mask_html(text(report_dir() + "/report.html")));
+  const std::string merged_page = masked(file_bytes(merged + "/report.html"), R"(<p class="note">merged from 3 result file\(s\) \(shards 1/3, 2/3, 3/3\)</p>\n)", "");
+  EXPECT_EQ(mask_html(merged_page), mask_html(file_bytes(report_dir() + "/report.html")));
   const CommandResult valid = run_command("xmllint --noout --schema " + std::string(CKPT_SCHEMAS_DIR) +
                                           "/junit-ant-windyroad.xsd " + merged + "/junit.xml 2>&1");
   EXPECT_EQ(valid.exit_code, 0) << valid.out;

@@ -28,6 +28,7 @@
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_paths.hpp"
+#include "support/text_helpers.hpp"
 
 namespace ckpt::test {
 namespace {
@@ -35,7 +36,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 // The test plugins lie outside the temporary directories the configs are written to.
 const std::string kTestPluginDir = fs::path(CKPT_TEST_FAULTY).parent_path().string();

@@ -9,16 +9,11 @@
 
 #include "differential/describe_checkpoint.hpp"
 #include "support/test_paths.hpp"
+#include "support/text_helpers.hpp"
 
 namespace ckpt::test {
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Every fixture Python can load: not hostile/ (never torch.load those), not the LibTorch
 // archives (torch.load does not read them as data) and not the TorchScript exports
@@ -54,7 +49,7 @@ TEST_P(Differential, MatchesTorchLoad) {
       name.rfind(pytorch2, 0) == 0 ? std::string(CKPT_FIXTURES_DIR) + "/pytorch2/oracle/" + name.substr(pytorch2.size()) + ".jsonl"
                                    : std::string(CKPT_ORACLE_DIR) + "/" + name + ".jsonl";
   ASSERT_TRUE(std::filesystem::exists(expected_path)) << "oracle output missing: " << expected_path;
-  const std::string expected = read_text(expected_path);
+  const std::string expected = file_bytes(expected_path);
   const std::string actual = describe_checkpoint(read_checkpoint(file));
   ASSERT_FALSE(expected.empty());
   if (actual == expected) return;

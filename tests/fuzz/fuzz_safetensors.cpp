@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "fuzz_common.hpp"
-#include "reader/checkpoint_builder.hpp"
+#include "reader/format_readers.hpp"
 #include "reader/read_error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

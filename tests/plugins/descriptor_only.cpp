@@ -24,4 +24,4 @@ inline const ::ckpt::PluginDescriptor* descriptor() {
 }
 }  // namespace ckpt_test
 
-BOOST_DLL_ALIAS(ckpt_test::descriptor, ckpt_plugin_descriptor)
+BOOST_DLL_ALIAS(ckpt_test::descriptor, CKPT_PLUGIN_DESCRIPTOR_SYMBOL)

@@ -7,6 +7,7 @@
 
 #include "reader/checkpoint.hpp"
 #include "reader/read_error.hpp"
+#include "support/text_helpers.hpp"
 #include "support/zip_builder.hpp"
 
 namespace ckpt::test {
@@ -24,13 +25,6 @@ inline ReadError error_of(const std::string& bytes, const std::string& name = "t
   }
   ADD_FAILURE() << "expected a ReadError, but the input was read";
   return ReadError(ReadErrorKind::kIo, "", "", "no error");
-}
-
-inline std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace ckpt::test

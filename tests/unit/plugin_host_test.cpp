@@ -7,6 +7,7 @@
 #include "plugin_host/elf_machine.hpp"
 #include "plugin_host/linked_libtorch.hpp"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -80,6 +81,18 @@ class ScopedEnv {
 };
 
 // --- loading: each check refuses with the file and a fix ------------------------------------
+
+// CKPT_PLUGIN exports the factory under the name the host looks up, and both take it from
+// the ABI version: raising the version renames the factory, so a plugin of the old ABI has
+// none the host would call.
+TEST(PluginHostLoad, TheFactorysNameCarriesTheAbiVersion) {
+  EXPECT_EQ(std::string(kPluginFactorySymbol), "ckpt_plugin_create_v" + std::to_string(kPluginAbiVersion));
+  void* library = ::dlopen(kGood.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(library, nullptr) << ::dlerror();
+  EXPECT_NE(::dlsym(library, kPluginFactorySymbol), nullptr) << kPluginFactorySymbol;
+  EXPECT_NE(::dlsym(library, kPluginDescriptorSymbol), nullptr) << kPluginDescriptorSymbol;
+  ::dlclose(library);
+}
 
 TEST(PluginHostLoad, GoodPluginLoadsWithItsDescriptor) {
   const auto plugin = Plugin::load(kGood);

@@ -17,16 +17,13 @@
 #include "support/report_masks.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
+#include "support/text_helpers.hpp"
 
 namespace ckpt::test {
 namespace {
 
 const std::string kApprovalDir = CKPT_APPROVAL_DIR;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 RunResult approval_run() {
   std::ifstream in(kApprovalDir + "/input/results.json");
@@ -41,7 +38,7 @@ class ReportApproval : public TempDirTest {
       std::ofstream(golden, std::ios::binary) << actual;
       GTEST_SKIP() << "rewrote " << golden;
     }
-    const std::string expected = read_text(golden);
+    const std::string expected = file_bytes(golden);
     if (actual == expected) return;
     const std::string actual_path = (dir_ / golden_name).string();
     std::ofstream(actual_path, std::ios::binary) << actual;

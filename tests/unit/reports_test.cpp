@@ -15,11 +15,27 @@
 #include "reports/junit_report.hpp"
 #include "reports/report_files.hpp"
 #include "reports/text_sanitizer.hpp"
+#include "reports/xml_writer.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
 namespace ckpt::test {
 namespace {
+
+// The XML writer nests, escapes attributes and text apart, and refuses to close or write
+// text with no element open (it used to pop an empty stack: undefined behaviour).
+TEST(XmlWriter, NestsEscapesAndRefusesWhatWouldBreakTheDocument) {
+  std::ostringstream out;
+  XmlWriter w(out);
+  {
+    XmlWriter::Scope suite(w, "testsuite", {{"name", "a\"b\nc"}});
+    w.leaf("testcase", {{"name", "x<y"}}, "1 < 2 & 3");
+  }
+  EXPECT_EQ(out.str(), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"a&quot;b&#10;c\">\n"
+                       "  <testcase name=\"x&lt;y\">1 &lt; 2 &amp; 3</testcase>\n</testsuite>\n");
+  EXPECT_THROW(w.close(), std::logic_error);
+  EXPECT_THROW(w.text("after the root"), std::logic_error);
+}
 
 TEST(TextSanitizer, RemovesEscapesRepairsUtf8AndReplacesWhatXmlCannotHold) {
   EXPECT_EQ(sanitize_text("\x1b[31mred\x1b[0m plain"), "red plain");

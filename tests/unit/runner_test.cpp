@@ -247,6 +247,26 @@ TEST(ResultModel, JsonRoundTrip) {
   EXPECT_EQ(to_json(run)["totals"]["expected_failures"], 1);
 }
 
+// A results file says its schema version and is read only up to this harness's: one from a
+// newer harness (merge of shards from mixed builds) is refused, saying which versions.
+TEST(ResultModel, ResultsOfANewerSchemaVersionAreRefused) {
+  nlohmann::json j = to_json(RunResult{});
+  EXPECT_NO_THROW(run_from_json(j));
+  j["schema_version"] = kResultsSchemaVersion + 1;
+  try {
+    run_from_json(j);
+    ADD_FAILURE() << "read a newer schema version";
+  } catch (const nlohmann::json::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("results schema version " + std::to_string(kResultsSchemaVersion + 1) +
+                                         " is newer than this ckpt-harness reads (up to " +
+                                         std::to_string(kResultsSchemaVersion) + ")"),
+              std::string::npos)
+        << e.what();
+  }
+  j.erase("schema_version");
+  EXPECT_THROW(run_from_json(j), nlohmann::json::exception);
+}
+
 TEST(ResultModel, WorstIgnoresSkippedCases) {
   UnitResult u;
   EXPECT_EQ(u.worst(), Outcome::kSkipped);

@@ -21,10 +21,24 @@
 #include <string>
 #include <vector>
 
+// Raised when ABI-relevant types or meanings change; the host refuses other versions. A
+// macro, so the factory's exported name can carry it (CKPT_PLUGIN and the host both take the
+// name from here).
+#define CKPT_PLUGIN_ABI_VERSION 1
+#define CKPT_PLUGIN_CAT_(a, b) a##b
+#define CKPT_PLUGIN_CAT(a, b) CKPT_PLUGIN_CAT_(a, b)
+#define CKPT_PLUGIN_STR_(x) #x
+#define CKPT_PLUGIN_STR(x) CKPT_PLUGIN_STR_(x)
+#define CKPT_PLUGIN_FACTORY_SYMBOL CKPT_PLUGIN_CAT(ckpt_plugin_create_v, CKPT_PLUGIN_ABI_VERSION)
+#define CKPT_PLUGIN_DESCRIPTOR_SYMBOL ckpt_plugin_descriptor
+
 namespace ckpt {
 
-// Raised when ABI-relevant types or meanings change; the host refuses other versions.
-inline constexpr std::uint32_t kPluginAbiVersion = 1;
+inline constexpr std::uint32_t kPluginAbiVersion = CKPT_PLUGIN_ABI_VERSION;
+// The exported names the host looks up: the descriptor, and the factory of this ABI version
+// ("ckpt_plugin_create_v1").
+inline constexpr const char* kPluginDescriptorSymbol = CKPT_PLUGIN_STR(CKPT_PLUGIN_DESCRIPTOR_SYMBOL);
+inline constexpr const char* kPluginFactorySymbol = CKPT_PLUGIN_STR(CKPT_PLUGIN_FACTORY_SYMBOL);
 
 // Plain data, read by the host before any C++ object crosses the boundary.
 struct PluginDescriptor {
@@ -159,5 +173,5 @@ using PluginDescriptorFn = const PluginDescriptor*();
   }                                                                                                       \
   inline std::unique_ptr<::ckpt::Architecture> create() { return std::make_unique<ArchitectureClass>(); } \
   }                                                                                                       \
-  BOOST_DLL_ALIAS(ckpt_plugin_exports::descriptor, ckpt_plugin_descriptor)                               \
-  BOOST_DLL_ALIAS(ckpt_plugin_exports::create, ckpt_plugin_create_v1)
+  BOOST_DLL_ALIAS(ckpt_plugin_exports::descriptor, CKPT_PLUGIN_DESCRIPTOR_SYMBOL)                               \
+  BOOST_DLL_ALIAS(ckpt_plugin_exports::create, CKPT_PLUGIN_FACTORY_SYMBOL)

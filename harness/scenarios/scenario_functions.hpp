@@ -1,7 +1,8 @@
 #pragma once
-// The scenarios as functions of a unit's context and one component ("" for
-// checkpoint-wide ones). A scenario throws SkipCase when it cannot apply; every other
-// exception is turned into a case by run_unit.
+// The scenarios as functions of a unit's context and one component ("" for checkpoint-wide
+// ones); their catalogue (names, scopes, summaries) is results/scenarios.hpp. A scenario
+// throws SkipCase when it cannot apply; every other exception is turned into a case by
+// run_unit.
 #include <string>
 
 #include "results/result_model.hpp"
