@@ -9,14 +9,7 @@ UnitResult not_run_unit(const UnitResult& identity, const std::vector<std::pair<
                         const std::string& why) {
   UnitResult u = identity;
   u.cases.clear();
-  for (const auto& [scenario, component] : cases) {
-    CaseResult c;
-    c.scenario = scenario;
-    c.component = component;
-    c.outcome = Outcome::kError;
-    c.message = why;
-    u.cases.push_back(c);
-  }
+  for (const auto& [scenario, component] : cases) u.cases.push_back(error_case(scenario, component, why));
   return u;
 }
 

@@ -88,16 +88,10 @@ std::vector<std::string> write_reports(const RunResult& run, const std::string& 
     summary.environment = run.environment;
     summary.seconds = run.seconds;
     summary.interrupted = run.interrupted;
-    UnitResult unit;
-    unit.kind = UnitKind::kRunEnd;
-    unit.id = "reports";
-    CaseResult c;
-    c.scenario = "junit";
-    c.outcome = Outcome::kError;
-    c.message = "junit.xml could not be written in full (" + junit_failure + "); the run itself had " +
-                counted(t.cases, "case") + ": " + t.text() + (run.interrupted ? ", interrupted" : "");
-    unit.cases.push_back(std::move(c));
-    summary.units.push_back(std::move(unit));
+    summary.units.push_back(error_unit(UnitKind::kRunEnd, "reports", "junit",
+                                       "junit.xml could not be written in full (" + junit_failure + "); the run itself had " +
+                                           counted(t.cases, "case") + ": " + t.text() +
+                                           (run.interrupted ? ", interrupted" : "")));
     write(report_file_name("junit"), [&](std::ostream& out) { write_junit_report(summary, out); });
   }
   return finish_with_failures(written, failures);

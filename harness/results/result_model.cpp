@@ -56,6 +56,26 @@ std::string RunResult::summary() const {
   return counted(totals().cases, "case") + " in " + counted(units.size(), "unit") + ": " + totals().text();
 }
 
+CaseResult error_case(const std::string& scenario, const std::string& component, std::string message,
+                      std::string details) {
+  CaseResult c;
+  c.scenario = scenario;
+  c.component = component;
+  c.outcome = Outcome::kError;
+  c.message = std::move(message);
+  c.details = std::move(details);
+  return c;
+}
+
+UnitResult error_unit(UnitKind kind, const std::string& id, const std::string& scenario, const std::string& text) {
+  UnitResult u;
+  u.kind = kind;
+  u.id = id;
+  const std::string first_line = text.substr(0, text.find('\n'));
+  u.cases.push_back(error_case(scenario, "", first_line, first_line == text ? "" : text));
+  return u;
+}
+
 std::string seconds_text(double seconds) {
   char text[32];
   std::snprintf(text, sizeof text, "%.2f s", seconds);

@@ -96,6 +96,14 @@ struct RunResult {
   std::string summary() const;
 };
 
+// The error cases and units every part makes, one factory each. An error case: the check
+// could not run. An error unit: not a check (a plugin file that could not be used, why a run
+// ended) with its one error case, whose message is the first line of `text` and whose details
+// are all of it when longer.
+CaseResult error_case(const std::string& scenario, const std::string& component, std::string message,
+                      std::string details = {});
+UnitResult error_unit(UnitKind kind, const std::string& id, const std::string& scenario, const std::string& text);
+
 // "0.42 s": a duration as people read it (the reports, the console).
 std::string seconds_text(double seconds);
 

@@ -329,13 +329,7 @@ Supervisor::DescribeEnd Supervisor::describe_one(Slot& slot, DescribeOutcome& d,
 
 namespace {
 CaseResult error_case(const PlannedCase& planned, std::string message, std::string details = {}) {
-  CaseResult c;
-  c.scenario = planned.scenario;
-  c.component = planned.component;
-  c.outcome = Outcome::kError;
-  c.message = std::move(message);
-  c.details = std::move(details);
-  return c;
+  return ckpt::error_case(planned.scenario, planned.component, std::move(message), std::move(details));
 }
 
 }  // namespace

@@ -214,14 +214,7 @@ bool run(PluginCache& cache, const OpenFiles& open_files, const protocol::RunReq
     send(protocol::encode(c, envelope(message.nonce, request.id)));
   };
   if (!plugin_error.empty()) {
-    for (const auto& planned : request.cases) {
-      CaseResult c;
-      c.scenario = planned.scenario;
-      c.component = planned.component;
-      c.outcome = Outcome::kError;
-      c.message = "plugin: " + plugin_error;
-      callbacks.on_case(c);
-    }
+    for (const auto& planned : request.cases) callbacks.on_case(error_case(planned.scenario, planned.component, "plugin: " + plugin_error));
     return false;
   }
   return run_unit(request, plugin, callbacks, cache.take_spare(request.plugin_file, request.options)).out_of_memory;
