@@ -105,12 +105,26 @@ TEST(InspectCli, UnreadableFileIsAClearError) {
   EXPECT_TRUE(contains(r.out, "error [not-a-checkpoint]: " + fixture("README.md") + ": byte 0: not a checkpoint")) << r.out;
 }
 
+// Each format other than the zip one reads into the same tree: its format named in the
+// summary with the tensor count, the keys with dtype and shape, what an optimizer state
+// holds, and no finding.
 TEST(InspectCli, EveryFormat) {
-  for (const char* f : {"legacy_gan.pt", "safetensors/model.safetensors", "safetensors/sharded/model.safetensors.index.json"}) {
-    const CliRun r = run("inspect " + fixture(f));
-    EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.out;
-    EXPECT_TRUE(contains(r.out, "summary: ")) << r.out;
-  }
+  const CliRun legacy = run("inspect " + fixture("legacy_gan.pt"));
+  EXPECT_EQ(legacy.exit_code, 0) << legacy.out;
+  expect_lines(legacy.out, {"summary: torch-legacy (format version 1001), 42 tensors, 5,419 elements",
+                            "'generator': OrderedDict (7 entries) state dict", "'main.0.weight': float32 [8, 8, 4, 4]  4.0 KiB",
+                            "'main.1.num_batches_tracked': int64 []  8 B",
+                            "'generator_optimizer': optimizer state dict (Adam or AdamW): 1 group, 4 params, state for 4 "
+                            "(exp_avg, exp_avg_sq, step)",
+                            "'epoch': int 7", "security: no findings"});
+  const CliRun single = run("inspect " + fixture("safetensors/model.safetensors"));
+  EXPECT_EQ(single.exit_code, 0) << single.out;
+  expect_lines(single.out, {"summary: safetensors, 11 tensors, 1,199 elements", "'extra.a_bf16': bfloat16 [2, 2]  8 B",
+                            "'extra.d_bool': bool [2, 2]  4 B", "'main.0.weight': float32 [8, 8, 4, 4]", "security: no findings"});
+  const CliRun sharded = run("inspect " + fixture("safetensors/sharded/model.safetensors.index.json"));
+  EXPECT_EQ(sharded.exit_code, 0) << sharded.out;
+  expect_lines(sharded.out, {"summary: safetensors-index, 8 tensors, 641 elements", "'main.5.weight': float32 [1, 8, 2, 2]  128 B",
+                             "'main.3.running_var': float32 [8]", "security: no findings"});
 }
 
 // What PyTorch 2.6 writes and loads with weights_only=True (fixtures/pytorch2/) is safe here
