@@ -8,6 +8,7 @@
 
 #include "reports/atomic_file.hpp"
 #include "reports/report_files.hpp"
+#include "results/counted.hpp"
 #include "results/exit_codes.hpp"
 
 namespace ckpt {
@@ -34,8 +35,7 @@ RunResult merge_results(const std::vector<std::pair<std::string, RunResult>>& sh
   std::stable_sort(merged.units.begin(), merged.units.end(),
                    [](const UnitResult& a, const UnitResult& b) { return a.order < b.order; });
   merged.environment.shard.clear();
-  std::string list;
-  for (const auto& s : shard_names) list += (list.empty() ? "" : ", ") + s;
+  const std::string list = comma_list(shard_names);
   if (!shards.empty()) merged.notes.push_back("merged from " + std::to_string(shards.size()) + " result file(s)" +
                                               (list.empty() ? "" : " (shards " + list + ")"));
   return merged;

@@ -11,9 +11,11 @@ inline std::string counted(std::size_t n, const std::string& singular, const std
   return std::to_string(n) + " " + (n == 1 ? singular : plural.empty() ? singular + "s" : plural);
 }
 
-inline std::string comma_list(const std::vector<std::string>& items) {
+// Any range of strings (a vector, a set): "a, b, c"; "" for none.
+template <typename Strings>
+std::string comma_list(const Strings& items) {
   std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
 }
 

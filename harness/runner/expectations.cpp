@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "results/counted.hpp"
+
 namespace ckpt {
 
 namespace {
@@ -34,9 +36,7 @@ std::vector<std::string> keys_of(const CaseResult& c, const char* field) {
 }
 
 std::string list_text(const std::vector<std::string>& keys) {
-  std::string out;
-  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
-  return "[" + out + "]";
+  return "[" + comma_list(keys) + "]";
 }
 
 std::string where(const ExpectationSetting& e) {

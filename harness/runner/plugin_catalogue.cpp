@@ -6,6 +6,7 @@
 
 #include "plugin_host/plugin_paths.hpp"
 #include "protocol/unit_request.hpp"
+#include "results/counted.hpp"
 
 namespace ckpt {
 
@@ -152,8 +153,7 @@ PluginCatalogue build_plugin_catalogue(const HarnessConfig& config, const std::v
     if (!generic) {
       std::set<std::string> names;
       for (const auto& p : described.plugins) names.insert(p.name);
-      std::string found;
-      for (const auto& n : names) found += (found.empty() ? "" : ", ") + n;
+      const std::string found = comma_list(names);
       const std::string error = "no plugin named '" + entry.plugin + "' (found: " + (found.empty() ? "none" : found) + ")";
       if (described.failures.empty()) fail_config(entry.where, "[[models]] " + entry.name + "@" + entry.version + ": " + error);
       // A plugin file that could not be loaded may be it: the entry fails as its own unit.

@@ -10,6 +10,7 @@
 #include <deque>
 #include <thread>
 
+#include "results/counted.hpp"
 #include "runner/descendants.hpp"
 #include "runner/interrupt.hpp"
 
@@ -139,8 +140,7 @@ void Supervisor::note(std::string text) {
 // A worker that ended outside a unit: the results it sent stand, but the run says how it
 // ended and which plugins it had loaded (one of them is the likely cause).
 void Supervisor::note_worker_end(const Slot& slot, const std::string& how, const std::string& when) {
-  std::string plugins;
-  for (const auto& p : slot.plugins) plugins += (plugins.empty() ? "" : ", ") + p;
+  const std::string plugins = comma_list(slot.plugins);
   note("a worker that loaded " + (plugins.empty() ? std::string("no plugin") : plugins) + " " + how + " " + when);
 }
 

@@ -65,9 +65,7 @@ std::string counts(const ModuleComparison& c) {
   if (!c.shape_mismatches.empty()) parts.push_back(counted(c.shape_mismatches.size(), "size mismatch", "size mismatches"));
   if (!c.non_tensors.empty()) parts.push_back(std::to_string(c.non_tensors.size()) + " not a tensor");
   if (!c.uncopyable.empty()) parts.push_back(std::to_string(c.uncopyable.size()) + " not copyable (sparse, quantized or meta)");
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
-  return out;
+  return comma_list(parts);
 }
 
 // "main.0.weight: 3 NaN, 1 Inf" for each floating tensor of the module that is not finite.

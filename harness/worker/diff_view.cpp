@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "engine/torch_schema.hpp"
+#include "results/counted.hpp"
 
 namespace ckpt {
 
@@ -82,9 +83,7 @@ void write_diff_text(std::ostream& out, const CompatibilityReport& r, const Load
   for (const auto& s : r.schedulers) {
     out << "  " << s.name << ": " << (s.scheduler_class.empty() ? "LR scheduler" : s.scheduler_class);
     if (!s.nested.empty()) {
-      std::string nested;
-      for (const auto& n : s.nested) nested += (nested.empty() ? "" : ", ") + n;
-      out << " of " << nested;
+      out << " of " << comma_list(s.nested);
     }
     if (s.last_epoch) out << ", last_epoch " << *s.last_epoch;
     out << (s.optimizer.empty() ? "" : ", steps " + s.optimizer) << (s.problems.empty() ? ": consistent" : ": INCONSISTENT")

@@ -3,15 +3,15 @@
 #include <filesystem>
 #include <set>
 
+#include "results/counted.hpp"
+
 namespace ckpt {
 
 namespace fs = std::filesystem;
 
 namespace {
 std::string ambiguous(const std::set<std::string>& names) {
-  std::string list;
-  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  return "matches plugins of " + std::to_string(names.size()) + " names (" + list +
+  return "matches plugins of " + std::to_string(names.size()) + " names (" + comma_list(names) +
          "): give one name (the version may stay a glob, dcgan@2.*)";
 }
 }  // namespace
@@ -40,8 +40,7 @@ std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::
   }
   if (names.size() > 1) throw PluginError(name_or_path, ambiguous(names));
   if (best) return best;
-  std::string searched;
-  for (const auto& d : dirs) searched += (searched.empty() ? "" : ", ") + d;
+  const std::string searched = comma_list(dirs);
   throw PluginError(name_or_path, "no plugin of that name in " + (searched.empty() ? std::string("(no plugin directory)") : searched) +
                                       " (found: " + (seen.empty() ? std::string("none") : seen) +
                                       "); give a path, NAME@VERSION, --plugin-dir or CKPT_HARNESS_PLUGIN_PATH" + refused);
