@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 
@@ -83,9 +83,7 @@ std::string toml_string(const std::string& s) {
 }
 
 std::string toml_list(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + toml_string(items[i]);
-  return out + "]";
+  return "[" + comma_list(items, toml_string) + "]";
 }
 }  // namespace
 

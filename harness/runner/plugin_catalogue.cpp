@@ -6,7 +6,7 @@
 
 #include "plugin_host/plugin_paths.hpp"
 #include "protocol/unit_request.hpp"
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 

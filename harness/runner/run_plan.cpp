@@ -6,16 +6,16 @@
 #include <map>
 #include <set>
 
-#include "config/suggest.hpp"
+#include "text/suggest.hpp"
 #include "plugin_host/plugin_paths.hpp"
 #include "results/scenarios.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 
 namespace {
 std::string found_text(const std::vector<DescribedPlugin>& plugins) {
-  std::string out;
-  for (const auto& p : plugins) out += (out.empty() ? "" : ", ") + p.name + "@" + p.version;
+  const std::string out = comma_list(plugins, [](const DescribedPlugin& p) { return p.name + "@" + p.version; });
   return out.empty() ? "none" : out;
 }
 

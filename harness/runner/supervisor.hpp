@@ -15,6 +15,8 @@
 
 namespace ckpt {
 
+struct WorkerSlot;
+
 struct SupervisorOptions {
   std::string worker_executable;
   int jobs = 1;
@@ -55,13 +57,13 @@ class Supervisor {
   const std::vector<std::string>& notes() const { return notes_; }
 
  private:
-  struct Slot;
+  class UnitRun;  // one call of run(): runner/unit_run.hpp
   enum class DescribeEnd { kDone, kKilledFromOutside };
   // Describes `d.file` in the slot's worker (started when needed), filling `d`.
-  DescribeEnd describe_one(Slot& slot, DescribeOutcome& d, protocol::DescribeRequest request);
-  void start_worker(Slot& slot);
+  DescribeEnd describe_one(WorkerSlot& slot, DescribeOutcome& d, protocol::DescribeRequest request);
+  void start_worker(WorkerSlot& slot);
   // Waits for the worker's `ready`, or for the `described` reply to `nonce`.
-  std::optional<protocol::Reply> wait_for(Slot& slot, protocol::Op op, const std::string& nonce, double seconds,
+  std::optional<protocol::Reply> wait_for(WorkerSlot& slot, protocol::Op op, const std::string& nonce, double seconds,
                                           std::string& failure);
   void note(std::string text);
   // Ends what plugins left running: the descendants of a worker whose unit (or description)
@@ -69,11 +71,11 @@ class Supervisor {
   void end_unit_leftovers(pid_t worker, const std::string& whose);
   void end_orphans(const std::string& whose);
   void note_ignored_signal();  // a signal a plugin sent the supervisor, which was ignored
-  void note_worker_end(const Slot& slot, const std::string& how, const std::string& when);
+  void note_worker_end(const WorkerSlot& slot, const std::string& how, const std::string& when);
 
   SupervisorOptions options_;
   double cpu_seconds_per_unit_;
-  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::unique_ptr<WorkerSlot>> slots_;
   std::vector<std::string> notes_;
 };
 
