@@ -1,7 +1,7 @@
 #include "reports/console_reporter.hpp"
 #include "reports/text_sanitizer.hpp"
 #include "reports/version_matrix.hpp"
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 
 #include <algorithm>
 #include <cstdio>

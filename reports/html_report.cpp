@@ -9,7 +9,7 @@
 #include "reports/text_sanitizer.hpp"
 #include "reports/version_matrix.hpp"
 #include "reports/xml_writer.hpp"
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 

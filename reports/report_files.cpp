@@ -11,7 +11,7 @@
 #include "reports/atomic_file.hpp"
 #include "reports/html_report.hpp"
 #include "reports/json_report.hpp"
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 #include "reports/junit_report.hpp"
 
 namespace ckpt {

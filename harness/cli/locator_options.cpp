@@ -2,7 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 

@@ -8,7 +8,7 @@
 
 #include "reports/atomic_file.hpp"
 #include "reports/report_files.hpp"
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 #include "results/exit_codes.hpp"
 
 namespace ckpt {

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "reader/checkpoint.hpp"
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 #include "reader/read_error.hpp"
 #include "reports/atomic_file.hpp"
 #include "results/exit_codes.hpp"

@@ -6,6 +6,7 @@
 #include "cli/value_text.hpp"
 #include "reader/checkpoint_summary.hpp"
 #include "reader/training_state.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 
@@ -77,12 +78,11 @@ class TreeWriter {
                           std::to_string(opt.params) + " params, state for " + std::to_string(opt.params_with_state);
           if (!opt.state_keys.empty()) s += " (" + opt.state_keys + ")";
           if (const Value* groups = v.find("param_groups"); groups && !groups->items.empty()) {
-            std::string hyper;
+            std::vector<std::string> hyper;
             for (const auto& e : groups->items[0]->entries) {
-              if (e.key->kind != ValueKind::kStr || e.key->text == "params") continue;
-              hyper += (hyper.empty() ? "" : ", ") + e.key->text + "=" + format_scalar(*e.value, 30);
+              if (e.key->kind == ValueKind::kStr && e.key->text != "params") hyper.push_back(e.key->text + "=" + format_scalar(*e.value, 30));
             }
-            if (!hyper.empty()) s += "; group 0: " + hyper;
+            if (!hyper.empty()) s += "; group 0: " + comma_list(hyper);
           }
           return s;
         }

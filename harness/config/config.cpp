@@ -16,7 +16,7 @@
 #include <toml++/toml.h>
 
 #include "confine/confined_open.hpp"
-#include "config/suggest.hpp"
+#include "text/suggest.hpp"
 #include "config/toml_fields.hpp"
 #include "engine/layout.hpp"
 #include "results/scenarios.hpp"

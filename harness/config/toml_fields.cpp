@@ -4,7 +4,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "config/suggest.hpp"
+#include "text/suggest.hpp"
 
 namespace ckpt::detail {
 

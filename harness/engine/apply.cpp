@@ -8,7 +8,7 @@
 #include <set>
 
 #include "engine/torch_schema.hpp"
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 #include "tensor/materialize.hpp"
 
 namespace ckpt {

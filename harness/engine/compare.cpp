@@ -9,9 +9,7 @@
 namespace ckpt {
 
 std::string format_torch_size(const std::vector<std::int64_t>& shape) {
-  std::string out = "torch.Size([";
-  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "])";
+  return "torch.Size(" + format_shape(shape) + ")";
 }
 
 bool ModuleComparison::strictly_loadable() const {

@@ -1,4 +1,5 @@
 #include "engine/layout.hpp"
+#include "text/counted.hpp"
 
 #include <filesystem>
 
@@ -17,8 +18,7 @@ namespace {
 void net_files(CheckpointLayout& layout, const std::vector<std::string>& modules, const std::string& main_file) {
   const std::filesystem::path main(main_file);
   const std::string base = main.filename().string();
-  std::string listed;
-  for (const auto& m : modules) listed += (listed.empty() ? "" : ", ") + m;
+  const std::string listed = comma_list(modules);
   const std::string pattern = "<prefix>_net_<module>.pth (or .pt), <module> one of " +
                               (listed.empty() ? std::string("the model's modules (it has none)") : listed);
   if (main_file.empty()) throw LayoutError("layout 'net-files' needs the checkpoint's file name (" + pattern + ")");
@@ -73,9 +73,7 @@ CheckpointLayout layout_preset(const std::string& name, const std::vector<std::s
   } else if (name == "net-files") {
     net_files(layout, modules, main_file);  // no optimizers, no epoch: they are reported absent
   } else {
-    std::string known;
-    for (const auto& n : layout_preset_names()) known += (known.empty() ? "" : ", ") + n;
-    throw LayoutError("unknown layout '" + name + "' (known: " + known + ")");
+    throw LayoutError("unknown layout '" + name + "' (known: " + comma_list(layout_preset_names()) + ")");
   }
   return layout;
 }

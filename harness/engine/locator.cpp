@@ -7,7 +7,7 @@
 #include <re2/re2.h>
 
 #include "engine/saved_optimizer.hpp"
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 

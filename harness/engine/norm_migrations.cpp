@@ -1,4 +1,5 @@
 #include "engine/norm_migrations.hpp"
+#include "text/counted.hpp"
 
 #include <map>
 #include <set>
@@ -119,9 +120,8 @@ std::string explain_norm_migrations(const std::vector<std::string>& missing, con
   }
   std::string out;
   for (const auto& [forms_pair, layers] : changes) {
-    std::string names;
-    for (std::size_t i = 0; i < layers.size() && i < 4; ++i) names += (i ? ", " : "") + layers[i];
-    if (layers.size() > 4) names += ", ... (" + std::to_string(layers.size()) + " layers)";
+    std::string names = comma_list(layers, [](const std::string& layer) { return layer; }, 4);
+    if (layers.size() > 4) names += " (" + std::to_string(layers.size()) + " layers)";
     out += std::string(out.empty() ? "" : "\n") + names + ": the checkpoint has " + info(forms_pair.first).name +
            ", the model " + info(forms_pair.second).name + "; " + what_to_do(forms_pair.first, forms_pair.second);
   }

@@ -1,6 +1,7 @@
 #include "engine/saved_schedulers.hpp"
 
 #include "reader/training_state.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 
@@ -41,9 +42,7 @@ bool same(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 std::string list_text(const std::vector<double>& values) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + format_hyper_value(values[i]);
-  return out + "]";
+  return "[" + comma_list(values, format_hyper_value) + "]";
 }
 
 // "generator_scheduler" -> "generator_optimizer", "sched_d" -> "optim_d" / "opt_d", ...

@@ -10,6 +10,7 @@
 
 #include "plugin_host/elf_machine.hpp"
 #include "plugin_host/linked_libtorch.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 
@@ -171,11 +172,10 @@ void PluginRegistry::add_file(const std::string& path) {
 }
 
 const Plugin& PluginRegistry::find(const std::string& name) const {
-  std::string known;
   for (const auto& p : plugins_) {
     if (p->info().name == name) return *p;
-    known += (known.empty() ? "" : ", ") + p->info().name;
   }
+  const std::string known = comma_list(plugins_, [](const auto& p) { return p->info().name; });
   throw PluginError(name, "no plugin of that name is loaded (loaded: " + (known.empty() ? "none" : known) + ")");
 }
 

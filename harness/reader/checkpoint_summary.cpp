@@ -1,4 +1,5 @@
 #include "reader/checkpoint_summary.hpp"
+#include "text/counted.hpp"
 
 #include <set>
 #include <unordered_set>
@@ -58,7 +59,7 @@ bool summarize_optimizer(const Value& v, OptimizerSummary& out) {
       if (k.key->kind == ValueKind::kStr) keys.insert(k.key->text);
     }
   }
-  for (const auto& k : keys) out.state_keys += (out.state_keys.empty() ? "" : ", ") + k;
+  out.state_keys = comma_list(keys);
   const Value* first = groups->items.empty() ? nullptr : groups->items[0];
   auto group_has = [&](const char* key) { return first && first->find(key); };
   if (keys.count("exp_avg") && keys.count("exp_avg_sq")) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "reader/read_error.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 
@@ -93,9 +94,7 @@ bool TensorRef::is_contiguous() const {
 }
 
 std::string format_shape(const std::vector<std::int64_t>& dims) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < dims.size(); ++i) out += (i ? ", " : "") + std::to_string(dims[i]);
-  return out + "]";
+  return "[" + comma_list(dims, [](std::int64_t d) { return std::to_string(d); }) + "]";
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include "reader/read_error.hpp"
 #include "reader/storage_table.hpp"
 #include "reader/zip_archive.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 
@@ -31,8 +32,7 @@ std::string find_prefix(const ZipArchive& zip) {
   }
   const std::string& file = zip.source().name();
   if (prefixes.empty()) {
-    std::string names;
-    for (std::size_t i = 0; i < zip.entries().size() && i < 5; ++i) names += (i ? ", " : "") + zip.entries()[i].name;
+    const std::string names = comma_list(zip.entries(), [](const auto& entry) { return entry.name; }, 5);
     throw ReadError(ReadErrorKind::kZip, file, "",
                     "zip archive has no data.pkl record, so it is not a torch.save checkpoint (entries: " +
                         (names.empty() ? std::string("none") : names) + ")");

@@ -1,4 +1,5 @@
 #include "reader/training_state.hpp"
+#include "text/counted.hpp"
 
 #include <initializer_list>
 #include <sstream>
@@ -23,9 +24,8 @@ std::string number_text(const Value& v) {
 }
 
 std::string numbers_text(const Value& list) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < list.items.size() && i < 4; ++i) out += (i ? ", " : "") + number_text(*list.items[i]);
-  if (list.items.size() > 4) out += ", ... (" + std::to_string(list.items.size()) + ")";
+  std::string out = "[" + comma_list(list.items, [](const Value* item) { return number_text(*item); }, 4);
+  if (list.items.size() > 4) out += " (" + std::to_string(list.items.size()) + ")";
   return out + "]";
 }
 
@@ -83,11 +83,10 @@ std::string describe_training_state(const Value& v) {
       if (const Value* milestones = member_of(v, "_milestones"); milestones && milestones->kind == ValueKind::kList) {
         s += ", milestones=" + numbers_text(*milestones);
       }
-      std::string classes;
-      for (const Value* child : nested->items) {
+      const std::string classes = comma_list(nested->items, [](const Value* child) {
         const std::string cls = scheduler_class(*child);
-        classes += (classes.empty() ? "" : ", ") + (cls.empty() ? std::string("?") : cls);
-      }
+        return cls.empty() ? std::string("?") : cls;
+      });
       return s + ", " + std::to_string(nested->items.size()) + " nested scheduler(s): " + classes;
     }
     // torch.optim.swa_utils.AveragedModel (an EMA or SWA copy of a model): the model's keys

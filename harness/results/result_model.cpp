@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 
 #include <algorithm>
 

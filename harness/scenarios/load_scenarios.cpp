@@ -6,7 +6,7 @@
 #include "reader/dtype.hpp"
 #include "scenarios/case_text.hpp"
 #include "scenarios/scenario_functions.hpp"
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 

@@ -7,7 +7,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "engine/edit_distance.hpp"
+#include "text/edit_distance.hpp"
 #include "engine/saved_optimizer.hpp"
 #include "reader/tensor_ref.hpp"
 

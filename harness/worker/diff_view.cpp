@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "engine/torch_schema.hpp"
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <set>
 
-#include "results/counted.hpp"
+#include "text/counted.hpp"
 
 namespace ckpt {
 
@@ -21,7 +21,7 @@ std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::
   // NAME@VERSION-GLOB as a config's plugin selectors read it: globs in both parts.
   const PluginSelector wanted = parse_plugin_selector(name_or_path, {});
   std::string refused;
-  std::string seen;
+  std::vector<std::string> seen;
   std::set<std::string> names;  // of the plugins it matches
   std::shared_ptr<Plugin> best;
   for (const auto& dir : dirs) {
@@ -29,7 +29,7 @@ std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::
       try {
         auto plugin = Plugin::load(candidate);
         const PluginInfo& info = plugin->info();
-        seen += (seen.empty() ? "" : ", ") + info.name + "@" + info.version;
+        seen.push_back(info.name + "@" + info.version);
         if (!wanted.matches(info.name, info.version)) continue;
         names.insert(info.name);
         if (!best || compare_versions(info.version, best->info().version) > 0) best = plugin;
@@ -42,7 +42,7 @@ std::shared_ptr<Plugin> find_plugin(const std::string& name_or_path, const std::
   if (best) return best;
   const std::string searched = comma_list(dirs);
   throw PluginError(name_or_path, "no plugin of that name in " + (searched.empty() ? std::string("(no plugin directory)") : searched) +
-                                      " (found: " + (seen.empty() ? std::string("none") : seen) +
+                                      " (found: " + (seen.empty() ? std::string("none") : comma_list(seen)) +
                                       "); give a path, NAME@VERSION, --plugin-dir or CKPT_HARNESS_PLUGIN_PATH" + refused);
 }
 

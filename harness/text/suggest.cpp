@@ -1,8 +1,9 @@
-#include "config/suggest.hpp"
+#include "text/suggest.hpp"
 
 #include <algorithm>
 
-#include "engine/edit_distance.hpp"
+#include "text/counted.hpp"
+#include "text/edit_distance.hpp"
 
 namespace ckpt {
 
@@ -20,9 +21,7 @@ std::string nearest_word(const std::string& word, const std::vector<std::string>
 }
 
 std::string join_words(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& w : words) out += (out.empty() ? "'" : ", '") + w + "'";
-  return out;
+  return comma_list(words, [](const std::string& w) { return "'" + w + "'"; });
 }
 
 }  // namespace ckpt

@@ -1,4 +1,4 @@
-#include "engine/edit_distance.hpp"
+#include "text/edit_distance.hpp"
 
 #include <algorithm>
 #include <vector>
