@@ -13,7 +13,7 @@ bash ci/install-deps.sh
 jobs="${SANITIZE_JOBS:-$(nproc)}"
 cmake --preset sanitize >/dev/null
 if [ "${1:-}" = "core" ]; then
-  core=(reader_tests engine_tests schema_tests config_tests runner_tests reports_tests)
+  core=(text_tests reader_tests results_tests engine_tests schema_tests config_tests runner_tests reports_tests)
   cmake --build --preset sanitize -j "$jobs" --target "${core[@]}"
   labels=$(IFS='|'; echo "^(${core[*]})\$")
   ctest --preset sanitize -j "$jobs" -L "$labels" --no-tests=error

@@ -953,7 +953,7 @@ TEST_P(HostileCatalogue, SurvivesAndReports) {
   ASSERT_TRUE(fs::exists(junit_path)) << "no junit.xml";
   for (const char* schema : {"junit-ant-windyroad.xsd", "junit-10-jenkins-xunit.xsd"}) {
     const CommandResult valid =
-        run_command("xmllint --noout --schema " + std::string(CKPT_SCHEMAS_DIR) + "/" + schema + " " + junit_path + " 2>&1");
+        run_command("xmllint --noout --schema " + std::string(CKPT_JUNIT_XSD_DIR) + "/" + schema + " " + junit_path + " 2>&1");
     EXPECT_EQ(valid.exit_code, 0) << schema << ": " << valid.out;
   }
   const std::string junit = file_bytes(junit_path);

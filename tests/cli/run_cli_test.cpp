@@ -125,7 +125,7 @@ TEST_F(RunCli, DefaultConfigPassesWithValidReports) {
   const Json& j = d.results;
   EXPECT_EQ(j["schema"], "ckpt-harness.results");
   for (const char* schema : {"junit-ant-windyroad.xsd", "junit-10-jenkins-xunit.xsd"}) {
-    const CommandResult valid = run_command("xmllint --noout --schema " + std::string(CKPT_SCHEMAS_DIR) + "/" + schema +
+    const CommandResult valid = run_command("xmllint --noout --schema " + std::string(CKPT_JUNIT_XSD_DIR) + "/" + schema +
                                             " " + (d.dir / "junit.xml").string() + " 2>&1");
     EXPECT_EQ(valid.exit_code, 0) << schema << "\n" << valid.out;
   }
@@ -968,7 +968,7 @@ TEST_F(RunCli, ShardsMergeIntoTheUnsplitRun) {
   // ... and the page says, in one note, that it was merged.
   const std::string merged_page = masked(file_bytes(merged + "/report.html"), R"(<p class="note">merged from 3 result file\(s\) \(shards 1/3, 2/3, 3/3\)</p>\n)", "");
   EXPECT_EQ(mask_html(merged_page), mask_html(file_bytes(report_dir() + "/report.html")));
-  const CommandResult valid = run_command("xmllint --noout --schema " + std::string(CKPT_SCHEMAS_DIR) +
+  const CommandResult valid = run_command("xmllint --noout --schema " + std::string(CKPT_JUNIT_XSD_DIR) +
                                           "/junit-ant-windyroad.xsd " + merged + "/junit.xml 2>&1");
   EXPECT_EQ(valid.exit_code, 0) << valid.out;
   const CommandResult twice = run_command(std::string(CKPT_HARNESS_BIN) + " merge" + inputs + inputs + " --out " + merged + " 2>&1");

@@ -18,7 +18,7 @@ load). Then N runs, each (in blocks of three, one of each in random order):
 After each run, checked:
   - the exit code: 0 when nothing is an error, 1 when a kill hit a unit, 130 when the run
     was interrupted (results.json says so); the harness never dies of the signal;
-  - junit.xml validates against both tests/schemas/*.xsd (xmllint) and agrees with
+  - junit.xml validates against both tests/junit_xsd/*.xsd (xmllint) and agrees with
     results.json (suites = units, errors, failures, tests); results.json parses and its
     totals add up; report.html is complete; nothing else (no temporary file) in the dir;
   - every planned unit (the reference's ids) is in results.json exactly once, no other unit;
@@ -647,7 +647,7 @@ class Soak:
                 print(f"FAIL: {path} is not an executable (build it first)")
                 return 1
         if len(self.schemas) < 2:
-            print(f"FAIL: expected the two JUnit schemas in {self.root}/tests/schemas")
+            print(f"FAIL: expected the two JUnit schemas in {self.root}/tests/junit_xsd")
             return 1
         os.makedirs(self.out, exist_ok=True)
         print(f"soak: {args.runs} runs, seed {args.seed}, harness {self.harness}, root {self.root}, out {self.out}"

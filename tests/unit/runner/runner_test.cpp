@@ -1,5 +1,4 @@
-// The supervisor's pure parts: filters and shards, expectations, the plan, the log tail,
-// and the result model's JSON round trip (the worker protocol and the JSON report).
+// The supervisor's pure parts: filters and shards, expectations, the plan, the log tail.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -218,66 +217,6 @@ TEST_F(PlanTest, UnknownPluginsAreConfigErrorsAtTheirPlace) {
             std::string::npos);
   const std::string options = error_of("[[checkpoints]]\nfiles = [\"old/*.pt\"]\n[plugins.dcgn]\noptions = {}\n");
   EXPECT_NE(options.find(":3:10: [plugins.dcgn]: no plugin named 'dcgn'"), std::string::npos) << options;
-}
-
-TEST(ResultModel, JsonRoundTrip) {
-  RunResult run;
-  run.environment.harness_version = "0.1.0";
-  run.environment.jobs = 2;
-  UnitResult u;
-  u.id = "dcgan@1.0.0/a.pt";
-  u.plugin = {"dcgan", "1.0.0", "/p.so"};
-  u.checkpoint = "a.pt";
-  CaseResult c;
-  c.scenario = "strict-load";
-  c.component = "generator";
-  c.outcome = Outcome::kExpectedFail;
-  c.message = "m";
-  c.data = {{"missing", {"k"}}};
-  c.stale_expectation = true;
-  u.cases = {c};
-  run.units = {u};
-  const RunResult back = run_from_json(nlohmann::json::parse(to_json(run).dump()));
-  ASSERT_EQ(back.units.size(), 1u);
-  EXPECT_EQ(back.units[0].cases[0].outcome, Outcome::kExpectedFail);
-  EXPECT_EQ(back.units[0].cases[0].data["missing"][0], "k");
-  EXPECT_TRUE(back.units[0].cases[0].stale_expectation);
-  EXPECT_EQ(back.environment.jobs, 2);
-  EXPECT_EQ(to_json(run)["schema_version"], kResultsSchemaVersion);
-  EXPECT_EQ(to_json(run)["totals"]["expected_failures"], 1);
-}
-
-// A results file says its schema version and is read only up to this harness's: one from a
-// newer harness (merge of shards from mixed builds) is refused, saying which versions.
-TEST(ResultModel, ResultsOfANewerSchemaVersionAreRefused) {
-  nlohmann::json j = to_json(RunResult{});
-  EXPECT_NO_THROW(run_from_json(j));
-  j["schema_version"] = kResultsSchemaVersion + 1;
-  try {
-    run_from_json(j);
-    ADD_FAILURE() << "read a newer schema version";
-  } catch (const nlohmann::json::exception& e) {
-    EXPECT_NE(std::string(e.what()).find("results schema version " + std::to_string(kResultsSchemaVersion + 1) +
-                                         " is newer than this ckpt-harness reads (up to " +
-                                         std::to_string(kResultsSchemaVersion) + ")"),
-              std::string::npos)
-        << e.what();
-  }
-  j.erase("schema_version");
-  EXPECT_THROW(run_from_json(j), nlohmann::json::exception);
-}
-
-TEST(ResultModel, WorstIgnoresSkippedCases) {
-  UnitResult u;
-  EXPECT_EQ(u.worst(), Outcome::kSkipped);
-  CaseResult pass, skip, expected;
-  pass.outcome = Outcome::kPass;
-  skip.outcome = Outcome::kSkipped;
-  expected.outcome = Outcome::kExpectedFail;
-  u.cases = {pass, skip};
-  EXPECT_EQ(u.worst(), Outcome::kPass);
-  u.cases.push_back(expected);
-  EXPECT_EQ(u.worst(), Outcome::kExpectedFail);
 }
 
 }  // namespace
