@@ -35,18 +35,17 @@ struct Pix2PixSettings {
 // The generator of either kind, with its build's settings.
 struct Pix2PixGeneratorImpl : nn::Module {
   Pix2PixSettings settings;
-  std::shared_ptr<nn::Module> network;  // registered under no name of its own: its keys are G's
+  // The network's forward; the lambda owns the network, whose `model` is registered as G's
+  // own (its keys are G's, as in the project's save_networks).
   std::function<torch::Tensor(const torch::Tensor&)> run;
   Pix2PixGeneratorImpl(const Pix2PixVersion& version, const Pix2PixSettings& s, const NetworkOptions& o) : settings(s) {
     if (version.generator == Pix2PixVersion::Generator::kUnet256) {
       auto unet = std::make_shared<UnetGeneratorImpl>(o, s.input_nc, s.output_nc, 8);
       register_module("model", unet->model);
-      network = unet;
       run = [unet](const torch::Tensor& x) { return unet->forward(x); };
     } else {
       auto resnet = std::make_shared<ResnetGeneratorImpl>(o, s.input_nc, s.output_nc, 9);
       register_module("model", resnet->model);
-      network = resnet;
       run = [resnet](const torch::Tensor& x) { return resnet->forward(x); };
     }
   }
