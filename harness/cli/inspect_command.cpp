@@ -9,6 +9,7 @@
 #include "engine/locator.hpp"
 #include "cli/tree_view.hpp"
 #include "cli/version.hpp"
+#include "reader/dcp_layout.hpp"
 #include "results/exit_codes.hpp"
 
 namespace ckpt {
@@ -100,8 +101,15 @@ int run_inspect(const InspectOptions& given) {
       for (const auto& f : ckpt.findings()) {
         if (!config.allows_global(f.global)) status = 1;
       }
+      // A DCP checkpoint's integrity: what the reading found, and every record checked (its
+      // zip directory and pickle read; no tensor data).
+      std::vector<IntegrityFinding> integrity = ckpt.integrity_findings();
+      if (ckpt.format() == CheckpointFormat::kDcp) {
+        for (auto& f : verify_chunk_records(ckpt.root())) integrity.push_back(std::move(f));
+      }
+      if (!integrity.empty()) status = 1;
       if (options.json) {
-        files.push_back(inspect_json(ckpt, depth, config.allowed_globals));
+        files.push_back(inspect_json(ckpt, depth, config.allowed_globals, integrity));
       } else {
         if (i > 0) std::cout << "\n";
         TreeViewOptions view;
@@ -109,6 +117,7 @@ int run_inspect(const InspectOptions& given) {
         view.expand_optimizers = options.expand_optimizers;
         view.allowed_globals = config.allowed_globals;
         write_tree_view(std::cout, ckpt, view);
+        if (ckpt.format() == CheckpointFormat::kDcp) write_dcp_layout(std::cout, ckpt, integrity);
       }
     } catch (const ReadError& e) {
       status = 1;

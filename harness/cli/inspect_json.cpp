@@ -1,5 +1,8 @@
 #include "cli/inspect_json.hpp"
 
+#include "reader/chunked_tensor.hpp"
+#include "reader/dcp_layout.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -32,6 +35,14 @@ Json tensor_json(const TensorRef& t) {
   j["requires_grad"] = t.requires_grad;
   if (t.storage) {
     j["storage"] = {{"key", t.storage->key}, {"nbytes", t.storage->nbytes}, {"location", t.storage->location}};
+  }
+  if (t.chunks) {  // a DCP tensor: where each chunk lies in it and in the files
+    Json chunks = Json::array();
+    for (const TensorChunk& c : t.chunks->chunks) {
+      chunks.push_back({{"offsets", c.offsets}, {"sizes", c.sizes}, {"file", c.file}, {"offset", c.offset}, {"length", c.length}});
+    }
+    j["chunks"] = std::move(chunks);
+    if (!t.chunks->damage.empty()) j["damage"] = t.chunks->damage;
   }
   if (t.is_sparse()) {
     j["layout"] = std::string(layout_name(t.layout));
@@ -150,7 +161,8 @@ Json node_json(const Value& v, std::vector<ChildRef>& trail, std::size_t max_dep
 }
 }  // namespace
 
-Json inspect_json(const Checkpoint& ckpt, std::size_t max_depth, const std::vector<std::string>& allowed_globals) {
+Json inspect_json(const Checkpoint& ckpt, std::size_t max_depth, const std::vector<std::string>& allowed_globals,
+                  const std::vector<IntegrityFinding>& integrity) {
   const CheckpointSummary s = summarize(ckpt.root());
   Json j;
   j["file"] = ckpt.file();
@@ -173,6 +185,23 @@ Json inspect_json(const Checkpoint& ckpt, std::size_t max_depth, const std::vect
                         {"message", f.message()}});
   }
   j["findings"] = std::move(findings);
+  Json problems = Json::array();
+  for (const auto& f : integrity) {
+    problems.push_back({{"tensor", f.tensor}, {"chunk", f.chunk}, {"file", f.file}, {"problem", f.problem}, {"message", f.message()}});
+  }
+  j["integrity"] = std::move(problems);
+  if (ckpt.format() == CheckpointFormat::kDcp) {
+    Json files = Json::array();
+    for (const DcpFileChunks& f : dcp_file_chunks(ckpt.root())) {
+      Json chunks = Json::array();
+      for (std::size_t i = 0; i < f.chunks.size(); ++i) {
+        chunks.push_back({{"tensor", f.tensors[i]}, {"offsets", f.chunks[i].offsets}, {"sizes", f.chunks[i].sizes},
+                          {"offset", f.chunks[i].offset}, {"length", f.chunks[i].length}});
+      }
+      files.push_back({{"file", f.file}, {"record_bytes", f.record_bytes}, {"chunks", std::move(chunks)}});
+    }
+    j["dcp_files"] = std::move(files);
+  }
   TreeBudget budget{ckpt.file(), std::max(kMinTreeBudget, kTreeBytesPerFileByte * ckpt.file_bytes()), 0, ckpt.file_bytes()};
   std::vector<ChildRef> trail;
   j["tree"] = node_json(ckpt.root(), trail, max_depth, budget);

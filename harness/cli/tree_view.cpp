@@ -1,10 +1,12 @@
 #include "cli/tree_view.hpp"
 
 #include <algorithm>
+#include <set>
 #include <unordered_set>
 
 #include "cli/value_text.hpp"
 #include "reader/checkpoint_summary.hpp"
+#include "reader/dcp_layout.hpp"
 #include "reader/training_state.hpp"
 #include "text/counted.hpp"
 
@@ -138,6 +140,26 @@ void write_tree_view(std::ostream& out, const Checkpoint& ckpt, const TreeViewOp
       out << "  " << (f.dangerous ? "DANGEROUS " : "") << f.message() << (allowed ? " [allowed by config]" : "") << "\n";
     }
   }
+}
+
+void write_dcp_layout(std::ostream& out, const Checkpoint& ckpt, const std::vector<IntegrityFinding>& integrity) {
+  const std::vector<DcpFileChunks> files = dcp_file_chunks(ckpt.root());
+  std::size_t chunks = 0;
+  out << "files: " << files.size() << " with tensor records\n";
+  for (const DcpFileChunks& f : files) {
+    std::set<std::string> tensors(f.tensors.begin(), f.tensors.end());
+    out << "  " << f.file << ": " << counted(f.chunks.size(), "chunk") << " of " << counted(tensors.size(), "tensor") << ", "
+        << format_bytes(f.record_bytes) << " of records\n";
+    chunks += f.chunks.size();
+  }
+  const std::size_t tensors = chunked_tensors(ckpt.root()).size();
+  if (integrity.empty()) {
+    out << "coverage: the chunks of every tensor tile its shape, and every record reads as its chunk ("
+        << counted(tensors, "tensor") << ", " << counted(chunks, "chunk") << ")\n";
+    return;
+  }
+  out << "integrity: " << integrity.size() << " finding(s); the rest of the checkpoint reads\n";
+  for (const IntegrityFinding& f : integrity) out << "  " << f.message() << "\n";
 }
 
 }  // namespace ckpt

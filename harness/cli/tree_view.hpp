@@ -17,4 +17,8 @@ struct TreeViewOptions {
 
 void write_tree_view(std::ostream& out, const Checkpoint& checkpoint, const TreeViewOptions& options);
 
+// A torch.distributed.checkpoint's files (which chunks each holds) and whether the chunks
+// cover every tensor: `integrity` is the reading's findings and the records' check.
+void write_dcp_layout(std::ostream& out, const Checkpoint& checkpoint, const std::vector<IntegrityFinding>& integrity);
+
 }  // namespace ckpt

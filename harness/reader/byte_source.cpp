@@ -65,6 +65,18 @@ std::shared_ptr<const ByteSource> ByteSource::from_memory(std::string name, std:
   return source;
 }
 
+std::shared_ptr<const ByteSource> ByteSource::slice(std::shared_ptr<const ByteSource> whole, std::size_t offset,
+                                                   std::size_t length, std::string name) {
+  whole->view(offset, length);  // the range lies inside: else a ReadError naming the file
+  std::shared_ptr<ByteSource> source(new ByteSource());
+  source->name_ = std::move(name);
+  source->data_ = whole->data_ + offset;
+  source->size_ = length;
+  source->base_ = offset + whole->base_;
+  source->whole_ = whole->whole_ ? whole->whole_ : std::move(whole);
+  return source;
+}
+
 ByteSource::~ByteSource() {
   if (mapping_ != nullptr) ::munmap(mapping_, size_);
   if (fd_ >= 0) ::close(fd_);
@@ -72,6 +84,7 @@ ByteSource::~ByteSource() {
 
 std::string_view ByteSource::copy_out(std::size_t offset, std::size_t length, std::string& buffer) const {
   std::string_view v = view(offset, length);  // bounds check only: does not touch the bytes
+  if (whole_) return whole_->copy_out(base_ + offset, length, buffer);
   if (fd_ < 0) return v;
   buffer.resize(length);
   if (::pread(fd_, buffer.data(), length, static_cast<off_t>(offset)) != static_cast<ssize_t>(length)) return v;
@@ -82,6 +95,7 @@ void ByteSource::prefetch(std::size_t offset, std::size_t length) const {
 #ifndef MADV_POPULATE_READ
   constexpr int MADV_POPULATE_READ = 22;  // Linux 5.14; older kernels answer EINVAL
 #endif
+  if (whole_ && offset < size_) return whole_->prefetch(base_ + offset, std::min(length, size_ - offset));
   if (mapping_ == nullptr || offset >= size_ || length == 0) return;
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::size_t begin = offset / page * page;
@@ -90,7 +104,9 @@ void ByteSource::prefetch(std::size_t offset, std::size_t length) const {
 }
 
 std::shared_ptr<std::uint8_t> ByteSource::map_private(std::size_t offset, std::size_t length) const {
-  if (fd_ < 0 || offset >= size_ || length == 0 || length > size_ - offset) return nullptr;
+  if (offset >= size_ || length == 0 || length > size_ - offset) return nullptr;
+  if (whole_) return whole_->map_private(base_ + offset, length);
+  if (fd_ < 0) return nullptr;
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::size_t begin = offset / page * page;
   const std::size_t span = offset + length - begin;
@@ -101,6 +117,7 @@ std::shared_ptr<std::uint8_t> ByteSource::map_private(std::size_t offset, std::s
 }
 
 void ByteSource::release(std::size_t offset, std::size_t length) const {
+  if (whole_ && offset < size_) return whole_->release(base_ + offset, std::min(length, size_ - offset));
   if (mapping_ == nullptr || offset >= size_ || length == 0) return;
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::size_t begin = offset / page * page;

@@ -21,6 +21,12 @@ class ByteSource {
   static std::shared_ptr<const ByteSource> map_file(const std::string& path, std::uint64_t max_bytes = kNoLimit,
                                                     const AllowedDirs& confine_to = {});
   static std::shared_ptr<const ByteSource> from_memory(std::string name, std::vector<std::uint8_t> bytes);
+  // Bytes [offset, offset + length) of `whole` as a source of their own, named `name`,
+  // keeping `whole` alive: a record inside a larger file (a torch.save archive inside a
+  // torch.distributed.checkpoint `.distcp` file). Throws ReadError when the range runs past
+  // the end of `whole`.
+  static std::shared_ptr<const ByteSource> slice(std::shared_ptr<const ByteSource> whole, std::size_t offset,
+                                                 std::size_t length, std::string name);
 
   ByteSource(const ByteSource&) = delete;
   ByteSource& operator=(const ByteSource&) = delete;
@@ -60,6 +66,8 @@ class ByteSource {
   void* mapping_ = nullptr;  // non-null when mmap'ed
   int fd_ = -1;
   std::vector<std::uint8_t> owned_;
+  std::shared_ptr<const ByteSource> whole_;  // a slice's file; its bytes start at base_ there
+  std::size_t base_ = 0;
 };
 
 }  // namespace ckpt

@@ -1,6 +1,7 @@
 #include "reader/checkpoint.hpp"
 
 #include <cctype>
+#include <filesystem>
 
 #include "reader/format_readers.hpp"
 #include "reader/read_error.hpp"
@@ -15,6 +16,7 @@ const char* to_string(CheckpointFormat format) {
     case CheckpointFormat::kTorchScriptArchive: return "libtorch-archive";
     case CheckpointFormat::kSafetensors: return "safetensors";
     case CheckpointFormat::kSafetensorsIndex: return "safetensors-index";
+    case CheckpointFormat::kDcp: return "dcp";
   }
   return "unknown";
 }
@@ -25,6 +27,10 @@ std::string SecurityFinding::message() const {
   std::string what = dangerous ? "would run code or touch the system when loaded with weights_only=False"
                                : "would import and run arbitrary code when loaded with weights_only=False";
   return "`" + global + "` " + where + ": " + what;
+}
+
+std::string IntegrityFinding::message() const {
+  return "'" + tensor + "'" + (chunk.empty() ? "" : " " + chunk) + ": " + problem;
 }
 
 namespace {
@@ -60,6 +66,15 @@ std::string describe_start(const ByteSource& s) {
 }  // namespace
 
 Checkpoint read_checkpoint(const std::string& path, const ReadOptions& options) {
+  // A torch.distributed.checkpoint is a directory, named by itself or by its `.metadata`.
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error) && std::filesystem::exists(std::filesystem::path(path) / ".metadata", error)) {
+    return read_dcp(path, options);
+  }
+  if (std::filesystem::path(path).filename() == ".metadata") {
+    const std::string directory = std::filesystem::path(path).parent_path().string();
+    return read_dcp(directory.empty() ? "." : directory, options);
+  }
   return read_checkpoint(ByteSource::map_file(path, options.max_file_bytes, options.confine_to), options);
 }
 

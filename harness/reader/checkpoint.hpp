@@ -18,6 +18,7 @@ enum class CheckpointFormat {
   kTorchScriptArchive,// torch::save from LibTorch C++ (module, tensor, optimizer archives)
   kSafetensors,
   kSafetensorsIndex,  // a sharded set through its *.safetensors.index.json
+  kDcp,               // a torch.distributed.checkpoint directory: `.metadata` and `.distcp` files
 };
 
 const char* to_string(CheckpointFormat format);
@@ -29,6 +30,17 @@ struct SecurityFinding {
   std::uint64_t offset;   // byte offset of the opcode in its pickle
   std::string pickle;     // which pickle ("zip entry 'x/data.pkl'")
   bool dangerous;         // gives direct access to code execution, files or processes
+  std::string message() const;
+};
+
+// A part of the checkpoint that does not hold what the rest says it does: a tensor whose
+// chunks leave a hole or overlap, a file that is missing or shorter than its records. The
+// rest of the checkpoint reads; only the named tensor cannot.
+struct IntegrityFinding {
+  std::string tensor;   // "generator.main.0.weight"
+  std::string chunk;    // "chunk 1 ([3, 0] + [3, 4] in __1_0.distcp)", or "" for the whole tensor
+  std::string file;     // "__1_0.distcp", or ""
+  std::string problem;  // what is wrong, with what was expected
   std::string message() const;
 };
 
@@ -51,6 +63,7 @@ class Checkpoint {
   // safetensors "__metadata__" entries, ...
   const std::map<std::string, std::string>& properties() const { return properties_; }
   const std::vector<SecurityFinding>& findings() const { return findings_; }
+  const std::vector<IntegrityFinding>& integrity_findings() const { return integrity_findings_; }
 
  private:
   friend class CheckpointBuilder;
@@ -61,6 +74,8 @@ class Checkpoint {
   const Value* root_ = nullptr;
   std::map<std::string, std::string> properties_;
   std::vector<SecurityFinding> findings_;
+  std::vector<IntegrityFinding> integrity_findings_;
+  std::vector<std::shared_ptr<ValueArena>> adopted_arenas_;  // of parts whose values the tree holds
 };
 
 Checkpoint read_checkpoint(const std::string& path, const ReadOptions& options = {});

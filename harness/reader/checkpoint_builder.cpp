@@ -20,6 +20,15 @@ void CheckpointBuilder::add_unknown_globals(const std::vector<GlobalReference>& 
   for (const auto& g : globals) globals_.push_back({g, pickle});
 }
 
+void CheckpointBuilder::adopt(Checkpoint part, const std::string& path) {
+  checkpoint_.adopted_arenas_.push_back(part.arena_);
+  for (SecurityFinding f : part.findings()) {
+    if (!f.path.empty()) f.path = path + f.path;
+    f.pickle = part.file() + " " + f.pickle;
+    adopted_findings_.push_back(std::move(f));
+  }
+}
+
 namespace {
 struct VisitState {
   bool on_stack = false;
@@ -143,6 +152,7 @@ Checkpoint CheckpointBuilder::finish(const ReadOptions& options) {
       checkpoint_.findings_.push_back({g.ref.name, "", g.ref.offset, g.pickle, is_dangerous_global(g.ref.name)});
     }
   }
+  for (auto& f : adopted_findings_) checkpoint_.findings_.push_back(std::move(f));
   return std::move(checkpoint_);
 }
 

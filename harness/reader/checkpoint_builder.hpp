@@ -18,6 +18,10 @@ class CheckpointBuilder {
   void set_root(const Value* root) { checkpoint_.root_ = root; }
   void set_property(const std::string& key, const std::string& value) { checkpoint_.properties_[key] = value; }
   void add_unknown_globals(const std::vector<GlobalReference>& globals, const std::string& pickle);
+  void add_integrity_finding(IntegrityFinding finding) { checkpoint_.integrity_findings_.push_back(std::move(finding)); }
+  // Keeps `part` (a record read on its own) alive with the checkpoint, so the tree may hold
+  // its values; its security findings become the checkpoint's, their paths under `path`.
+  void adopt(Checkpoint part, const std::string& path);
 
   Checkpoint finish(const ReadOptions& options);
 
@@ -28,6 +32,7 @@ class CheckpointBuilder {
   };
   Checkpoint checkpoint_;
   std::vector<PendingGlobal> globals_;
+  std::vector<SecurityFinding> adopted_findings_;
 };
 
 }  // namespace ckpt

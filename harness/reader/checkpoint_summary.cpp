@@ -28,6 +28,10 @@ CheckpointSummary summarize(const Value& root) {
         holders.push_back(q->scales.get());
         holders.push_back(q->zero_points.get());
       }
+      if (v->tensor.chunks) {  // a DCP tensor: its chunks make one storage when it is loaded
+        ++s.storages;
+        s.storage_bytes += v->tensor.nbytes();
+      }
       for (const TensorRef* holder : holders) {
         const StorageRef* st = holder->storage.get();
         if (st && s.tensors_per_storage[st]++ == 0) {

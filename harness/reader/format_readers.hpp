@@ -11,6 +11,8 @@ Checkpoint read_torch_zip(std::shared_ptr<const ByteSource> source, const ReadOp
 Checkpoint read_torch_legacy(std::shared_ptr<const ByteSource> source, const ReadOptions& options);
 Checkpoint read_safetensors(std::shared_ptr<const ByteSource> source, const ReadOptions& options);
 Checkpoint read_safetensors_index(std::shared_ptr<const ByteSource> source, const ReadOptions& options);
+// A torch.distributed.checkpoint directory (dcp_reader.cpp): `.metadata` read, no tensor data.
+Checkpoint read_dcp(const std::string& directory, const ReadOptions& options);
 
 bool looks_like_torch_legacy(const ByteSource& source);
 bool looks_like_safetensors(const ByteSource& source);

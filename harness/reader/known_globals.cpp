@@ -62,6 +62,34 @@ constexpr std::string_view kKnownGlobals[] = {
     "torch.jit._pickle.restore_type_tag",
 };
 
+// What torch.distributed.checkpoint's FileSystemWriter pickles into `.metadata`, in every
+// version that wrote one: its dataclasses (1.13's prototype under _shard.checkpoint; 2.0-2.2
+// took TensorProperties from _shard.sharded_tensor), and the checkpoint id a save records
+// (a pathlib path: pathlib._local on Python 3.13). Data only in a `.metadata`; anywhere else
+// they are findings like any unknown global.
+constexpr std::string_view kDcpMetadataClasses[] = {
+    "torch.distributed.checkpoint.metadata.Metadata",
+    "torch.distributed.checkpoint.metadata.TensorStorageMetadata",
+    "torch.distributed.checkpoint.metadata.BytesStorageMetadata",
+    "torch.distributed.checkpoint.metadata.ChunkStorageMetadata",
+    "torch.distributed.checkpoint.metadata.MetadataIndex",
+    "torch.distributed.checkpoint.metadata.TensorProperties",
+    "torch.distributed.checkpoint.metadata._MEM_FORMAT_ENCODING",
+    "torch.distributed.checkpoint.metadata.MEM_FORMAT_ENCODING",
+    "torch.distributed.checkpoint.metadata.StorageMeta",
+    "torch.distributed.checkpoint.filesystem._StorageInfo",
+    "torch.distributed._shard.checkpoint.metadata.Metadata",
+    "torch.distributed._shard.checkpoint.metadata.TensorStorageMetadata",
+    "torch.distributed._shard.checkpoint.metadata.BytesStorageMetadata",
+    "torch.distributed._shard.checkpoint.metadata.ChunkStorageMetadata",
+    "torch.distributed._shard.checkpoint.metadata.MetadataIndex",
+    "torch.distributed._shard.checkpoint.filesystem._StorageInfo",
+    "torch.distributed._shard.sharded_tensor.metadata.TensorProperties",
+    "torch.distributed._shard.sharded_tensor.metadata.MEM_FORMAT_ENCODING",
+    "pathlib.PosixPath",
+    "pathlib._local.PosixPath",
+};
+
 constexpr std::array<std::string_view, 24> kDangerousPrefixes{
     "os.", "posix.", "nt.", "subprocess.", "sys.", "shutil.", "socket.", "importlib.", "pickle.", "_pickle.",
     "marshal.", "runpy.", "pty.", "ctypes.", "code.", "webbrowser.", "multiprocessing.", "torch.hub.",
@@ -408,6 +436,9 @@ GlobalTrust classify_global(std::string_view name) {
   }
   if (is_torch_storage_class(name) || is_torch_dtype(name)) return GlobalTrust::kKnown;
   if (starts_with(name, "__torch__.")) return GlobalTrust::kTorchScript;
+  for (auto dcp : kDcpMetadataClasses) {
+    if (name == dcp) return GlobalTrust::kDcpMetadata;
+  }
   return GlobalTrust::kUnknown;
 }
 

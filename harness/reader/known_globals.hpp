@@ -12,6 +12,7 @@ namespace ckpt {
 enum class GlobalTrust {
   kKnown,        // on the allow-list and interpreted
   kTorchScript,  // a `__torch__.` class of a LibTorch / TorchScript archive: data, kept as an object
+  kDcpMetadata,  // a class torch.distributed.checkpoint pickles into `.metadata`: data, kept as an object
   kUnknown,      // anything else: inert, and a security finding
 };
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 
+#include "reader/chunked_tensor.hpp"
 #include "reader/read_error.hpp"
 #include "text/counted.hpp"
 
@@ -78,6 +79,7 @@ std::string TensorRef::kind_note() const {
   }
   if (meta) notes.emplace_back("meta, no data");
   if (!python_class.empty()) notes.push_back("subclass " + python_class);
+  if (chunks) notes.push_back(chunks->summary());
   std::string out;
   for (const auto& n : notes) out += (out.empty() ? "" : "; ") + n;
   return out;
@@ -125,7 +127,7 @@ std::string check_view_within_storage(const TensorRef& t) {
     if (t.sizes[d] == 0) empty = true;
   }
   if (numel > (std::uint64_t{1} << 62) / 16) return "element count " + std::to_string(numel) + " is implausibly large";
-  if (t.meta) return "";
+  if (t.meta || t.chunks) return "";  // a chunked tensor's chunks are checked against its shape when read
   if (!t.storage) return "tensor has no storage";
   const std::uint64_t itemsize = dtype_itemsize(t.dtype);
   const std::uint64_t storage_elems = t.storage->nbytes / itemsize;

@@ -43,6 +43,7 @@ std::string_view layout_name(TensorLayout layout);  // PyTorch's: "strided", "sp
 std::optional<TensorLayout> layout_from_torch_name(std::string_view name);
 
 struct TensorRef;
+struct ChunkedTensor;  // reader/chunked_tensor.hpp
 
 // What a quantized tensor's integers stand for: real = (q - zero_point) * scale, with one
 // scale and zero point for the tensor or one per slice along `axis` (PyTorch's qschemes).
@@ -73,6 +74,9 @@ struct TensorRef {
   std::shared_ptr<const Quantization> quantization;  // quantized dtypes only
   bool meta = false;          // saved from the meta device: dtype and shape, no data at all
   std::string python_class;   // a tensor subclass's "module.Class", empty for torch.Tensor
+  // A torch.distributed.checkpoint tensor: no storage of its own; `sizes` is the global
+  // shape (contiguous strides) and its values lie in chunks, records of the directory's files.
+  std::shared_ptr<const ChunkedTensor> chunks;
 
   std::uint64_t numel() const;   // product of sizes (0 for an empty tensor, 1 for 0-d)
   // The bytes the tensor's data takes: numel * itemsize for a dense tensor, the parts' bytes

@@ -283,7 +283,8 @@ Value* Unpickler::make_global(const std::string& module, const std::string& name
   Value* g = arena_.make(ValueKind::kGlobal);
   g->text = full;
   const GlobalTrust trust = classify_global(full);
-  if (trust == GlobalTrust::kUnknown || (trust == GlobalTrust::kTorchScript && !torchscript_classes_)) {
+  if (trust == GlobalTrust::kUnknown || (trust == GlobalTrust::kTorchScript && !torchscript_classes_) ||
+      (trust == GlobalTrust::kDcpMetadata && !dcp_metadata_classes_)) {
     unknown_globals_.push_back({full, op_pos, g});
   }
   return g;

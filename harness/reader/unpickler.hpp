@@ -50,6 +50,9 @@ class Unpickler {
   // them; anywhere else torch.load cannot import them, so they are findings like any
   // unknown global unless the reader says the pickle is such an archive's.
   void trust_torchscript_classes() { torchscript_classes_ = true; }
+  // The classes torch.distributed.checkpoint pickles into a `.metadata` (known_globals.cpp)
+  // are data in that file, and findings anywhere else.
+  void trust_dcp_metadata_classes() { dcp_metadata_classes_ = true; }
 
  private:
   // A hashable dict key, interned: keys Python compares equal get the same id. Built once
@@ -101,6 +104,7 @@ class Unpickler {
   Value* leaves_[4 + 257] = {};
   bool stopped_ = false;
   bool torchscript_classes_ = false;
+  bool dcp_metadata_classes_ = false;
 };
 
 }  // namespace ckpt

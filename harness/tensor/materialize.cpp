@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "reader/chunked_tensor.hpp"
 #include "reader/read_error.hpp"
 
 namespace ckpt {
@@ -160,7 +161,32 @@ at::Tensor quantized(const TensorRef& ref, bool prefetch) {
 }
 }  // namespace
 
+namespace {
+// A torch.distributed.checkpoint tensor's chunks, each read from its record and copied into
+// its place in `target` (of the global shape), a record's pages released once copied: the
+// tensor is assembled where it goes, with no second copy of it.
+void copy_chunks(const TensorRef& ref, at::Tensor& target) {
+  const ChunkedTensor& chunked = *ref.chunks;
+  for (std::size_t i = 0; i < chunked.chunks.size(); ++i) {
+    const TensorChunk& chunk = chunked.chunks[i];
+    const TensorRef part = chunked.read_chunk(i, ref.dtype);
+    at::Tensor place = target;
+    for (std::size_t d = 0; d < chunk.offsets.size(); ++d) {
+      place = place.narrow(static_cast<std::int64_t>(d), chunk.offsets[d], chunk.sizes[d]);
+    }
+    copy_released(part, place);
+  }
+}
+
+at::Tensor assembled(const TensorRef& ref) {
+  at::Tensor out = at::empty(ref.sizes, at::TensorOptions().dtype(to_scalar_type(ref.dtype)));
+  copy_chunks(ref, out);
+  return out;
+}
+}  // namespace
+
 at::Tensor materialize(const TensorRef& ref, bool prefetch) {
+  if (ref.chunks) return assembled(ref);
   if (ref.meta) {
     throw ReadError(ReadErrorKind::kUnsupported, "", "", "tensor was saved from the meta device: it has a dtype and a shape, no data");
   }
@@ -182,6 +208,14 @@ void release_pages(const TensorRef& ref) {
 
 void copy_released(const TensorRef& ref, at::Tensor& target) {
   constexpr std::int64_t kSliceBytes = 8 << 20;
+  if (ref.chunks) {
+    if (target.sizes().vec() == ref.sizes) {
+      copy_chunks(ref, target);
+    } else {
+      target.copy_(assembled(ref));  // copy_ decides what it accepts, as for any other tensor
+    }
+    return;
+  }
   if (!is_plain_dense(ref)) {  // small in practice, and LibTorch decides what copy_ accepts
     target.copy_(materialize(ref));
     return;
@@ -210,6 +244,7 @@ void copy_released(const TensorRef& ref, at::Tensor& target) {
 
 at::Tensor materialize_owned(const TensorRef& ref) {
   constexpr std::uint64_t kMapFrom = 1 << 20;  // smaller tensors are copied: mappings are a bounded resource
+  if (ref.chunks) return assembled(ref);  // assembled in memory of its own
   if (!is_plain_dense(ref)) return materialize(ref).clone();
   const StorageRef* storage = ref.storage.get();
   const std::size_t itemsize = dtype_itemsize(ref.dtype);

@@ -84,6 +84,32 @@ TEST(InspectCli, HostileCheckpointIsFlaggedAndFails) {
   if (pwned) std::fclose(pwned);
 }
 
+// A torch.distributed.checkpoint directory written by two ranks: the user's nesting, each
+// tensor's chunks and files, and the coverage; a damaged copy fails with a finding naming the
+// tensor, the chunk and the file, and still shows the rest.
+TEST(InspectCli, DistributedCheckpointDirectoriesShowTheirChunksAndCoverage) {
+  const CliRun good = run("inspect " + fixture("pytorch2/dcp/gan_two_ranks"));
+  EXPECT_EQ(good.exit_code, 0) << good.out;
+  EXPECT_TRUE(contains(good.out, "'main.0.weight': float32 [16, 32, 4, 4]  32.0 KiB  (2 chunks in __0_0.distcp, __1_0.distcp)")) << good.out;
+  EXPECT_TRUE(contains(good.out, "'epoch': int 7")) << good.out;
+  EXPECT_TRUE(contains(good.out, "summary: dcp, 117 tensors")) << good.out;
+  EXPECT_TRUE(contains(good.out, "  __0_0.distcp: 30 chunks of 30 tensors")) << good.out;
+  EXPECT_TRUE(contains(good.out, "coverage: the chunks of every tensor tile its shape, and every record reads as its chunk "
+                                 "(117 tensors, 147 chunks)")) << good.out;
+  const CliRun json = run("inspect --json " + fixture("pytorch2/dcp/gan_two_ranks/.metadata"));
+  EXPECT_EQ(json.exit_code, 0) << json.out;
+  const auto doc = nlohmann::json::parse(json.out);
+  EXPECT_EQ(doc["files"][0]["format"], "dcp");
+  EXPECT_EQ(doc["files"][0]["dcp_files"].size(), 2u);
+  EXPECT_EQ(doc["files"][0]["tree"]["children"][0]["value"]["children"][0]["value"]["tensor"]["chunks"][1]["offsets"],
+            nlohmann::json::array({8, 0, 0, 0}));
+  const CliRun hole = run("inspect " + fixture("hostile/dcp_hole"));
+  EXPECT_EQ(hole.exit_code, 1) << hole.out;
+  EXPECT_TRUE(contains(hole.out, "integrity: 1 finding(s); the rest of the checkpoint reads\n"
+                                 "  'generator.main.0.weight': its 2 chunk(s) cover 7680 of its 8192 elements")) << hole.out;
+  EXPECT_TRUE(contains(hole.out, "'discriminator': dict (20 entries)")) << hole.out;
+}
+
 TEST(InspectCli, JsonOutputWithAnErrorEntry) {
   const CliRun r = run("inspect --json " + fixture("generator_state_dict.pt") + " " + fixture("README.md") + " 2>/dev/null");
   EXPECT_EQ(r.exit_code, 1);

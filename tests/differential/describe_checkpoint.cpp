@@ -147,6 +147,19 @@ class Describer {
       emit(d);
       return;
     }
+    if (t.chunks) {  // DCP's load assembles each tensor in a storage of its own, contiguous
+      d["storage_nbytes"] = t.nbytes();
+      if (t.nbytes() == 0) {
+        d["storage"] = nullptr;
+      } else {
+        d["storage"] = groups_.size();
+        groups_.emplace(reinterpret_cast<const StorageRef*>(t.chunks.get()), groups_.size());
+      }
+      const at::Tensor tensor = materialize(t);
+      d["sha256"] = sha256_hex(tensor.data_ptr(), tensor.numel() * tensor.element_size());
+      emit(d);
+      return;
+    }
     d["storage_nbytes"] = t.storage->nbytes;
     if (t.storage->nbytes == 0) {
       d["storage"] = nullptr;

@@ -43,6 +43,9 @@ compared with cmp/diff.  The format (keep in sync with the C++ side):
     dtype     value: e.g. "float32";   device   value: str(device)
     object    class: "<module>.<qualname>", then vars(x) items as children
 
+A directory is a torch.distributed.checkpoint checkpoint (PyTorch 2.x), read by DCP's own
+load into one process (load_dcp) and described as the state dict it gives.
+
 Files ending in .safetensors or .safetensors.index.json are read with the small
 safetensors reader below instead of torch.load and described as an ordered
 dict of tensors (header order; for an index, weight_map order), with no
@@ -315,6 +318,17 @@ def is_safetensors_path(path):
     return path.endswith('.safetensors') or path.endswith('.safetensors.index.json')
 
 
+def load_dcp(path):
+    """DCP's own load of a whole directory into one process (what dcp_to_torch_save does):
+    every tensor assembled from its chunks, the user's nesting rebuilt."""
+    from torch.distributed.checkpoint import FileSystemReader
+    from torch.distributed.checkpoint.default_planner import _EmptyStateDictLoadPlanner
+    from torch.distributed.checkpoint.state_dict_loader import _load_state_dict
+    sd = {}
+    _load_state_dict(sd, storage_reader=FileSystemReader(path), planner=_EmptyStateDictLoadPlanner(), no_dist=True)
+    return sd
+
+
 def describe_file(path):
     d = Describer()
     if is_safetensors_path(path):
@@ -322,6 +336,8 @@ def describe_file(path):
         d.emit([], 'dict', size=len(tensors), ordered=True)
         for i, (name, dname, shape, data) in enumerate(tensors):
             d.raw_tensor([name], dname, shape, data, ('safetensors', i))
+    elif os.path.isdir(path):  # a torch.distributed.checkpoint directory (PyTorch 2.x)
+        d.visit([], load_dcp(path))
     else:
         obj = torch.load(path, map_location='cpu', weights_only=False)  # trusted fixtures only (see above); 2.6 defaults to True
         d.visit([], obj)

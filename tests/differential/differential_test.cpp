@@ -17,7 +17,8 @@ namespace {
 
 // Every fixture Python can load: not hostile/ (never torch.load those), not the LibTorch
 // archives (torch.load does not read them as data) and not the TorchScript exports
-// (<model>/exported/: models, not checkpoints).
+// (<model>/exported/: models, not checkpoints); a torch.distributed.checkpoint directory is
+// one fixture (DCP's own load is its oracle).
 std::vector<std::string> trusted_fixtures() {
   std::vector<std::string> out;
   const std::filesystem::path root(CKPT_FIXTURES_DIR);
@@ -28,6 +29,10 @@ std::vector<std::string> trusted_fixtures() {
       continue;
     }
     const std::string name = entry.path().filename().string();
+    if (name == ".metadata") {  // a torch.distributed.checkpoint directory: the checkpoint is the directory
+      out.push_back(std::filesystem::relative(entry.path().parent_path(), root).string());
+      continue;
+    }
     auto ends_with = [&name](const std::string& suffix) {
       return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
