@@ -19,9 +19,24 @@ std::map<std::string, const Value*> string_members(const Value& v) {
   return out;
 }
 
+// A 'state' key: a parameter index; the same as a decimal string (torch.distributed.checkpoint
+// saves every key as a string); or a parameter name of get_state_dict's.
+std::size_t state_position(const Value& key, const std::map<std::string, std::size_t>& by_name) {
+  if (key.kind == ValueKind::kInt && !key.big_integer && key.integer >= 0) return static_cast<std::size_t>(key.integer);
+  if (key.kind == ValueKind::kStr) {
+    if (auto named = by_name.find(key.text); named != by_name.end()) return named->second;
+    const bool digits = !key.text.empty() && key.text.size() < 10 &&
+                        std::all_of(key.text.begin(), key.text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits && by_name.empty()) return static_cast<std::size_t>(std::stoul(key.text));
+    if (!by_name.empty()) throw std::invalid_argument("'state' names parameter '" + key.text + "', which no param group lists");
+  }
+  throw std::invalid_argument("a 'state' key is not a parameter index or name");
+}
+
 SavedOptimizerState read_python(const Value& saved) {
   SavedOptimizerState out;
   out.format = "python";
+  std::map<std::string, std::size_t> by_name;
   const Value* groups = saved.find("param_groups");
   const Value* state = saved.find("state");
   if (!groups || groups->kind != ValueKind::kList) throw std::invalid_argument("'param_groups' is not a list");
@@ -38,15 +53,27 @@ SavedOptimizerState read_python(const Value& saved) {
       }
       if (e.value->kind != ValueKind::kList) throw std::invalid_argument("param_groups[" + std::to_string(g) + "]['params'] is not a list");
       for (const Value* p : e.value->items) {
-        if (p->kind != ValueKind::kInt || p->integer < 0) throw std::invalid_argument("a parameter index is not a non-negative int");
+        if (p->kind == ValueKind::kStr) {  // get_state_dict's parameter names: positions in order
+          if (!by_name.emplace(p->text, out.parameter_names.size()).second) {
+            throw std::invalid_argument("parameter '" + p->text + "' is in param_groups twice");
+          }
+          parsed.positions.push_back(out.parameter_names.size());
+          out.parameter_names.push_back(p->text);
+          continue;
+        }
+        if (p->kind != ValueKind::kInt || p->integer < 0) {
+          throw std::invalid_argument("a parameter in param_groups is neither a non-negative index nor a name");
+        }
         parsed.positions.push_back(static_cast<std::size_t>(p->integer));
       }
     }
     out.groups.push_back(std::move(parsed));
   }
+  if (!out.parameter_names.empty() && by_name.size() != out.parameter_names.size()) {
+    throw std::invalid_argument("param_groups mix parameter names and indices");
+  }
   for (const auto& e : state->entries) {
-    if (e.key->kind != ValueKind::kInt || e.key->integer < 0) throw std::invalid_argument("a 'state' key is not a parameter index");
-    out.state[static_cast<std::size_t>(e.key->integer)] = string_members(*e.value);
+    out.state[state_position(*e.key, by_name)] = string_members(*e.value);
   }
   return out;
 }

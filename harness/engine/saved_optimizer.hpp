@@ -20,6 +20,9 @@ struct SavedOptimizerState {
   std::vector<Group> groups;
   std::map<std::size_t, std::map<std::string, const Value*>> state;  // position -> step, exp_avg, ...
   std::string format;  // "python" or "libtorch"
+  // torch.distributed.checkpoint.state_dict.get_state_dict names parameters instead of
+  // numbering them: the name at each position, in param_groups order ("" when numbered).
+  std::vector<std::string> parameter_names;
 };
 
 // Throws std::invalid_argument naming what is malformed.

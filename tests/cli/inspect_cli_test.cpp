@@ -252,6 +252,26 @@ TEST(DiffCli, CurrentCheckpointIsStrictlyCompatible) {
   EXPECT_TRUE(contains(r.out, "verdict: strictly compatible")) << r.out;
 }
 
+// DCP checkpoints of one and of two ranks diff as PyTorch 2.6 loads them into one-process
+// models (fixtures/pytorch2/oracle/dcp_load_state_dict.json: nothing missing or unexpected),
+// optimizer state keyed by index strings (one process) or by parameter names (get_state_dict).
+TEST(DiffCli, DistributedCheckpointsOfOneAndTwoRanks) {
+  const auto verdicts = nlohmann::json::parse(file_bytes(fixture("pytorch2/oracle/dcp_load_state_dict.json")));
+  for (const char* name : {"gan_one_process", "gan_two_ranks"}) {
+    SCOPED_TRACE(name);
+    for (const char* module : {"generator", "discriminator"}) {
+      ASSERT_TRUE(verdicts[name][module]["missing"].empty() && verdicts[name][module]["unexpected"].empty());
+    }
+    const CliRun r = run("diff " + fixture(std::string("pytorch2/dcp/") + name) + kSmallDcgan);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_TRUE(contains(r.out, "generator: strictly loadable (25 tensors: keys, shapes and dtypes match)")) << r.out;
+    EXPECT_TRUE(contains(r.out, "discriminator: strictly loadable (20 tensors")) << r.out;
+    EXPECT_TRUE(contains(r.out, "generator_optimizer: loadable (saved Adam or AdamW, model Adam)")) << r.out;
+    EXPECT_TRUE(contains(r.out, "epoch: 7 (training resumes at epoch 8)")) << r.out;
+    EXPECT_TRUE(contains(r.out, "verdict: strictly compatible")) << r.out;
+  }
+}
+
 TEST(DiffCli, WidenedModelListsSizeMismatchesInPyTorchWording) {
   const CliRun r = run("diff " + fixture("dcgan/widened.pt") + kSmallDcgan);
   EXPECT_EQ(r.exit_code, 1) << r.out;

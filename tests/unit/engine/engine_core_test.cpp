@@ -194,6 +194,25 @@ class Py {
   ValueArena arena_;
 };
 
+// torch.distributed.checkpoint saves every key as a string: one process's state keys are
+// indices as strings; get_state_dict's name parameters, numbered in param_groups order.
+TEST(SavedOptimizer, DistributedCheckpointsKeyStateByIndexStringsOrByName) {
+  const Checkpoint one = read_checkpoint(fixture("pytorch2/dcp/gan_one_process"));
+  const SavedOptimizerState by_index = read_saved_optimizer(*one.root().find("generator_optimizer"));
+  EXPECT_TRUE(by_index.parameter_names.empty());
+  EXPECT_EQ(by_index.state.size(), 13u);
+  EXPECT_EQ(by_index.state.begin()->first, 0u);
+  const Checkpoint two = read_checkpoint(fixture("pytorch2/dcp/gan_two_ranks"));
+  const SavedOptimizerState by_name = read_saved_optimizer(*two.root().find("generator_optimizer"));
+  ASSERT_EQ(by_name.parameter_names.size(), 13u);
+  EXPECT_EQ(by_name.parameter_names[0], "main.0.weight");
+  EXPECT_EQ(by_name.parameter_names[1], "main.1.weight");
+  EXPECT_EQ(by_name.groups[0].positions.size(), 13u);
+  ASSERT_EQ(by_name.state.count(1), 1u);
+  EXPECT_EQ(by_name.state.at(1).at("exp_avg")->tensor.sizes, (std::vector<std::int64_t>{32}));
+  EXPECT_EQ(implied_optimizer_class(by_name), "Adam or AdamW");
+}
+
 TEST(SavedOptimizer, AdamAndAdamWToldApartOnlyByDecoupledWeightDecay) {
   Py py;
   SavedOptimizerState saved = py.optimizer({{0.001, 0.001}});
