@@ -579,8 +579,10 @@ std::vector<std::string> expand_group(const HarnessConfig& config, const Checkpo
                             config.base_dir + ")");
     }
     for (std::size_t i = 0; i < matches.gl_pathc; ++i) {
-      const std::string found = matches.gl_pathv[i];
+      std::string found = matches.gl_pathv[i];
       if (is_golden_file(found)) continue;  // recorded outputs beside a checkpoint, not one
+      // A torch.distributed.checkpoint's `.metadata` stands for its directory, the checkpoint.
+      if (std::filesystem::path(found).filename() == ".metadata") found = std::filesystem::path(found).parent_path().string();
       // Checked before anything resolves it: a link loop is an error here, at the pattern.
       const std::string in_config = std::filesystem::path(found).lexically_relative(config.base_dir).string();
       const std::string shown = in_config.empty() || in_config.rfind("..", 0) == 0 ? found : in_config;

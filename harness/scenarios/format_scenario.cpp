@@ -58,6 +58,18 @@ CaseResult run_format(UnitContext& ctx, const std::string&) {
                          details,
                      data);
   }
+  // A DCP directory whose chunks leave a hole, overlap, or lie in missing or short files: the
+  // rest reads, the named tensors cannot.
+  std::vector<std::string> damaged;
+  for (const Checkpoint* file : read) {
+    for (const auto& f : file->integrity_findings()) damaged.push_back(f.message());
+  }
+  if (!damaged.empty()) {
+    data["integrity"] = damaged;
+    return make_case(Outcome::kFail,
+                     "is damaged (" + std::to_string(damaged.size()) + " finding(s)): " + damaged.front(),
+                     bullet_list("parts that do not hold what the checkpoint says (the rest reads)", damaged) + details, data);
+  }
   std::string code;
   if (auto it = c.properties().find("torchscript_code_files"); it != c.properties().end()) {
     code = " (a TorchScript program: its " + it->second + " code file(s) are never run, only its data is read)";

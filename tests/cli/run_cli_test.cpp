@@ -332,6 +332,35 @@ TEST_F(RunCli, ExportedFormsGiveTheCppPluginsVerdicts) {
 // cyclegan's export is its team's own training step (step.pt: the four networks as
 // children, its cycle and identity terms in TorchScript), so its resume determinism is
 // compared too; sngan's export offers no step.
+// torch.distributed.checkpoint directories in [[checkpoints]]: by their directory, or by a
+// glob that matches their `.metadata`. Every scenario runs on one-process and two-rank saves
+// (values assembled from the chunks: resume-determinism passes), and a damaged copy fails
+// `format` naming the tensor while the scenarios that need no values still pass.
+TEST_F(RunCli, DistributedCheckpointDirectoriesRunEveryScenario) {
+  const std::string cfg = config("[[checkpoints]]\nplugins = [\"dcgan@1.0.0\"]\nfiles = [\"" +
+                                 fixture("pytorch2/dcp/gan_*") + "\", \"" + fixture("hostile/dcp_hole/.metadata") + "\"]\n");
+  const CommandResult r = run("--config " + cfg);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  const Json j = results();
+  for (const char* name : {"pytorch2/dcp/gan_one_process", "pytorch2/dcp/gan_two_ranks"}) {
+    SCOPED_TRACE(name);
+    const Json u = unit(j, name);
+    EXPECT_EQ(case_of(u, "format", "")["message"].get<std::string>().rfind("reads safely: dcp, 117 tensors", 0), 0u) << u.dump(1);
+    for (const char* module : {"generator", "discriminator"}) EXPECT_EQ(outcome(u, "strict-load", module), "pass") << u.dump(1);
+    EXPECT_EQ(outcome(u, "optimizer-state", "generator_optimizer"), "pass") << u.dump(1);
+    EXPECT_EQ(outcome(u, "resume-determinism", ""), "pass") << u.dump(1);
+  }
+  const Json hole = unit(j, "hostile/dcp_hole");
+  EXPECT_EQ(outcome(hole, "format", ""), "fail");
+  EXPECT_NE(case_of(hole, "format", "")["message"].get<std::string>().find(
+                "is damaged (1 finding(s)): 'generator.main.0.weight': its 2 chunk(s) cover 7680 of its 8192 elements"),
+            std::string::npos)
+      << hole.dump(1);
+  EXPECT_EQ(outcome(hole, "shapes", "generator"), "pass") << "metadata alone answers it";
+  EXPECT_EQ(outcome(hole, "strict-load", "discriminator"), "pass") << "the rest reads";
+  EXPECT_EQ(outcome(hole, "strict-load", "generator"), "fail");
+}
+
 TEST_F(RunCli, SnganAndCycleganExportsGiveTheCppPluginsVerdicts) {
   const std::filesystem::path root = std::filesystem::path(CKPT_FIXTURES_DIR).parent_path();
   std::ifstream in(root / "ckpt-harness.toml");
