@@ -25,7 +25,7 @@ build="$root/build-fuzz"
 work="$build/fuzz"
 seconds="${FUZZ_SECONDS:-60}"
 dict="$root/tests/fuzz/pickle.dict"
-all_targets=(fuzz_zip fuzz_unpickler fuzz_checkpoint fuzz_safetensors fuzz_legacy differential)
+all_targets=(fuzz_zip fuzz_unpickler fuzz_checkpoint fuzz_safetensors fuzz_legacy fuzz_dcp_metadata differential)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
@@ -79,6 +79,11 @@ for f in "${fixtures[@]}"; do
       esac ;;
   esac
 done
+
+# The .metadata of every torch.distributed.checkpoint fixture (hostile copies too: bytes only).
+if have fuzz_dcp_metadata; then
+  while IFS= read -r f; do seed fuzz_dcp_metadata "$f"; done < <(cd "$root" && find fixtures -name .metadata | sort)
+fi
 
 if have fuzz_unpickler; then
   # The */data.pkl record of every zip fixture, read as bytes (zipfile does not unpickle).

@@ -102,6 +102,22 @@ OptimizerComparison compare_optimizer(const Optimizer& optimizer, const SavedOpt
   auto name_of = [&](std::size_t position) {
     return position < optimizer.parameters.size() ? optimizer.parameters[position] : "#" + std::to_string(position);
   };
+  // State saved by name (get_state_dict) goes to the parameter of that name: a name that is
+  // not the model's at its position (a renamed or reordered parameter) would put it elsewhere,
+  // or stop set_state_dict. Names match up to the module prefix one side adds.
+  auto same_parameter = [](const std::string& a, const std::string& b) {
+    auto ends_with = [](const std::string& s, const std::string& tail) {
+      return s.size() > tail.size() && s.compare(s.size() - tail.size() - 1, tail.size() + 1, "." + tail) == 0;
+    };
+    return a == b || ends_with(a, b) || ends_with(b, a);
+  };
+  for (std::size_t i = 0; i < saved->parameter_names.size() && i < optimizer.parameters.size(); ++i) {
+    if (!same_parameter(saved->parameter_names[i], optimizer.parameters[i])) {
+      out.problems.push_back("parameter #" + std::to_string(i) + " is '" + saved->parameter_names[i] + "' in the checkpoint, '" +
+                             optimizer.parameters[i] + "' in the model: state saved by parameter name goes to the parameter "
+                             "of that name");
+    }
+  }
   for (std::size_t g = 0; g < groups.size(); ++g) {
     if (saved->groups[g].positions.size() != groups[g].params().size()) {
       out.problems.push_back("group " + std::to_string(g) + " has " + std::to_string(saved->groups[g].positions.size()) +

@@ -328,7 +328,13 @@ std::string path_text(const std::vector<PathPart>& path) {
 
 Checkpoint read_dcp(const std::string& directory, const ReadOptions& options) {
   const std::string metadata_file = (fs::path(directory) / ".metadata").string();
-  const auto source = ByteSource::map_file(metadata_file, options.max_file_bytes, options.confine_to);
+  return read_dcp_metadata(ByteSource::map_file(metadata_file, options.max_file_bytes, options.confine_to), directory,
+                           options);
+}
+
+Checkpoint read_dcp_metadata(std::shared_ptr<const ByteSource> source, const std::string& directory,
+                             const ReadOptions& options) {
+  const std::string& metadata_file = source->name();
   CheckpointBuilder builder(directory, CheckpointFormat::kDcp, source->size());
   ByteCursor cursor(source->view(0, source->size()), metadata_file);
   ValueArena& arena = builder.arena();

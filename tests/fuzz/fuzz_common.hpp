@@ -12,6 +12,7 @@
 #include "reader/byte_source.hpp"
 #include "reader/checkpoint.hpp"
 #include "reader/checkpoint_summary.hpp"
+#include "reader/dcp_layout.hpp"
 #include "reader/read_error.hpp"
 #include "reader/tensor_ref.hpp"
 #include "reader/value.hpp"
@@ -100,6 +101,20 @@ inline void check_tensor(const ckpt::TensorRef& t) {
     CKPT_FUZZ_CHECK(t.storage == nullptr, "meta tensor with a storage");
     return;
   }
+  if (t.chunks) {  // a DCP tensor: chunks in its records, no storage; damaged or every chunk inside it
+    CKPT_FUZZ_CHECK(t.storage == nullptr, "DCP tensor with a storage");
+    CKPT_FUZZ_CHECK(t.strides.size() == t.sizes.size(), "DCP tensor's strides and sizes differ in length");
+    if (t.chunks->damage.empty()) {
+      for (const auto& c : t.chunks->chunks) {
+        CKPT_FUZZ_CHECK(c.offsets.size() == t.sizes.size() && c.sizes.size() == t.sizes.size(), "chunk of another rank");
+        for (std::size_t d = 0; d < t.sizes.size(); ++d) {
+          CKPT_FUZZ_CHECK(c.offsets[d] >= 0 && c.sizes[d] >= 0 && c.offsets[d] <= t.sizes[d] && c.sizes[d] <= t.sizes[d] - c.offsets[d],
+                          "undamaged DCP tensor with a chunk outside its shape");
+        }
+      }
+    }
+    return;
+  }
   CKPT_FUZZ_CHECK(t.storage != nullptr, "tensor without storage");
   check_storage(*t.storage);
   if (t.quantization && t.quantization->per_channel()) {
@@ -158,10 +173,14 @@ inline void exercise(const ckpt::Checkpoint& checkpoint, const ckpt::ReadOptions
   (void)ckpt::to_string(checkpoint.format());
   walk_tree(checkpoint.root(), options);
   const ckpt::CheckpointSummary summary = ckpt::summarize(checkpoint.root());
-  CKPT_FUZZ_CHECK(summary.storages == summary.tensors_per_storage.size(), "summary counts storages twice");
+  // A DCP tensor is one storage of its own (its chunks assembled), keyed by no StorageRef.
+  CKPT_FUZZ_CHECK(summary.storages == summary.tensors_per_storage.size() + ckpt::chunked_tensors(checkpoint.root()).size(),
+                  "summary counts storages twice");
   ckpt::OptimizerSummary optimizer;
   (void)ckpt::summarize_optimizer(checkpoint.root(), optimizer);
   for (const auto& f : checkpoint.findings()) (void)f.message();
+  for (const auto& f : checkpoint.integrity_findings()) (void)f.message();
+  for (const auto& file : ckpt::dcp_file_chunks(checkpoint.root())) (void)file.record_bytes;
   for (const auto& [key, value] : checkpoint.properties()) (void)key.size(), (void)value.size();
   read_ok(ckpt::to_string(checkpoint.format()));
 }

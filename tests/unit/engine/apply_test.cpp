@@ -128,6 +128,29 @@ TEST(OptimizerState, LibTorchArchiveLoadsIntoAnAdamOfTheSameShapes) {
             3);
 }
 
+// get_state_dict's optimizer state names its parameters: names must be the model's, up to a
+// module prefix (the two-rank DCP fixture saved G alone: 'main.0.weight').
+TEST(OptimizerState, StateSavedByNameMustNameTheModelsParameters) {
+  const Checkpoint dcp = read_checkpoint(fixture("pytorch2/dcp/gan_two_ranks"));
+  const SavedOptimizerState saved = read_saved_optimizer(*dcp.root().find("generator_optimizer"));
+  std::vector<std::string> names = saved.parameter_names;
+  std::vector<at::Tensor> params;
+  for (const auto& [position, state] : saved.state) {
+    params.push_back(torch::zeros(state.at("exp_avg")->tensor.sizes, torch::requires_grad()));
+  }
+  for (auto& n : names) n = "generator." + n;
+  Optimizer same{"generator_optimizer", names, std::make_shared<torch::optim::Adam>(params, torch::optim::AdamOptions(2e-4))};
+  const OptimizerComparison c = compare_optimizer(same, &saved, "gan_two_ranks");
+  EXPECT_TRUE(c.loadable()) << (c.problems.empty() ? "" : c.problems.front());
+  std::swap(names[0], names[5]);  // two parameters trade places in the model
+  Optimizer renamed{"generator_optimizer", names, std::make_shared<torch::optim::Adam>(params, torch::optim::AdamOptions(2e-4))};
+  const OptimizerComparison r = compare_optimizer(renamed, &saved, "gan_two_ranks");
+  EXPECT_FALSE(r.loadable());
+  ASSERT_FALSE(r.problems.empty());
+  EXPECT_EQ(r.problems[0], "parameter #0 is 'main.0.weight' in the checkpoint, '" + names[0] +
+                               "' in the model: state saved by parameter name goes to the parameter of that name");
+}
+
 TEST(OptimizerState, WrongShapesAndClassesAreProblemsNotExceptions) {
   const Checkpoint archive = read_checkpoint(fixture("libtorch/adam_optimizer.pt"));
   const SavedOptimizerState saved = read_saved_optimizer(archive.root());
