@@ -605,6 +605,25 @@ std::vector<Entry> catalogue() {
                         "plugins = [\"tiny\"]\nkey_rules = [{ pattern = '(.|\\n)*', replace = '$&' }]\n";
       }, F, 1, {"does not load strictly: 2 missing, 1 unexpected"});
 
+  // torch.distributed.checkpoint directories: damaged copies of a two-rank save
+  // (fixtures/pytorch2/generate_dcp.py writes them into fixtures/hostile/dcp_*), copied in as bad/.
+  auto dcp_directory = [](const std::string& name) {
+    return [name](Scene& s) {
+      s.checkpoint = "bad";
+      fs::copy(fixture("hostile/" + name), s.dir / s.checkpoint, fs::copy_options::recursive);
+    };
+  };
+  add("dcp.missing_distcp", dcp_directory("dcp_missing_distcp"), F, 1,
+      {"is damaged (142 finding(s))", "its file __1_0.distcp is missing"});
+  add("dcp.truncated_distcp", dcp_directory("dcp_truncated_distcp"), F, 1,
+      {"is damaged (22 finding(s))", "runs past the end of __0_0.distcp (111012 bytes)"});
+  add("dcp.overlapping_chunks", dcp_directory("dcp_overlapping_chunks"), F, 1,
+      {"'generator.main.0.weight' chunks 0", "overlap: an element would be read twice"});
+  add("dcp.hole", dcp_directory("dcp_hole"), F, 1,
+      {"'generator.main.0.weight': its 2 chunk(s) cover 7680 of its 8192 elements: a hole"});
+  add("dcp.foreign_global", dcp_directory("dcp_foreign_global"), F, 1,
+      {"holds 1 global(s) outside the allow-list: posix.system (in the `.metadata`)"});
+
   // tensor
   add("tensor.view_past_its_storage",
       checkpoint([] { return linear_state_dict([](PickleWriter::Tensor& t) { t.sizes = {3, 2}; }); }), F, 1, {"weight"});
