@@ -37,6 +37,7 @@ SavedOptimizerState read_python(const Value& saved) {
   SavedOptimizerState out;
   out.format = "python";
   std::map<std::string, std::size_t> by_name;
+  bool saw_index = false;
   const Value* groups = saved.find("param_groups");
   const Value* state = saved.find("state");
   if (!groups || groups->kind != ValueKind::kList) throw std::invalid_argument("'param_groups' is not a list");
@@ -64,12 +65,13 @@ SavedOptimizerState read_python(const Value& saved) {
         if (p->kind != ValueKind::kInt || p->integer < 0) {
           throw std::invalid_argument("a parameter in param_groups is neither a non-negative index nor a name");
         }
+        saw_index = true;
         parsed.positions.push_back(static_cast<std::size_t>(p->integer));
       }
     }
     out.groups.push_back(std::move(parsed));
   }
-  if (!out.parameter_names.empty() && by_name.size() != out.parameter_names.size()) {
+  if (!out.parameter_names.empty() && saw_index) {
     throw std::invalid_argument("param_groups mix parameter names and indices");
   }
   for (const auto& e : state->entries) {

@@ -45,12 +45,11 @@ TensorRef ChunkedTensor::read_chunk(std::size_t i, DType dtype) const {
   if (!damage.empty()) throw ReadError(ReadErrorKind::kTensor, files->directory(), where, damage);
   const TensorChunk& chunk = chunks.at(i);
   const auto file = files->open(chunk.file);
-  const std::string record = file->name() + " bytes " + std::to_string(chunk.offset) + "-" +
-                             std::to_string(chunk.offset + chunk.length);
+  const std::string record = file->name() + " bytes " + std::to_string(chunk.offset) + "+" + std::to_string(chunk.length);
   if (chunk.offset > file->size() || chunk.length > file->size() - chunk.offset) {
     throw ReadError(ReadErrorKind::kTruncated, file->name(), where,
-                    "the record of bytes " + std::to_string(chunk.offset) + "-" + std::to_string(chunk.offset + chunk.length) +
-                        " runs past the end of the file (" + std::to_string(file->size()) + " bytes)");
+                    "the record (" + std::to_string(chunk.length) + " bytes at byte " + std::to_string(chunk.offset) +
+                        ") runs past the end of the file (" + std::to_string(file->size()) + " bytes)");
   }
   auto bytes = ByteSource::slice(file, chunk.offset, chunk.length, record);
   if (!ZipArchive::looks_like_zip(*bytes)) {

@@ -26,6 +26,7 @@ std::vector<DcpFileChunks> dcp_file_chunks(const Value& root) {
   std::map<std::string, DcpFileChunks> files;
   for (const auto& [key, tensor] : chunked_tensors(root)) {
     for (const TensorChunk& chunk : tensor->chunks->chunks) {
+      if (chunk.file.empty()) continue;  // storage_data gives it no record (a finding says so)
       DcpFileChunks& f = files[chunk.file];
       f.file = chunk.file;
       f.tensors.push_back(key);

@@ -3,13 +3,19 @@
 // (known_globals.cpp) and nothing else; every key of the flattened state dict is a tensor in
 // chunks or a pickled object, both torch.save records at a byte range of a `.distcp` file. The
 // tree rebuilds the nesting the user saved from the planner's mapping, as DCP's own load
-// does; tensors stay chunked references (chunked_tensor.hpp), objects are read at once (small).
+// does; tensors stay chunked references (chunked_tensor.hpp), pickled objects (an epoch, a
+// hyper-parameter) are read at once, each record once. Everything `.metadata` says is checked
+// against itself and the files' sizes (coverage, records inside and not sharing bytes); what
+// does not hold is an integrity finding, and only the tensors and objects it names are lost.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
+#include <unordered_map>
 
 #include "reader/checkpoint_builder.hpp"
 #include "reader/chunked_tensor.hpp"
@@ -159,7 +165,7 @@ bool plain_name(const std::string& file) {
 // What is wrong with the chunks of a tensor of `shape`, or "": each inside the shape, no two
 // overlapping, together covering every element.
 std::string coverage_problem(const std::vector<std::int64_t>& shape, const std::vector<TensorChunk>& chunks,
-                             std::string& chunk_text) {
+                             std::string& chunk_text, std::uint64_t& pair_budget) {
   auto volume = [](const std::vector<std::int64_t>& sizes) {
     unsigned __int128 v = 1;
     for (auto s : sizes) v *= static_cast<std::uint64_t>(s);
@@ -178,9 +184,22 @@ std::string coverage_problem(const std::vector<std::int64_t>& shape, const std::
       }
     }
   }
+  // Pairs of chunks that hold elements; a tensor of more chunks than the budget allows pairs
+  // is not checked for overlaps (a finding says so) rather than taking quadratic time.
+  std::vector<std::size_t> holding;
   for (std::size_t i = 0; i < chunks.size(); ++i) {
-    for (std::size_t j = i + 1; j < chunks.size(); ++j) {
-      bool meet = volume(chunks[i].sizes) > 0 && volume(chunks[j].sizes) > 0;
+    if (volume(chunks[i].sizes) > 0) holding.push_back(i);
+  }
+  const std::uint64_t pairs = static_cast<std::uint64_t>(holding.size()) * (holding.size() ? holding.size() - 1 : 0) / 2;
+  if (pairs > pair_budget) {
+    chunk_text = "";
+    return "has " + std::to_string(holding.size()) + " chunks, more than the reader checks for overlaps";
+  }
+  pair_budget -= pairs;
+  for (std::size_t a = 0; a < holding.size(); ++a) {
+    for (std::size_t b = a + 1; b < holding.size(); ++b) {
+      const std::size_t i = holding[a], j = holding[b];
+      bool meet = true;
       for (std::size_t d = 0; meet && d < shape.size(); ++d) {
         meet = chunks[i].offsets[d] < chunks[j].offsets[d] + chunks[j].sizes[d] &&
                chunks[j].offsets[d] < chunks[i].offsets[d] + chunks[i].sizes[d];
@@ -208,6 +227,7 @@ std::string coverage_problem(const std::vector<std::int64_t>& shape, const std::
 struct Node {
   enum class Kind { kUnset, kDict, kList, kLeaf } kind = Kind::kUnset;
   std::vector<std::pair<std::string, std::unique_ptr<Node>>> keys;  // insertion order
+  std::unordered_map<std::string, std::size_t> key_index;           // key -> its place in `keys`
   std::vector<std::unique_ptr<Node>> items;
   const Value* leaf = nullptr;
 };
@@ -220,45 +240,85 @@ struct PathPart {
 
 class NestingBuilder {
  public:
-  NestingBuilder(const MetadataReader& m, std::size_t max_items) : m_(m), max_items_(max_items) { root_.kind = Node::Kind::kDict; }
+  // `keys`: the checkpoint's flattened keys. Every position of a list holds a key of its own
+  // or a gap DCP fills with None, so the nodes of the whole tree are bounded by a multiple
+  // of them: a mapping that asks for more is no state dict's.
+  explicit NestingBuilder(std::size_t keys) : budget_(4 * keys + 16) { root_.kind = Node::Kind::kDict; }
 
-  void place(const std::vector<PathPart>& path, const Value* value, const std::string& fqn) {
+  // Puts `value` where `path` says; "" when it could, else why not (nothing is changed then).
+  std::string place(const std::vector<PathPart>& path, const Value* value) {
+    if (std::string problem = conflict(path); !problem.empty()) return problem;
     Node* at = &root_;
     for (std::size_t i = 0; i < path.size(); ++i) {
-      Node* child = child_of(*at, path[i], fqn);
+      Node* child = child_of(*at, path[i]);
       if (i + 1 == path.size()) {
-        if (child->kind != Node::Kind::kUnset) m_.fail("planner_data['" + fqn + "']", "puts a value where another already is");
         child->kind = Node::Kind::kLeaf;
         child->leaf = value;
       } else {
-        const Node::Kind want = path[i + 1].index ? Node::Kind::kList : Node::Kind::kDict;
-        if (child->kind == Node::Kind::kUnset) child->kind = want;
-        if (child->kind != want) m_.fail("planner_data['" + fqn + "']", "nests a key where a value or another container already is");
+        if (child->kind == Node::Kind::kUnset) child->kind = path[i + 1].index ? Node::Kind::kList : Node::Kind::kDict;
         at = child;
       }
     }
+    return "";
   }
 
   const Value* build(ValueArena& arena) const { return to_value(root_, arena); }
 
  private:
-  Node* child_of(Node& parent, const PathPart& part, const std::string& fqn) {
-    if (parent.kind == Node::Kind::kDict) {
-      if (part.index) m_.fail("planner_data['" + fqn + "']", "indexes a dict by a number");
-      for (auto& [key, node] : parent.keys) {
-        if (key == part.key) return node.get();
+  // Why `path` cannot be placed in the tree as it is, or "": checked before anything is made.
+  std::string conflict(const std::vector<PathPart>& path) const {
+    const Node* at = &root_;
+    std::uint64_t new_nodes = 0;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      const PathPart& part = path[i];
+      const Node* child = nullptr;
+      if (at->kind == Node::Kind::kDict) {
+        if (part.index) return "indexes a dict by the number " + std::to_string(part.position);
+        auto found = at->key_index.find(part.key);
+        if (found != at->key_index.end()) child = at->keys[found->second].second.get();
+        else ++new_nodes;
+      } else {
+        if (!part.index) return "keys a list by the string '" + part.key + "'";
+        if (part.position < at->items.size()) {
+          child = at->items[part.position].get();
+        } else {
+          new_nodes += part.position + 1 - at->items.size();
+          if (new_nodes > budget_) return "list position " + std::to_string(part.position) + " leaves more gaps than the checkpoint has keys";
+        }
       }
-      parent.keys.emplace_back(part.key, std::make_unique<Node>());
-      return parent.keys.back().second.get();
+      if (new_nodes > budget_) return "nests more containers than the checkpoint has keys";
+      const bool last = i + 1 == path.size();
+      if (!child) {  // all below is new: a list gains every position up to the one asked for
+        for (std::size_t j = i + 1; j < path.size() && new_nodes <= budget_; ++j) {
+          new_nodes += path[j].index ? std::min<std::uint64_t>(path[j].position, budget_) + 1 : 1;
+        }
+        if (new_nodes <= budget_) return "";
+        for (std::size_t j = i + 1; j < path.size(); ++j) {
+          if (path[j].index) return "list position " + std::to_string(path[j].position) + " leaves more gaps than the checkpoint has keys";
+        }
+        return "nests more containers than the checkpoint has keys";
+      }
+      if (last) return child->kind == Node::Kind::kUnset ? "" : "puts a value where another already is";
+      const Node::Kind want = path[i + 1].index ? Node::Kind::kList : Node::Kind::kDict;
+      if (child->kind != Node::Kind::kUnset && child->kind != want) return "nests a key where a value or another container already is";
+      at = child;
     }
-    if (!part.index) m_.fail("planner_data['" + fqn + "']", "keys a list by a string");
-    // Every position of a list holds a key of its own (or a gap DCP fills with None): a
-    // position past the count of keys is no state dict's.
-    if (part.position >= max_items_) {
-      m_.fail("planner_data['" + fqn + "']", "list position " + std::to_string(part.position) + " past the checkpoint's " +
-                                                 std::to_string(max_items_) + " keys");
+    return "";
+  }
+
+  Node* child_of(Node& parent, const PathPart& part) {
+    if (parent.kind == Node::Kind::kDict) {
+      auto [found, added] = parent.key_index.emplace(part.key, parent.keys.size());
+      if (added) {
+        parent.keys.emplace_back(part.key, std::make_unique<Node>());
+        --budget_;
+      }
+      return parent.keys[found->second].second.get();
     }
-    while (parent.items.size() <= part.position) parent.items.push_back(std::make_unique<Node>());
+    while (parent.items.size() <= part.position) {
+      parent.items.push_back(std::make_unique<Node>());
+      --budget_;
+    }
     return parent.items[part.position].get();
   }
 
@@ -284,8 +344,7 @@ class NestingBuilder {
     return nullptr;
   }
 
-  const MetadataReader& m_;
-  std::size_t max_items_;
+  std::uint64_t budget_;  // nodes the tree may still gain
   Node root_;
 };
 
@@ -355,6 +414,24 @@ Checkpoint read_dcp_metadata(std::shared_ptr<const ByteSource> source, const std
   const RecordIndex records = index_records(m, *storage_data);
   const auto files = std::make_shared<DcpFiles>(directory, options.max_file_bytes, options.confine_to);
 
+  // Records that share bytes with another record of their file: DCP never writes them, and
+  // one record named by many keys would be read, and held, many times over.
+  std::set<std::pair<std::string, std::uint64_t>> overlapping;
+  {
+    std::vector<const RecordPlace*> places;
+    for (const auto& [key, place] : records) places.push_back(&place);
+    std::sort(places.begin(), places.end(), [](const RecordPlace* a, const RecordPlace* b) {
+      return std::tie(a->file, a->offset, a->length) < std::tie(b->file, b->offset, b->length);
+    });
+    const RecordPlace* reach = nullptr;  // of the records so far in this file, the one ending last
+    for (const RecordPlace* p : places) {
+      if (reach && reach->file == p->file && p->length > 0 && p->offset < reach->offset + reach->length) {
+        overlapping.insert({p->file, p->offset});
+        overlapping.insert({reach->file, reach->offset});
+      }
+      if (!reach || reach->file != p->file || p->offset + p->length > reach->offset + reach->length) reach = p;
+    }
+  }
   // Each file's size, by stat: a record is checked to lie inside its file without reading it.
   std::map<std::string, std::optional<std::uint64_t>> file_sizes;
   auto size_of = [&](const std::string& file) -> std::optional<std::uint64_t> {
@@ -373,14 +450,20 @@ Checkpoint read_dcp_metadata(std::shared_ptr<const ByteSource> source, const std
     const auto size = size_of(place.file);
     if (!size) return "its file " + place.file + " is missing";
     if (place.offset > *size || place.length > *size - place.offset) {
-      return "its record (bytes " + std::to_string(place.offset) + "-" + std::to_string(place.offset + place.length) +
+      return "its record (" + std::to_string(place.length) + " bytes at byte " + std::to_string(place.offset) +
              ") runs past the end of " + place.file + " (" + std::to_string(*size) + " bytes)";
+    }
+    if (overlapping.count({place.file, place.offset})) {
+      return "its record (" + std::to_string(place.length) + " bytes at byte " + std::to_string(place.offset) + ") overlaps another record of " +
+             place.file + " (a writer never shares bytes between records)";
     }
     if (!place.transforms.empty()) return "its record is transformed (" + place.transforms + "), which this reader does not undo";
     return "";
   };
 
-  NestingBuilder nesting(m, entries.entries.size());
+  NestingBuilder nesting(entries.entries.size());
+  std::uint64_t pair_budget = std::uint64_t{1} << 27;  // chunk pairs compared for overlaps, in the whole checkpoint
+  std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, const Value*> objects_read;  // a record named twice is read once
   for (const auto& e : entries.entries) {
     const std::string fqn = m.text(*e.key, "state_dict_metadata key");
     const std::string where = "state_dict_metadata['" + fqn + "']";
@@ -392,20 +475,29 @@ Checkpoint read_dcp_metadata(std::shared_ptr<const ByteSource> source, const std
       // A pickled object (an epoch, a hyperparameter, a param group's names): read now.
       auto found = records.find({fqn, {-1}});
       if (found == records.end()) m.fail(where, "has no record in storage_data");
-      if (std::string problem = record_problem(found->second); !problem.empty()) {
-        builder.add_integrity_finding({fqn, "", found->second.file, problem});
+      const RecordPlace& place = found->second;
+      const auto key = std::make_tuple(place.file, place.offset, place.length);
+      if (std::string problem = record_problem(place); !problem.empty()) {
+        builder.add_integrity_finding({fqn, "", place.file, problem});
         value = arena.make(ValueKind::kNone);
+      } else if (auto read = objects_read.find(key); read != objects_read.end()) {
+        value = read->second;
       } else {
-        const RecordPlace& place = found->second;
         const std::string record = (fs::path(directory) / place.file).string() + " bytes " + std::to_string(place.offset) +
-                                   "-" + std::to_string(place.offset + place.length);
-        auto bytes = ByteSource::slice(files->open(place.file), place.offset, place.length, record);
-        if (!ZipArchive::looks_like_zip(*bytes)) {
-          throw ReadError(ReadErrorKind::kUnsupported, record, "'" + fqn + "'", "the record is not a torch.save archive");
+                                   "+" + std::to_string(place.length);
+        try {
+          auto bytes = ByteSource::slice(files->open(place.file), place.offset, place.length, record);
+          if (!ZipArchive::looks_like_zip(*bytes)) {
+            throw ReadError(ReadErrorKind::kUnsupported, record, "", "the record is not a torch.save archive");
+          }
+          Checkpoint part = read_torch_zip(std::move(bytes), options);
+          value = &part.root();
+          builder.adopt(std::move(part), path_text(path));
+        } catch (const ReadError& error) {  // this object is lost, the rest reads
+          builder.add_integrity_finding({fqn, "", place.file, error.what()});
+          value = arena.make(ValueKind::kNone);
         }
-        Checkpoint part = read_torch_zip(std::move(bytes), options);
-        value = &part.root();
-        builder.adopt(std::move(part), path_text(path));
+        objects_read[key] = value;
       }
     } else {
       m.expect(*e.value, "TensorStorageMetadata", where);
@@ -414,7 +506,12 @@ Checkpoint read_dcp_metadata(std::shared_ptr<const ByteSource> source, const std
       t.dtype = m.dtype(m.required(*e.value, "properties", where), where + ".properties");
       t.sizes = m.ints(m.required(*e.value, "size", where), where + ".size");
       t.strides.assign(t.sizes.size(), 1);
-      for (std::size_t d = t.sizes.size(); d-- > 1;) t.strides[d - 1] = t.strides[d] * std::max<std::int64_t>(1, t.sizes[d]);
+      for (std::size_t d = t.sizes.size(); d-- > 1;) {
+        if (__builtin_mul_overflow(t.strides[d], std::max<std::int64_t>(1, t.sizes[d]), &t.strides[d - 1]) ||
+            t.strides[d - 1] > (std::int64_t{1} << 58)) {
+          m.fail(where + ".size", "the global shape " + format_shape(t.sizes) + " has implausibly many elements");
+        }
+      }
       auto chunked = std::make_shared<ChunkedTensor>();
       chunked->key = fqn;
       chunked->files = files;
@@ -428,7 +525,6 @@ Checkpoint read_dcp_metadata(std::shared_ptr<const ByteSource> source, const std
         c.sizes = m.ints(m.required(*chunks.items[i], "sizes", at), at + ".sizes");
         auto found = records.find({fqn, c.offsets});
         if (found == records.end()) {
-          c.file = "?";
           builder.add_integrity_finding({fqn, "chunk " + std::to_string(i) + " (" + c.text() + ")", "",
                                          "storage_data says nowhere where its record lies"});
           if (chunked->damage.empty()) chunked->damage = "chunk " + std::to_string(i) + " has no record";
@@ -436,7 +532,14 @@ Checkpoint read_dcp_metadata(std::shared_ptr<const ByteSource> source, const std
           c.file = found->second.file;
           c.offset = found->second.offset;
           c.length = found->second.length;
-          if (std::string problem = record_problem(found->second); !problem.empty()) {
+          std::string problem = record_problem(found->second);
+          // A record holds its tensor's bytes: one shorter than the chunk's elements is not it.
+          unsigned __int128 data_bytes = dtype_itemsize(t.dtype);
+          for (auto size : c.sizes) data_bytes *= static_cast<std::uint64_t>(size);
+          if (problem.empty() && data_bytes > c.length) {
+            problem = "its record (" + std::to_string(c.length) + " bytes) is shorter than the chunk's elements";
+          }
+          if (!problem.empty()) {
             builder.add_integrity_finding({fqn, "chunk " + std::to_string(i) + " (" + c.text() + ")", c.file, problem});
             if (chunked->damage.empty()) chunked->damage = "chunk " + std::to_string(i) + ": " + problem;
           }
@@ -444,14 +547,21 @@ Checkpoint read_dcp_metadata(std::shared_ptr<const ByteSource> source, const std
         chunked->chunks.push_back(std::move(c));
       }
       std::string chunk_text;
-      if (std::string problem = coverage_problem(t.sizes, chunked->chunks, chunk_text); !problem.empty()) {
+      if (std::string problem = coverage_problem(t.sizes, chunked->chunks, chunk_text, pair_budget); !problem.empty()) {
         builder.add_integrity_finding({fqn, chunk_text, "", problem});
         if (chunked->damage.empty()) chunked->damage = (chunk_text.empty() ? "" : chunk_text + ": ") + problem;
       }
       t.chunks = std::move(chunked);
       value = tensor;
     }
-    nesting.place(path, value, fqn);
+    if (std::string problem = nesting.place(path, value); !problem.empty()) {
+      // As DCP's own load could not rebuild it either: kept under its flattened key if it can be.
+      builder.add_integrity_finding({fqn, "", "", "planner_data's path " + path_text(path) + " " + problem});
+      const bool already_flat = path.size() == 1 && !path[0].index && path[0].key == fqn;
+      if (already_flat || !nesting.place({{false, fqn, 0}}, value).empty()) {
+        builder.add_integrity_finding({fqn, "", "", "left out: its flattened key is taken too"});
+      }
+    }
   }
   std::set<std::string> data_files;
   for (const auto& [key, place] : records) data_files.insert(place.file);

@@ -165,11 +165,19 @@ namespace {
 // A torch.distributed.checkpoint tensor's chunks, each read from its record and copied into
 // its place in `target` (of the global shape), a record's pages released once copied: the
 // tensor is assembled where it goes, with no second copy of it.
-void copy_chunks(const TensorRef& ref, at::Tensor& target) {
+// Every chunk's record, read (its zip directory and pickle) and checked against its chunk
+// before any memory is given to the tensor.
+std::vector<TensorRef> chunk_records(const TensorRef& ref) {
+  std::vector<TensorRef> parts;
+  for (std::size_t i = 0; i < ref.chunks->chunks.size(); ++i) parts.push_back(ref.chunks->read_chunk(i, ref.dtype));
+  return parts;
+}
+
+void copy_chunks(const TensorRef& ref, const std::vector<TensorRef>& parts, at::Tensor& target) {
   const ChunkedTensor& chunked = *ref.chunks;
   for (std::size_t i = 0; i < chunked.chunks.size(); ++i) {
     const TensorChunk& chunk = chunked.chunks[i];
-    const TensorRef part = chunked.read_chunk(i, ref.dtype);
+    const TensorRef& part = parts[i];
     at::Tensor place = target;
     for (std::size_t d = 0; d < chunk.offsets.size(); ++d) {
       place = place.narrow(static_cast<std::int64_t>(d), chunk.offsets[d], chunk.sizes[d]);
@@ -179,8 +187,9 @@ void copy_chunks(const TensorRef& ref, at::Tensor& target) {
 }
 
 at::Tensor assembled(const TensorRef& ref) {
+  const std::vector<TensorRef> parts = chunk_records(ref);
   at::Tensor out = at::empty(ref.sizes, at::TensorOptions().dtype(to_scalar_type(ref.dtype)));
-  copy_chunks(ref, out);
+  copy_chunks(ref, parts, out);
   return out;
 }
 }  // namespace
@@ -210,7 +219,7 @@ void copy_released(const TensorRef& ref, at::Tensor& target) {
   constexpr std::int64_t kSliceBytes = 8 << 20;
   if (ref.chunks) {
     if (target.sizes().vec() == ref.sizes) {
-      copy_chunks(ref, target);
+      copy_chunks(ref, chunk_records(ref), target);
     } else {
       target.copy_(assembled(ref));  // copy_ decides what it accepts, as for any other tensor
     }

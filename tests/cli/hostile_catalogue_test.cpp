@@ -621,6 +621,8 @@ std::vector<Entry> catalogue() {
       {"'generator.main.0.weight' chunks 0", "overlap: an element would be read twice"});
   add("dcp.hole", dcp_directory("dcp_hole"), F, 1,
       {"'generator.main.0.weight': its 2 chunk(s) cover 7680 of its 8192 elements: a hole"});
+  add("dcp.length_lies", dcp_directory("dcp_length_lies"), F, 1,
+      {"is damaged (2 finding(s))", "overlaps another record of __0_0.distcp"});
   add("dcp.foreign_global", dcp_directory("dcp_foreign_global"), F, 1,
       {"holds 1 global(s) outside the allow-list: posix.system (in the `.metadata`)"});
 

@@ -3,8 +3,11 @@
 // tensor, and a finding for every damaged copy (fixtures/hostile/dcp_*) with the rest still read.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "reader/checkpoint.hpp"
 #include "reader/chunked_tensor.hpp"
+#include "reader/format_readers.hpp"
 #include "reader/read_error.hpp"
 #include "reader/unpickler.hpp"
 #include "support/test_paths.hpp"
@@ -113,6 +116,7 @@ TEST(DcpReader, EveryDamagedDirectoryGetsAFindingAndTheRestIsRead) {
   const Damage damages[] = {
       {"dcp_missing_distcp", "", "its file __1_0.distcp is missing"},
       {"dcp_truncated_distcp", "", ") runs past the end of __0_0.distcp (111012 bytes)"},
+      {"dcp_length_lies", "generator.main.0.weight", "overlaps another record of __0_0.distcp"},
       {"dcp_overlapping_chunks", "generator.main.0.weight", "overlap: an element would be read twice"},
       {"dcp_hole", "generator.main.0.weight", "cover 7680 of its 8192 elements: a hole"},
   };
@@ -146,18 +150,136 @@ TEST(DcpReader, EveryDamagedDirectoryGetsAFindingAndTheRestIsRead) {
   }
 }
 
-// A record's length that runs 100 bytes into the next record: `.metadata` alone cannot tell,
-// reading the record does, naming it.
-TEST(DcpReader, ALengthThatLiesIsFoundWhenTheRecordIsRead) {
+// A record's length that runs 100 bytes into the next record: the two records share bytes,
+// which no writer does; both are findings from `.metadata` alone, and the tensor refuses its values.
+TEST(DcpReader, ALengthThatLiesIsFoundFromTheMetadata) {
   const Checkpoint c = read_checkpoint(fixture("hostile/dcp_length_lies"));
+  const std::string text = findings_text(c);
+  EXPECT_NE(text.find("'generator.main.0.weight' chunk 0 ([0, 0, 0, 0] + [8, 32, 4, 4] in __0_0.distcp): its record (17664 bytes "
+                      "at byte 0) overlaps another record of __0_0.distcp"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(c.integrity_findings().size(), 2u) << text;
   const ChunkedTensor& chunks = *c.root().find("generator")->find("main.0.weight")->tensor.chunks;
   try {
-    for (std::size_t i = 0; i < chunks.chunks.size(); ++i) chunks.read_chunk(i, DType::kFloat32);
+    chunks.read_chunk(0, DType::kFloat32);
     ADD_FAILURE() << "a record 100 bytes too long was read";
   } catch (const ReadError& e) {
-    EXPECT_NE(std::string(e.what()).find(".distcp bytes "), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("'generator.main.0.weight' chunk"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'generator.main.0.weight' chunk 0"), std::string::npos) << e.what();
   }
+}
+
+// A `.metadata` written by hand (protocol 2: no frames), for what PyTorch never writes.
+class MetadataPickle {
+ public:
+  MetadataPickle() : bytes_("\x80\x02"s) {}
+  MetadataPickle& global(const std::string& module, const std::string& name) {
+    bytes_ += "c" + module + "\n" + name + "\n";
+    return *this;
+  }
+  MetadataPickle& object(const std::string& cls) {  // a dataclass instance, its state to follow
+    return global("torch.distributed.checkpoint." + std::string(cls == "_StorageInfo" ? "filesystem" : "metadata"), cls).op(")\x81");
+  }
+  MetadataPickle& str(const std::string& text) {
+    const std::uint32_t n = static_cast<std::uint32_t>(text.size());
+    bytes_ += 'X';
+    bytes_.append(reinterpret_cast<const char*>(&n), 4);
+    bytes_ += text;
+    return *this;
+  }
+  MetadataPickle& integer(std::int64_t v) {  // LONG1, 8 bytes little-endian
+    bytes_ += "\x8a\x08"s;
+    bytes_.append(reinterpret_cast<const char*>(&v), 8);
+    return *this;
+  }
+  MetadataPickle& op(const std::string& opcodes) {
+    bytes_ += opcodes;
+    return *this;
+  }
+  // Metadata(state_dict_metadata, planner_data, storage_data), each given as pickle opcodes.
+  std::string metadata(const std::function<void(MetadataPickle&)>& entries, const std::function<void(MetadataPickle&)>& planner,
+                       const std::function<void(MetadataPickle&)>& storage) {
+    object("Metadata").op("}");
+    str("state_dict_metadata").op("}");
+    entries(*this);
+    op("s");
+    str("planner_data").op("}");
+    planner(*this);
+    op("s");
+    str("storage_data").op("}");
+    storage(*this);
+    return op("sb.").bytes_;
+  }
+  // An object record "key" -> (file, 0, 0).
+  MetadataPickle& record(const std::string& key, const std::string& file) {
+    object("MetadataIndex").op("}");
+    str("fqn").str(key).op("sb");
+    object("_StorageInfo").op("}");
+    str("relative_path").str(file).op("s");
+    str("offset").integer(0).op("s");
+    str("length").integer(0).op("sbs");
+    return *this;
+  }
+
+ private:
+  std::string bytes_;
+};
+
+Checkpoint read_metadata(const std::string& bytes) {
+  return read_dcp_metadata(ByteSource::from_memory("m/.metadata", std::vector<std::uint8_t>(bytes.begin(), bytes.end())),
+                           "/nonexistent/ckpt-test-dcp", ReadOptions{});
+}
+
+// Hostile metadata cannot make the reader's work or memory grow without bound: a list position
+// of a billion is a finding (the key stays flat), a shape of 2**65 elements an error.
+TEST(DcpReader, MetadataCannotAskForUnboundedWork) {
+  MetadataPickle gaps;
+  const Checkpoint c = read_metadata(gaps.metadata(
+      [](MetadataPickle& p) { p.str("k").object("BytesStorageMetadata").op("s"); },
+      [](MetadataPickle& p) { p.str("k").str("x").integer(1'000'000'000).op("\x86s"); },
+      [](MetadataPickle& p) { p.record("k", "__0_0.distcp"); }));
+  const std::string text = findings_text(c);
+  EXPECT_NE(text.find("'k': planner_data's path ['x'][1000000000] list position 1000000000 leaves more gaps than the "
+                      "checkpoint has keys"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("'k': its file __0_0.distcp is missing"), std::string::npos) << text;
+  ASSERT_NE(c.root().find("k"), nullptr) << "kept under its flattened key";
+
+  MetadataPickle huge;
+  try {
+    read_metadata(huge.metadata(
+        [](MetadataPickle& p) {
+          p.str("t").object("TensorStorageMetadata").op("}");
+          p.str("properties").object("TensorProperties").global("torch", "float32").op("\x85").op("bs");
+          p.str("size").global("torch", "Size").op("(").integer(1).integer(std::int64_t{1} << 62).integer(8).op("t\x85R").op("s");
+          p.str("chunks").op("]s").op("b").op("s");
+        },
+        [](MetadataPickle&) {}, [](MetadataPickle&) {}));
+    ADD_FAILURE() << "a shape of 2**65 elements was read";
+  } catch (const ReadError& e) {
+    EXPECT_NE(std::string(e.what()).find("has implausibly many elements"), std::string::npos) << e.what();
+  }
+}
+
+// Two keys the planner puts in one place: DCP's load keeps the last; the reader says so and
+// keeps the second under its flattened key, losing neither.
+TEST(DcpReader, KeysThePlannerPutsInOnePlaceAreFindingsNotErrors) {
+  MetadataPickle p;
+  const Checkpoint c = read_metadata(p.metadata(
+      [](MetadataPickle& m) {
+        m.str("a").object("BytesStorageMetadata").op("s");
+        m.str("b").object("BytesStorageMetadata").op("s");
+      },
+      [](MetadataPickle& m) {
+        m.str("a").str("x").op("\x85s");
+        m.str("b").str("x").op("\x85s");
+      },
+      [](MetadataPickle& m) { m.record("a", "f").record("b", "f"); }));
+  const std::string text = findings_text(c);
+  EXPECT_NE(text.find("'b': planner_data's path ['x'] puts a value where another already is"), std::string::npos) << text;
+  EXPECT_NE(c.root().find("x"), nullptr);
+  EXPECT_NE(c.root().find("b"), nullptr);
 }
 
 TEST(DcpReader, AForeignGlobalInTheMetadataIsASecurityFinding) {
