@@ -27,7 +27,9 @@ case " $platforms " in *" debian13 "*) with_debian13=true ;; esac
 if $with_debian13; then
   CKPT_OTHER_PLATFORM_BUILD=build-debian13 bash ci/build.sh
   echo "== Debian 13 / LibTorch 2.6 (ci/debian13.sh) =="
-  bash ci/debian13.sh run env CKPT_OTHER_PLATFORM_BUILD=build bash ci/test.sh
+  # oneDNN off in the workers (CKPT_HARNESS_ONEDNN=0): Debian 13's LibTorch 2.6 gives NaN now
+  # and then in GAN training steps on the AMD EPYC (AVX-512) CI machines, in Python too.
+  bash ci/debian13.sh run env CKPT_OTHER_PLATFORM_BUILD=build CKPT_HARNESS_ONEDNN=0 bash ci/test.sh
   echo "== Debian 12 / LibTorch 1.13 =="
 else
   bash ci/build.sh

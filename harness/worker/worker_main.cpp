@@ -7,6 +7,8 @@
 #include <iostream>
 #include <optional>
 
+#include <ATen/Context.h>
+
 #include "cli/locator_options.hpp"
 #include "cli/version.hpp"
 #include "config/config.hpp"
@@ -233,6 +235,12 @@ int run_plugins(const std::vector<std::string>& paths, const std::vector<std::st
 }  // namespace
 
 int main(int argc, char** argv) {
+  // CKPT_HARNESS_ONEDNN=0: LibTorch's own CPU kernels instead of oneDNN's. Debian 13's
+  // LibTorch 2.6 (oneDNN 3.7) gives NaN now and then in the GAN training steps on AMD EPYC
+  // machines with AVX-512 (the same steps in Python's PyTorch 2.6 too); its own kernels do not.
+  if (const char* onednn = std::getenv("CKPT_HARNESS_ONEDNN"); onednn && std::string(onednn) == "0") {
+    at::globalContext().setUserEnabledMkldnn(false);
+  }
   CLI::App app{"ckpt-harness worker: loads architecture plugins (LibTorch) for `ckpt-harness plugins`, `diff` and `record-golden`"};
   app.set_version_flag("--version", std::string("ckpt-harness ") + kHarnessVersion);
   app.require_subcommand(1);
