@@ -68,7 +68,7 @@ def run_shards(name, shard_script, merge_script, shard_env, shards, root, path, 
             check(os.path.exists(os.path.join(merged, f)), "%s: the merge wrote no %s" % (name, f))
         check(outcomes(os.path.join(merged, "results.json")) == unsplit,
               "%s: the merged shards differ from the unsplit run" % name)
-        x = subprocess.run(["xmllint", "--noout", "--schema", os.path.join(root, "tests", "schemas", "junit-ant-windyroad.xsd"),
+        x = subprocess.run(["xmllint", "--noout", "--schema", os.path.join(root, "tests", "junit_xsd", "junit-ant-windyroad.xsd"),
                             os.path.join(merged, "junit.xml")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         check(x.returncode == 0, "%s: merged junit.xml is not valid:\n%s" % (name, x.stdout))
     finally:

@@ -186,8 +186,8 @@ class Soak:
         self.harness = os.path.realpath(args.harness)
         self.root = os.path.realpath(args.root)
         self.worker = os.path.join(os.path.dirname(self.harness), "ckpt-harness-worker")
-        self.schemas = sorted(os.path.join(self.root, "tests", "schemas", f)
-                              for f in os.listdir(os.path.join(self.root, "tests", "schemas")) if f.endswith(".xsd"))
+        self.schemas = sorted(os.path.join(self.root, "tests", "junit_xsd", f)
+                              for f in os.listdir(os.path.join(self.root, "tests", "junit_xsd")) if f.endswith(".xsd"))
         self.out = args.out
         self.args = args
         self.ref = None            # reference: ids, cases by id, seconds, plan_line_at, jobs
